@@ -1,0 +1,32 @@
+# geovision: the two commands of the README.
+#   make demo   set everything up, then run the main job on the demo event
+#   make test   set everything up, then run the fast test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= outputs/demo
+
+.PHONY: demo test test-all install doctor clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/geovision run demo --out $(OUT) --overwrite
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" -q
+
+test-all: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+doctor: $(STAMP)
+	$(BIN)/geovision doctor
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from geovision.cli.main import main
+
+main()

@@ -1,0 +1,155 @@
+"""The event catalog (``data_catalog.yaml``): named events with their imagery, census and truth.
+
+Relative paths in the catalog are resolved against the catalog file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from geovision.config import StrictModel, read_yaml, validate_config
+from geovision.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CATALOG = REPO_ROOT / "data_catalog.yaml"
+
+
+class ScalingSpec(StrictModel):
+    """Per-band scaling to 0..1: a fixed range, or a percentile stretch for 11/16-bit imagery."""
+
+    method: Literal["none", "range", "percentile"] = "range"
+    low: float = 0.0
+    high: float = 255.0
+    percentiles: tuple[float, float] = (2.0, 98.0)
+
+
+class SourceSpec(StrictModel):
+    """One image of an event: a local path or a URL GDAL can open."""
+
+    path: str | None = None
+    url: str | None = None
+    bands: list[int] = Field(default_factory=lambda: [1, 2, 3], description="1-based band indexes, in model order")
+    band_names: list[str] = Field(default_factory=lambda: ["red", "green", "blue"])
+    crs: str | None = Field(None, description="override when the file's CRS is missing or wrong")
+    gsd_m: float | None = Field(None, gt=0)
+    scaling: ScalingSpec = Field(default_factory=ScalingSpec)
+    acquired: str | None = None
+    sensor: str | None = None
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "SourceSpec":
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of `path` or `url`")
+        if len(self.bands) != len(self.band_names):
+            raise ValueError("`bands` and `band_names` must have the same length")
+        return self
+
+
+class CensusSpec(StrictModel):
+    """Census counts per admin unit (any vector format, any CRS), or a population raster."""
+
+    path: str
+    kind: Literal["polygons", "raster"] = "polygons"
+    pop_field: str = "pop"
+    name_field: str | None = None
+    licence: str
+
+
+class TruthSpec(StrictModel):
+    """Ground truth for evaluation: building footprints with damage, affected area."""
+
+    buildings: str | None = None
+    damage_field: str = "damage"
+    lost_classes: list[str] = Field(default_factory=lambda: ["destroyed", "major-damage"])
+    affected_area: str | None = None
+    roads: str | None = None
+
+
+class SynthSpec(StrictModel):
+    """Parameters of a generated (synthetic) event."""
+
+    width: int = Field(2048, gt=0)
+    height: int = Field(2048, gt=0)
+    gsd_m: float = Field(0.5, gt=0)
+    seed: int = 0
+    event: Literal["tornado", "fire", "flood"] = "tornado"
+    crs: str = "EPSG:32615"
+
+
+class XbdSpec(StrictModel):
+    """xBD tiles (PNG + JSON labels) georeferenced from their labels and mosaicked into one strip."""
+
+    images_dir: str
+    labels_dir: str
+    disaster: str
+    tiles: list[str] = Field(min_length=1)
+
+
+class EventSpec(StrictModel):
+    """One event of the catalog."""
+
+    title: str
+    kind: Literal["synthetic", "files", "xbd", "stac"]
+    date: str | None = None
+    description: str = ""
+    pre: SourceSpec | None = None
+    post: SourceSpec | None = None
+    census: CensusSpec | None = None
+    truth: TruthSpec | None = None
+    synth: SynthSpec | None = None
+    xbd: XbdSpec | None = None
+    stac_collection: str | None = None
+    licence: str
+    attribution: str = ""
+    requires: Literal["nothing", "shared-data", "network"] = "nothing"
+
+    @model_validator(mode="after")
+    def _sources_for_kind(self) -> "EventSpec":
+        needs = {"synthetic": ("synth",), "files": ("pre", "post"), "xbd": ("xbd",), "stac": ("stac_collection",)}
+        missing = [key for key in needs[self.kind] if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"an event of kind `{self.kind}` needs {', '.join(missing)}")
+        return self
+
+
+class Catalog(StrictModel):
+    """The whole catalog file."""
+
+    version: Literal[1] = 1
+    events: dict[str, EventSpec]
+
+
+class LoadedCatalog:
+    """A validated catalog plus the folder its relative paths are resolved against."""
+
+    def __init__(self, catalog: Catalog, root: Path):
+        self.catalog = catalog
+        self.root = root
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.catalog.events)
+
+    def event(self, name: str) -> EventSpec:
+        """The event called ``name``; unknown names list the known ones."""
+        try:
+            return self.catalog.events[name]
+        except KeyError:
+            raise ConfigError(f"unknown event `{name}`", path=self.root / "data_catalog.yaml",
+                              fix=f"use one of: {', '.join(self.names)}") from None
+
+    def resolve(self, path: str) -> Path:
+        """A catalog path made absolute (relative to the catalog's folder)."""
+        candidate = Path(os.path.expanduser(path))
+        return candidate if candidate.is_absolute() else (self.root / candidate).resolve()
+
+
+def load_catalog(path: str | os.PathLike[str] | None = None) -> LoadedCatalog:
+    """Load ``data_catalog.yaml`` (default: the repository's; ``GEOVISION_CATALOG`` overrides)."""
+    path = Path(path or os.environ.get("GEOVISION_CATALOG", DEFAULT_CATALOG))
+    catalog = validate_config(read_yaml(path), Catalog, source=path)
+    return LoadedCatalog(catalog, path.resolve().parent)

@@ -1,0 +1,1 @@
+"""Raster and vector I/O (rasterio, geopandas). Never imports torch."""

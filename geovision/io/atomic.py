@@ -1,0 +1,54 @@
+"""Atomic outputs: write to a temp file in the same folder, then rename into place."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from geovision.errors import OutputExistsError
+
+
+def check_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Return ``path`` as a Path; raise if it exists and ``overwrite`` is false."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError("output already exists", path=path,
+                                fix="pass --overwrite to replace it, or choose another output path")
+    return path
+
+
+def temp_path_for(path: Path) -> Path:
+    """A unique hidden sibling of ``path`` (same folder, so the final rename is atomic)."""
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path; on success move it onto ``path``, on failure delete it.
+
+    An existing ``path`` is left untouched unless the block succeeds and
+    ``overwrite`` is true. Works for files and for folders.
+    """
+    final = check_output(path, overwrite=overwrite)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(final)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(f"{tmp}: the writer produced no output for {final}")
+        if final.is_dir():
+            backup = temp_path_for(final)
+            os.replace(final, backup)
+            os.replace(tmp, final)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
