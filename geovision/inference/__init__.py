@@ -1,0 +1,1 @@
+"""Model inference over scenes of any size: windows, runtimes, blending, resumable outputs, Dask."""

@@ -1,0 +1,179 @@
+"""Segment a whole scene: plan windows, predict batches (here or on Dask), assemble COG outputs.
+
+Outputs in ``out_dir``: ``{task}_{date}_prob.tif`` (uint8, p x 254, nodata 255),
+``{task}_{date}_mask.tif`` (uint8 0/1, nodata 255) for every task and date, and
+``valid.tif``. Finished batches are kept in ``out_dir/.work`` until every output
+is written, so a killed run resumes where it stopped (``resume=True``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from geovision.errors import ConfigError, OutputExistsError
+from geovision.inference.predictor import MASK_NODATA, PROB_NODATA, ModelRef, predict_batch, runtime_for
+from geovision.inference.sources import SourceSpec
+from geovision.inference.workstore import WorkStore
+from geovision.io.windows import plan_windows
+from geovision.progress import progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """Tiling and batching of a segmentation run."""
+
+    chip_px: int = 512
+    overlap_px: int = 64
+    batch_windows: int = 4
+
+    def check(self) -> None:
+        if self.chip_px % 32:
+            raise ConfigError(f"chip_px={self.chip_px} is not a multiple of 32", fix="use e.g. 256, 512 or 1024")
+        if not 0 <= self.overlap_px < self.chip_px // 2 or self.overlap_px % 2:
+            raise ConfigError(f"overlap_px={self.overlap_px} must be even and smaller than chip_px / 2",
+                              fix="use e.g. --overlap-px 64")
+        if self.batch_windows < 1:
+            raise ConfigError("batch_windows must be at least 1", fix="use e.g. --batch-windows 4")
+
+
+@dataclass
+class SegmentResult:
+    """What a run produced, and how long it took."""
+
+    outputs: dict[str, Path]
+    width: int
+    height: int
+    windows: int
+    batches_run: int
+    batches_resumed: int
+    seconds_predict: float
+    seconds_total: float
+    runtime: str
+    extra: dict = field(default_factory=dict)
+
+
+def output_names(tasks: Sequence[str], dates: Sequence[str]) -> list[str]:
+    """The output file stems, in a fixed order."""
+    names = [f"{task}_{date}_{kind}" for task in tasks for date in dates for kind in ("prob", "mask")]
+    return names + ["valid"]
+
+
+def _batches(n_windows: int, batch_windows: int) -> list[list[int]]:
+    return [list(range(start, min(start + batch_windows, n_windows)))
+            for start in range(0, n_windows, batch_windows)]
+
+
+def predict_batches(source_spec: SourceSpec, model_ref: ModelRef, options: SegmentOptions, work_dir: str,
+                    batch_ids: Sequence[int], show_progress: bool | None = False) -> int:
+    """Predict and store the given batches (runs in this process or on a Dask worker). Returns the count."""
+    source = source_spec.open()
+    windows = plan_windows(source.width, source.height, chip_px=options.chip_px, overlap_px=options.overlap_px)
+    groups = _batches(len(windows), options.batch_windows)
+    runtime, model = runtime_for(model_ref, chip_px=options.chip_px, bands=source.bands)
+    store = WorkStore(work_dir)
+
+    def read(batch_id: int):
+        return [source.read(windows[i].read) for i in groups[batch_id]]
+
+    with ThreadPoolExecutor(max_workers=1) as reader:  # read the next batch while the model runs
+        pending = reader.submit(read, batch_ids[0]) if batch_ids else None
+        for position, batch_id in enumerate(progress(batch_ids, total=len(batch_ids), description="segmenting",
+                                                     enabled=show_progress)):
+            samples = pending.result()
+            if position + 1 < len(batch_ids):
+                pending = reader.submit(read, batch_ids[position + 1])
+            batch_windows = [windows[i] for i in groups[batch_id]]
+            store.save(batch_id, predict_batch(source, batch_windows, runtime, model, samples))
+    return len(batch_ids)
+
+
+def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | Path, *,
+                  options: SegmentOptions = SegmentOptions(), overwrite: bool = False, resume: bool = False,
+                  scheduler: str | None = None, show_progress: bool | None = None) -> SegmentResult:
+    """Segment every date of the scene into COG outputs in ``out_dir`` (see module docstring)."""
+    options.check()
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    source = source_spec.open()
+    _, model = runtime_for(model_ref, chip_px=options.chip_px, bands=source.bands) if scheduler is None else (
+        None, model_ref.load())
+    names = output_names(model.tasks, source.dates)
+    outputs = {name: out_dir / f"{name}.tif" for name in names}
+    store = WorkStore(out_dir / ".work")
+    _check_outputs(outputs, store, overwrite=overwrite, resume=resume)
+
+    windows = plan_windows(source.width, source.height, chip_px=options.chip_px, overlap_px=options.overlap_px)
+    groups = _batches(len(windows), options.batch_windows)
+    plan = {"source": asdict(source_spec), "model": model_ref.key, "options": asdict(options),
+            "width": source.width, "height": source.height, "windows": len(windows), "outputs": names}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store.start(plan, resume=resume)
+    todo = [b for b, group in enumerate(groups)
+            if not store.is_done(b, {f"w{i}_{name}" for i in range(len(group)) for name in names})]
+    log.info("%d windows in %d batches; %d to predict", len(windows), len(groups), len(todo))
+
+    t_predict = time.perf_counter()
+    if scheduler is None:
+        predict_batches(source_spec, model_ref, options, str(store.root), todo, show_progress=show_progress)
+    else:
+        from geovision.inference.dask_backend import predict_on_dask
+
+        predict_on_dask(source_spec, model_ref, options, str(store.root), todo, scheduler=scheduler)
+    seconds_predict = time.perf_counter() - t_predict
+
+    _assemble(store, windows, groups, names, outputs, source, overwrite=overwrite or resume)
+    shutil.rmtree(store.root, ignore_errors=True)
+    runtime_name = model_ref.runtime if scheduler else runtime_for(
+        model_ref, chip_px=options.chip_px, bands=source.bands)[0].name
+    return SegmentResult(outputs=outputs, width=source.width, height=source.height, windows=len(windows),
+                         batches_run=len(todo), batches_resumed=len(groups) - len(todo),
+                         seconds_predict=seconds_predict, seconds_total=time.perf_counter() - started,
+                         runtime=runtime_name)
+
+
+def _check_outputs(outputs: dict[str, Path], store: WorkStore, *, overwrite: bool, resume: bool) -> None:
+    existing = [path for path in outputs.values() if path.exists()]
+    if existing and not (overwrite or resume):
+        raise OutputExistsError(f"{len(existing)} output(s) already exist, e.g. {existing[0].name}",
+                                path=existing[0].parent, fix="pass --overwrite to replace them or --resume "
+                                "to finish an interrupted run")
+    if store.exists() and not (overwrite or resume):
+        raise OutputExistsError("an interrupted run's work folder exists", path=store.root,
+                                fix="pass --resume to finish it, or --overwrite to start again")
+
+
+def _iter_stored(store: WorkStore, groups: list[list[int]]) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+    for batch_id, group in enumerate(groups):
+        yield group, store.load(batch_id)
+
+
+def _assemble(store: WorkStore, windows, groups, names, outputs, source, *, overwrite: bool) -> None:
+    """Stream every stored crop into its COG output (one pass over the stored batches)."""
+    from geovision.io.cog import StreamingCogWriter
+
+    with ExitStack() as stack:
+        writers = {}
+        for name in names:
+            is_prob = name.endswith("_prob")
+            nodata = None if name == "valid" else (PROB_NODATA if is_prob else MASK_NODATA)
+            colormap = None if is_prob or name == "valid" else {0: (0, 0, 0, 0), 1: (230, 60, 40, 255)}
+            writers[name] = stack.enter_context(StreamingCogWriter(
+                outputs[name], width=source.width, height=source.height, count=1, dtype="uint8",
+                transform=source.transform, crs=source.crs, nodata=nodata,
+                kind="continuous" if is_prob else "mask", overwrite=overwrite, colormap=colormap))
+        for group, arrays in _iter_stored(store, groups):
+            for i, window_index in enumerate(group):
+                crop = windows[window_index].crop
+                for name in names:
+                    writers[name].write(crop, arrays[f"w{i}_{name}"][None])

@@ -1,0 +1,107 @@
+"""Sliding-window prediction of every date of a scene through one model, batch by batch.
+
+Windows of ``chip_px`` overlap by ``overlap_px``; each window keeps only its
+centre crop (the planner's crops tile the scene exactly once), so seams vanish
+whenever the model's useful receptive field fits in ``overlap_px / 2``. All dates
+of a window (pre and post) go through the model in the same batch, read once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+
+from geovision.inference.runtime import Runtime, build_runtime
+from geovision.inference.sources import SceneSource
+
+PROB_NODATA = 255
+PROB_SCALE = 254  # probability p is stored as round(p * 254); 255 is nodata
+MASK_NODATA = 255
+
+
+@dataclass(frozen=True)
+class InferenceModel:
+    """A model ready for inference: the network plus what it expects of its inputs."""
+
+    module: nn.Module
+    tasks: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    thresholds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A picklable recipe for a runtime: ``load()`` builds the model in whichever process needs it."""
+
+    key: str
+    load: Callable[[], InferenceModel]
+    runtime: str = "auto"
+    device: str = "auto"
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_runtime(ref: ModelRef, chip_px: int, bands: int) -> tuple[Runtime, InferenceModel]:
+    model = ref.load()
+    runtime = build_runtime(model.module, model.tasks, name=ref.runtime, device=ref.device,
+                            chip_px=chip_px, bands=bands)
+    return runtime, model
+
+
+def runtime_for(ref: ModelRef, *, chip_px: int, bands: int) -> tuple[Runtime, InferenceModel]:
+    """The runtime for ``ref``, built once per process (each Dask worker loads the model once)."""
+    return _cached_runtime(ref, chip_px, bands)
+
+
+def quantise_probability(prob: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """float probabilities -> uint8 (p * 254, rounded), 255 where invalid."""
+    out = np.rint(np.clip(prob, 0.0, 1.0) * PROB_SCALE).astype(np.uint8)
+    out[~valid] = PROB_NODATA
+    return out
+
+
+def threshold_mask(prob: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
+    """float probabilities -> uint8 0/1 mask, 255 where invalid."""
+    out = (prob >= threshold).astype(np.uint8)
+    out[~valid] = MASK_NODATA
+    return out
+
+
+def normalise(image: np.ndarray, mean: Sequence[float], std: Sequence[float], valid: np.ndarray) -> np.ndarray:
+    """Per-band ``(x - mean) / std``; invalid pixels become 0 (the mean)."""
+    mean_a = np.asarray(mean, dtype=np.float32)[:, None, None]
+    std_a = np.asarray(std, dtype=np.float32)[:, None, None]
+    out = (image.astype(np.float32) - mean_a) / std_a
+    out[:, ~valid] = 0.0
+    return out
+
+
+def predict_batch(source: SceneSource, windows: Sequence, runtime: Runtime, model: InferenceModel,
+                  samples: list[tuple[dict[str, np.ndarray], np.ndarray]] | None = None) -> dict[str, np.ndarray]:
+    """Predict a batch of windows; returns the cropped uint8 outputs keyed ``w{i}_{date}_{task}_{prob|mask}``
+    and ``w{i}_valid`` (i = index within the batch)."""
+    if samples is None:
+        samples = [source.read(window.read) for window in windows]
+    keep = [i for i, (_, valid) in enumerate(samples) if valid.any()]
+    images = [normalise(samples[i][0][date], model.mean, model.std, samples[i][1])
+              for i in keep for date in source.dates]
+    probs = runtime(np.stack(images)) if images else {}
+    out: dict[str, np.ndarray] = {}
+    for i, window in enumerate(windows):
+        crop = window.crop_in_chip
+        valid = samples[i][1][crop.row_slice, crop.col_slice]
+        out[f"w{i}_valid"] = valid.astype(np.uint8)
+        for d, date in enumerate(source.dates):
+            for task in model.tasks:
+                if i in keep:
+                    row = keep.index(i) * len(source.dates) + d
+                    prob = probs[task][row][crop.row_slice, crop.col_slice]
+                else:
+                    prob = np.zeros(valid.shape, np.float32)
+                out[f"w{i}_{date}_{task}_prob"] = quantise_probability(prob, valid)
+                out[f"w{i}_{date}_{task}_mask"] = threshold_mask(prob, valid, model.thresholds.get(task, 0.5))
+    return out

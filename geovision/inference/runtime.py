@@ -1,0 +1,163 @@
+"""Runtimes: run a multi-task segmentation model on a batch, as fast as the hardware allows.
+
+A runtime maps a float32 batch ``[B, C, H, W]`` (already normalised) to
+``{task: probabilities float32 [B, H, W]}``. Choices:
+
+- ``fp32``: eager PyTorch in float32 (the reference);
+- ``bf16``: bfloat16 weights and activations, channels_last (AMX/AVX512-BF16 CPUs, Ampere+ GPUs);
+- ``fp16``: float16 on CUDA;
+- ``compile``: ``torch.compile`` of the bf16/fp32 model;
+- ``onnx``: export to ONNX and run with onnxruntime (float32).
+
+``auto`` picks bf16 where the hardware supports it, fp16 on older GPUs, else fp32.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from geovision.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+RuntimeName = Literal["auto", "fp32", "bf16", "fp16", "compile", "onnx"]
+RUNTIMES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16", "compile", "onnx")
+
+
+class Runtime(Protocol):
+    """Anything that turns a normalised batch into per-task probabilities."""
+
+    name: str
+    tasks: tuple[str, ...]
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]: ...
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``auto`` -> cuda if available, then mps, else cpu."""
+    if device != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bfloat16 matmuls run natively (not emulated) on ``device``."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def resolve_runtime_name(name: str, device: torch.device) -> str:
+    """Turn ``auto`` into a concrete runtime for ``device``; reject impossible choices."""
+    if name not in RUNTIMES:
+        raise ConfigError(f"unknown runtime `{name}`", fix=f"use one of {', '.join(RUNTIMES)}")
+    if name == "auto":
+        if bf16_supported(device):
+            return "bf16"
+        return "fp16" if device.type == "cuda" else "fp32"
+    if name == "fp16" and device.type != "cuda":
+        raise ConfigError("runtime fp16 needs a CUDA GPU", fix="use --runtime bf16 or fp32 on this machine")
+    return name
+
+
+class TasksAsTuple(nn.Module):
+    """Wrap a ``dict``-returning multi-task model so it returns a tuple (for export/compile)."""
+
+    def __init__(self, model: nn.Module, tasks: Sequence[str]):
+        super().__init__()
+        self.model = model
+        self.tasks = tuple(tasks)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.model(x)
+        return tuple(out[task] for task in self.tasks)
+
+
+class TorchRuntime:
+    """Eager (optionally compiled) PyTorch with a chosen precision and memory format."""
+
+    def __init__(self, model: nn.Module, tasks: Sequence[str], *, device: torch.device,
+                 precision: Literal["fp32", "bf16", "fp16"] = "fp32", channels_last: bool = True,
+                 compile_model: bool = False):
+        self.tasks = tuple(tasks)
+        self.device = device
+        self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        module = TasksAsTuple(model, tasks).eval().to(device=device, dtype=self.dtype,
+                                                      memory_format=self.memory_format)
+        self.module = torch.compile(module, dynamic=False) if compile_model else module
+        self.name = ("compile-" if compile_model else "") + precision
+
+    @torch.inference_mode()
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, dtype=self.dtype)
+        x = x.contiguous(memory_format=self.memory_format)
+        logits = self.module(x)
+        return {task: torch.sigmoid(out.float())[:, 0].cpu().numpy() for task, out in zip(self.tasks, logits)}
+
+
+class OnnxRuntime:
+    """The model exported to ONNX (float32) and run by onnxruntime."""
+
+    def __init__(self, model: nn.Module, tasks: Sequence[str], *, chip_px: int, bands: int,
+                 onnx_path: str | os.PathLike[str] | None = None, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.tasks = tuple(tasks)
+        self.name = "onnx"
+        path = Path(onnx_path) if onnx_path else Path(tempfile.mkdtemp(prefix="geovision-onnx-")) / "model.onnx"
+        if not path.exists():
+            export_onnx(model, tasks, path, chip_px=chip_px, bands=bands)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        self.session = ort.InferenceSession(str(path), options, providers=ort.get_available_providers())
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = self.session.run(None, {"image": np.ascontiguousarray(batch, dtype=np.float32)})
+        return {task: _sigmoid(out[:, 0]) for task, out in zip(self.tasks, outputs)}
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + np.tanh(0.5 * x.astype(np.float32)))).astype(np.float32)
+
+
+def export_onnx(model: nn.Module, tasks: Sequence[str], path: str | os.PathLike[str], *, chip_px: int,
+                bands: int, opset: int = 17) -> Path:
+    """Export ``model`` to ONNX with a dynamic batch axis; outputs are named after the tasks."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    module = TasksAsTuple(model, tasks).eval().float().cpu()
+    example = torch.zeros(1, bands, chip_px, chip_px)
+    torch.onnx.export(module, (example,), str(path), input_names=["image"], output_names=list(tasks),
+                      dynamic_axes={"image": {0: "batch"}, **{task: {0: "batch"} for task in tasks}},
+                      opset_version=opset, dynamo=False)
+    return path
+
+
+def build_runtime(model: nn.Module, tasks: Sequence[str], *, name: str = "auto", device: str = "auto",
+                  chip_px: int = 512, bands: int = 3, onnx_path: str | os.PathLike[str] | None = None) -> Runtime:
+    """Build the runtime called ``name`` (see module docstring) for ``model``."""
+    torch_device = pick_device(device)
+    resolved = resolve_runtime_name(name, torch_device)
+    log.info("runtime %s on %s", resolved, torch_device)
+    if resolved == "onnx":
+        return OnnxRuntime(model, tasks, chip_px=chip_px, bands=bands, onnx_path=onnx_path)
+    if resolved == "compile":
+        precision = "bf16" if bf16_supported(torch_device) else "fp32"
+        return TorchRuntime(model, tasks, device=torch_device, precision=precision, compile_model=True)
+    return TorchRuntime(model, tasks, device=torch_device, precision=resolved)

@@ -1,0 +1,95 @@
+"""A resumable store of finished inference batches.
+
+Each batch's cropped outputs go to ``<work>/batches/<id>.npz``, written to a
+temp file and renamed, so a file that exists is complete. ``plan.json`` records
+the grid and options; a resume with different options is refused. A batch is
+skipped on resume only when its file loads and has the expected arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from geovision.errors import ConfigError
+from geovision.io.atomic import temp_path_for
+
+
+class WorkStore:
+    """Finished-batch files plus the plan they belong to."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.batches = self.root / "batches"
+
+    @property
+    def plan_path(self) -> Path:
+        return self.root / "plan.json"
+
+    def exists(self) -> bool:
+        return self.plan_path.exists()
+
+    def start(self, plan: dict, *, resume: bool) -> None:
+        """Create the store for ``plan``, or check that an existing one matches it when resuming."""
+        if resume and self.exists():
+            saved = json.loads(self.plan_path.read_text())
+            if saved != plan:
+                changed = sorted(key for key in set(saved) | set(plan) if saved.get(key) != plan.get(key))
+                raise ConfigError(f"cannot resume: options changed since the interrupted run ({', '.join(changed)})",
+                                  path=self.plan_path, fix="rerun with the same options, or use --overwrite")
+        else:
+            self.clear()
+            self.batches.mkdir(parents=True, exist_ok=True)
+            self._write_atomic(self.plan_path, json.dumps(plan, indent=1, sort_keys=True).encode())
+        self.batches.mkdir(parents=True, exist_ok=True)
+
+    def clear(self) -> None:
+        """Remove every stored batch and the plan."""
+        if self.batches.exists():
+            for path in self.batches.iterdir():
+                path.unlink()
+        if self.plan_path.exists():
+            self.plan_path.unlink()
+
+    def batch_path(self, batch_id: int) -> Path:
+        return self.batches / f"{batch_id:07d}.npz"
+
+    def save(self, batch_id: int, arrays: dict[str, np.ndarray]) -> None:
+        """Store one batch's arrays atomically."""
+        final = self.batch_path(batch_id)
+        tmp = temp_path_for(final)
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+
+    def load(self, batch_id: int) -> dict[str, np.ndarray]:
+        with np.load(self.batch_path(batch_id)) as data:
+            return {key: data[key] for key in data.files}
+
+    def is_done(self, batch_id: int, expected_keys: set[str]) -> bool:
+        """True when the batch file exists, decompresses (CRC-checked) and holds ``expected_keys``."""
+        path = self.batch_path(batch_id)
+        if not path.exists():
+            return False
+        try:
+            with np.load(path) as data:
+                if set(data.files) != expected_keys:
+                    return False
+                for key in data.files:
+                    data[key]  # noqa: B018 - reading verifies the zip CRC
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+            path.unlink(missing_ok=True)
+            return False
+        return True
+
+    @staticmethod
+    def _write_atomic(path: Path, payload: bytes) -> None:
+        tmp = temp_path_for(path)
+        tmp.write_bytes(payload)
+        os.replace(tmp, path)
