@@ -105,3 +105,23 @@ def predict_batch(source: SceneSource, windows: Sequence, runtime: Runtime, mode
                 out[f"w{i}_{date}_{task}_prob"] = quantise_probability(prob, valid)
                 out[f"w{i}_{date}_{task}_mask"] = threshold_mask(prob, valid, model.thresholds.get(task, 0.5))
     return out
+
+
+def load_bundle_for_inference(path: str) -> InferenceModel:
+    """An :class:`InferenceModel` from a geovision model bundle folder (picklable via functools.partial)."""
+    from geovision.models.bundle import load_bundle
+
+    bundle = load_bundle(path)
+    meta = bundle.meta
+    return InferenceModel(module=bundle.model, tasks=tuple(meta.architecture.tasks),
+                          mean=tuple(meta.normalization.mean), std=tuple(meta.normalization.std),
+                          thresholds=dict(meta.thresholds))
+
+
+def bundle_ref(path: str, *, runtime: str = "auto", device: str = "auto") -> ModelRef:
+    """A :class:`ModelRef` for a bundle folder."""
+    from geovision.models.registry import resolve_bundle
+
+    folder = str(resolve_bundle(path))
+    return ModelRef(key=f"bundle:{folder}", load=functools.partial(load_bundle_for_inference, folder),
+                    runtime=runtime, device=device)

@@ -6,7 +6,7 @@ same spec drives the single-process run and every Dask worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -38,7 +38,7 @@ class SourceSpec:
     post: str | None = None
     res_m: float | None = None
     bands: tuple[int, ...] | None = None
-    scaling: dict = field(default_factory=dict)
+    scaling: str | None = None
 
     def open(self) -> SceneSource:
         if self.post is None:
@@ -54,7 +54,7 @@ class SingleSource:
     def __init__(self, spec: SourceSpec):
         from geovision.io.raster import open_raster
 
-        self.raster = open_raster(spec.pre, bands=list(spec.bands) if spec.bands else None)
+        self.raster = open_raster(spec.pre, bands=list(spec.bands) if spec.bands else None, scaling=spec.scaling)
         self.width, self.height = self.raster.width, self.raster.height
         self.transform, self.crs = self.raster.transform, self.raster.crs
         self.bands = len(spec.bands) if spec.bands else self.raster.count
@@ -73,7 +73,7 @@ class PairSource:
         from geovision.io.align import align_pair
 
         self.pair = align_pair(spec.pre, spec.post, res_m=spec.res_m,
-                               bands=list(spec.bands) if spec.bands else None)
+                               bands=list(spec.bands) if spec.bands else None, scaling=spec.scaling)
         self.width, self.height = self.pair.width, self.pair.height
         self.transform, self.crs = self.pair.transform, self.pair.crs
         self.bands = len(spec.bands) if spec.bands else self.pair.read(PixelWindow(0, 0, 1, 1))["image_pre"].shape[0]
