@@ -100,7 +100,8 @@ def predict_batches(source_spec: SourceSpec, model_ref: ModelRef, options: Segme
 
 def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | Path, *,
                   options: SegmentOptions = SegmentOptions(), overwrite: bool = False, resume: bool = False,
-                  scheduler: str | None = None, show_progress: bool | None = None) -> SegmentResult:
+                  scheduler: str | None = None, n_workers: int | None = None,
+                  show_progress: bool | None = None) -> SegmentResult:
     """Segment every date of the scene into COG outputs in ``out_dir`` (see module docstring)."""
     options.check()
     started = time.perf_counter()
@@ -129,7 +130,8 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
     else:
         from geovision.inference.dask_backend import predict_on_dask
 
-        predict_on_dask(source_spec, model_ref, options, str(store.root), todo, scheduler=scheduler)
+        predict_on_dask(source_spec, model_ref, options, str(store.root), todo, scheduler=scheduler,
+                        n_workers=n_workers)
     seconds_predict = time.perf_counter() - t_predict
 
     _assemble(store, windows, groups, names, outputs, source, overwrite=overwrite or resume)

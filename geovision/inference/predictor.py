@@ -82,7 +82,7 @@ def normalise(image: np.ndarray, mean: Sequence[float], std: Sequence[float], va
 
 def predict_batch(source: SceneSource, windows: Sequence, runtime: Runtime, model: InferenceModel,
                   samples: list[tuple[dict[str, np.ndarray], np.ndarray]] | None = None) -> dict[str, np.ndarray]:
-    """Predict a batch of windows; returns the cropped uint8 outputs keyed ``w{i}_{date}_{task}_{prob|mask}``
+    """Predict a batch of windows; returns the cropped uint8 outputs keyed ``w{i}_{task}_{date}_{prob|mask}``
     and ``w{i}_valid`` (i = index within the batch)."""
     if samples is None:
         samples = [source.read(window.read) for window in windows]
@@ -102,8 +102,8 @@ def predict_batch(source: SceneSource, windows: Sequence, runtime: Runtime, mode
                     prob = probs[task][row][crop.row_slice, crop.col_slice]
                 else:
                     prob = np.zeros(valid.shape, np.float32)
-                out[f"w{i}_{date}_{task}_prob"] = quantise_probability(prob, valid)
-                out[f"w{i}_{date}_{task}_mask"] = threshold_mask(prob, valid, model.thresholds.get(task, 0.5))
+                out[f"w{i}_{task}_{date}_prob"] = quantise_probability(prob, valid)
+                out[f"w{i}_{task}_{date}_mask"] = threshold_mask(prob, valid, model.thresholds.get(task, 0.5))
     return out
 
 

@@ -20,7 +20,7 @@ def _whole_image_probs(scene, model, runtime):
 
 def _tiled(scene, model, runtime, chip_px, overlap_px, batch):
     windows = plan_windows(scene.width, scene.height, chip_px=chip_px, overlap_px=overlap_px)
-    mosaic = {f"{d}_{t}_{k}": np.full((scene.height, scene.width), 77, np.uint8)
+    mosaic = {f"{t}_{d}_{k}": np.full((scene.height, scene.width), 77, np.uint8)
               for d in scene.dates for t in model.tasks for k in ("prob", "mask")}
     for start in range(0, len(windows), batch):
         group = windows[start:start + batch]
@@ -41,10 +41,10 @@ def test_tiled_equals_whole_image(array_scene, dummy_model, chip_px, overlap_px,
     for date in array_scene.dates:
         for task in dummy_model.tasks:
             expected = quantise_probability(whole[date][task], valid)
-            got = tiled[f"{date}_{task}_prob"]
+            got = tiled[f"{task}_{date}_prob"]
             assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1  # float rounding only
             assert (got == expected).mean() > 0.999
-            mask = tiled[f"{date}_{task}_mask"]
+            mask = tiled[f"{task}_{date}_mask"]
             near_threshold = np.abs(whole[date][task] - 0.5) < 1e-5
             expected_mask = np.where(valid, whole[date][task] >= 0.5, 255)
             assert np.array_equal(mask[~near_threshold], expected_mask[~near_threshold])
@@ -57,4 +57,4 @@ def test_overlap_smaller_than_receptive_field_shows_seams(array_scene, dummy_mod
     whole = _whole_image_probs(array_scene, dummy_model, runtime)
     tiled = _tiled(array_scene, dummy_model, runtime, 32, 0, 4)
     expected = quantise_probability(whole["pre"]["buildings"], array_scene.valid)
-    assert np.abs(tiled["pre_buildings_prob"].astype(int) - expected.astype(int)).max() > 1
+    assert np.abs(tiled["buildings_pre_prob"].astype(int) - expected.astype(int)).max() > 1
