@@ -1,0 +1,209 @@
+"""Inference throughput and memory: geovision vs a plain baseline, measured in one run.
+
+    .venv/bin/python benchmarks/inference_throughput.py --size 10240
+
+Steps (each in its own subprocess, so peak RSS is per run):
+1. a synthetic pre/post pair of ``--size`` px (and one of ``--size / 2``, a 4x smaller scene) is
+   generated with ``geovision synth`` unless ``--pre/--post`` are given;
+2. **baseline**: a loop over 512 px rasterio windows of pre, then of post, calling the same
+   model eagerly in fp32 with no overlap, thresholding and writing a GeoTIFF mask per task;
+3. **geovision**: ``segment_scene`` (aligned pair in one pass, overlap 64 px, batched, auto runtime,
+   COG outputs) on the same scene, and on the 4x smaller scene;
+4. the machine's matmul peak (fp32, bf16) and the fraction of it the model reaches.
+Prints throughput in megapixels/s and km2/hour (at the scene's GSD), peak RSS, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build_model(bundle: str | None):
+    """The default bundle's model, or (if none is shipped yet) the default architecture, random weights."""
+    from geovision.models.multitask import build_model as build
+    from geovision.models.spec import ModelSpec
+
+    if bundle:
+        from geovision.models.bundle import load_bundle
+
+        return load_bundle(bundle).model
+    return build(ModelSpec(), pretrained=False).eval()
+
+
+def run_baseline(pre: str, post: str, out_dir: str, bundle: str | None, chip_px: int = 512) -> dict:
+    """Plain loop: rasterio windows, eager fp32, no overlap, one GeoTIFF mask per task and date."""
+    import numpy as np
+    import rasterio
+    import torch
+    from rasterio.windows import Window
+
+    model = build_model(bundle)
+    started = time.perf_counter()
+    pixels = 0
+    for date, path in (("pre", pre), ("post", post)):
+        with rasterio.open(path) as src:
+            profile = dict(driver="GTiff", width=src.width, height=src.height, count=1, dtype="uint8",
+                           crs=src.crs, transform=src.transform, tiled=True, blockxsize=512, blockysize=512,
+                           compress="deflate")
+            outputs = {task: rasterio.open(Path(out_dir) / f"{task}_{date}.tif", "w", **profile)
+                       for task in model.tasks}
+            for row in range(0, src.height, chip_px):
+                for col in range(0, src.width, chip_px):
+                    window = Window(col, row, chip_px, chip_px)
+                    image = src.read(window=window, boundless=True, fill_value=0).astype(np.float32) / 255.0
+                    x = torch.from_numpy((image - 0.45) / 0.25)[None]
+                    with torch.inference_mode():
+                        logits = model(x)
+                    h, w = min(chip_px, src.height - row), min(chip_px, src.width - col)
+                    for task, out in outputs.items():
+                        mask = (logits[task][0, 0, :h, :w] > 0).numpy().astype(np.uint8)
+                        out.write(mask, 1, window=Window(col, row, w, h))
+                    pixels += h * w
+            for out in outputs.values():
+                out.close()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "pixels": pixels, "peak_rss_mb": _peak_rss_mb()}
+
+
+def run_geovision(pre: str, post: str, out_dir: str, bundle: str | None, runtime: str) -> dict:
+    """geovision's engine on the same pair."""
+    import functools
+
+    from geovision.inference.engine import SegmentOptions, segment_scene
+    from geovision.inference.predictor import InferenceModel, ModelRef, bundle_ref
+    from geovision.inference.sources import SourceSpec
+
+    if bundle:
+        ref = bundle_ref(bundle, runtime=runtime)
+    else:
+        ref = ModelRef(key="random-default", runtime=runtime,
+                       load=functools.partial(_random_inference_model))
+    started = time.perf_counter()
+    result = segment_scene(SourceSpec(pre=pre, post=post, scaling="dtype"), ref, out_dir,
+                           options=SegmentOptions(chip_px=512, overlap_px=64, batch_windows=4), overwrite=True)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "pixels": 2 * result.width * result.height, "peak_rss_mb": _peak_rss_mb(),
+            "runtime": result.runtime}
+
+
+def _random_inference_model():
+    from geovision.inference.predictor import InferenceModel
+
+    model = build_model(None)
+    return InferenceModel(module=model, tasks=model.tasks, mean=(0.45,) * 3, std=(0.25,) * 3,
+                          thresholds={task: 0.5 for task in model.tasks})
+
+
+def machine_peak() -> dict:
+    """Matmul GFLOP/s in fp32 and bf16 (2048 x 2048), and the model's GFLOP per megapixel."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    out = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(2048, 2048, dtype=dtype)
+        b = torch.randn(2048, 2048, dtype=dtype)
+        a @ b
+        reps = 10
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        out[f"matmul_{name}_gflops"] = 2 * 2048**3 * reps / (time.perf_counter() - t) / 1e9
+    model = build_model(None)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        model(torch.zeros(1, 3, 512, 512))
+    out["model_gflop_per_mp"] = counter.get_total_flops() / 1e9 / (512 * 512 / 1e6)
+    return out
+
+
+def _child(kind: str, *args: str) -> dict:
+    code = (f"import json, sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+            f"import inference_throughput as b; print('RESULT', json.dumps(b.{kind}(*sys.argv[1:])))")
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} failed:\n{proc.stderr[-3000:]}")
+    line = [row for row in proc.stdout.splitlines() if row.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
+def _scene(size: int, work: Path, seed: int) -> tuple[str, str, float]:
+    folder = work / f"synth_{size}"
+    if not (folder / "post.tif").exists():
+        subprocess.run([sys.executable, "-m", "geovision", "synth", "--size", str(size), "--seed", str(seed),
+                        "--out", str(folder), "--overwrite"], check=True)
+    import rasterio
+
+    with rasterio.open(folder / "pre.tif") as src:
+        gsd = abs(src.transform.a)
+    return str(folder / "pre.tif"), str(folder / "post.tif"), gsd
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=10240)
+    parser.add_argument("--work", type=Path, default=None, help="folder for scenes and outputs")
+    parser.add_argument("--bundle", default=None, help="model bundle (default: the shipped default if present)")
+    parser.add_argument("--runtime", default="auto")
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="geovision-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    bundle = args.bundle
+    if bundle is None and (ROOT / "geovision" / "models" / "default" / "model.json").exists():
+        bundle = str(ROOT / "geovision" / "models" / "default")
+    bundle_arg = bundle or ""
+
+    pre, post, gsd = _scene(args.size, work, seed=11)
+    small_pre, small_post, _ = _scene(args.size // 2, work, seed=12)
+    results = {"size": args.size, "gsd_m": gsd, "bundle": bundle or "default architecture, random weights"}
+    results["peak"] = machine_peak()
+    for name, (p, q) in {"geovision": (pre, post), "geovision_small": (small_pre, small_post)}.items():
+        out = work / f"out_{name}"
+        results[name] = _child("run_geovision", p, q, str(out), bundle_arg, args.runtime)
+    if not args.skip_baseline:
+        out = work / "out_baseline"
+        out.mkdir(exist_ok=True)
+        results["baseline"] = _child("run_baseline", pre, post, str(out), bundle_arg)
+
+    def report(name: str) -> str:
+        r = results[name]
+        mps = r["pixels"] / r["seconds"] / 1e6
+        km2_h = mps * 1e6 * gsd * gsd / 1e6 * 3600 / 2  # scene area per hour (each km2 has two dates)
+        r["mp_per_s"], r["km2_per_hour"] = mps, km2_h
+        return (f"{name:16s} {r['seconds']:8.1f} s  {mps:6.2f} MP/s  {km2_h:8.1f} km2/h  "
+                f"peak RSS {r['peak_rss_mb']:7.0f} MB")
+
+    print(f"scene {args.size} x {args.size} px pre + post at {gsd} m; model: {results['bundle']}")
+    for name in ("baseline", "geovision", "geovision_small"):
+        if name in results:
+            print(report(name))
+    if "baseline" in results:
+        print(f"throughput ratio geovision / baseline: "
+              f"{results['geovision']['mp_per_s'] / results['baseline']['mp_per_s']:.2f}x")
+    print(f"peak RSS ratio full / 4x smaller scene: "
+          f"{results['geovision']['peak_rss_mb'] / results['geovision_small']['peak_rss_mb']:.2f}")
+    peak = results["peak"]
+    achieved = results["geovision"]["mp_per_s"] * peak["model_gflop_per_mp"]
+    print(f"machine peak: fp32 {peak['matmul_fp32_gflops']:.0f} GFLOP/s, bf16 {peak['matmul_bf16_gflops']:.0f} "
+          f"GFLOP/s; model {peak['model_gflop_per_mp']:.1f} GFLOP/MP -> {achieved:.0f} GFLOP/s reached "
+          f"({100 * achieved / peak['matmul_bf16_gflops']:.0f}% of bf16 peak)")
+    (work / "results.json").write_text(json.dumps(results, indent=1))
+    print(f"details: {work / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
