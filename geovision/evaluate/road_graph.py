@@ -1,0 +1,250 @@
+"""Road centrelines as graphs, built the way the SpaceNet 3 APLS reference builds them.
+
+A graph is an undirected ``networkx.MultiGraph`` in a metric CRS: nodes carry ``x``/``y``
+(metres), edges carry a ``geometry`` LineString and its planar ``length`` in metres.
+
+The steps follow CosmiQ's ``apls`` code (``wkt_to_G``, ``graphTools``, ``osmnx`` simplify),
+re-implemented with networkx + shapely:
+
+1. every line vertex becomes a node; vertices with identical coordinates are one node
+   (lines that cross without sharing a vertex are *not* connected);
+2. chains of degree-2 nodes are merged into one edge (osmnx ``simplify_graph``, strict mode);
+3. connected components whose longest shortest path is below a minimum length are dropped;
+4. control points are injected along long, curved edges (``create_graph_midpoints``);
+5. points of the other graph are snapped onto the nearest edge within a distance
+   (``insert_control_points``), splitting the edge there or reusing an end node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+import numpy as np
+import shapely
+from shapely.geometry import LineString, MultiLineString
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import substring
+
+# components with more nodes than this are long enough: skip the all-pairs check (as the reference)
+_MAX_NODES_CHECKED = 100
+# two cut positions closer than this along one edge are one node (metres)
+_SAME_POSITION_M = 1e-9
+
+
+def _lines_of(geometry: BaseGeometry | None) -> list[LineString]:
+    """The LineStrings of a (Multi)LineString or collection; other parts are ignored."""
+    if geometry is None or geometry.is_empty:
+        return []
+    if isinstance(geometry, LineString):
+        return [geometry]
+    if isinstance(geometry, MultiLineString) or hasattr(geometry, "geoms"):
+        return [line for part in geometry.geoms for line in _lines_of(part)]
+    return []
+
+
+def lines_to_graph(geometries: Iterable[BaseGeometry | None]) -> nx.MultiGraph:
+    """A graph with a node at every vertex and an edge between consecutive vertices."""
+    graph = nx.MultiGraph()
+    node_of: dict[tuple[float, float], int] = {}
+    seen_segments: set[tuple[int, int]] = set()
+    for geometry in geometries:
+        for line in _lines_of(geometry):
+            previous = None
+            for x, y in line.coords:
+                key = (float(x), float(y))
+                node = node_of.get(key)
+                if node is None:
+                    node = node_of[key] = len(node_of)
+                    graph.add_node(node, x=key[0], y=key[1])
+                if previous is not None and previous != node:
+                    segment = (min(previous, node), max(previous, node))
+                    if segment not in seen_segments:  # the same segment twice is one road
+                        seen_segments.add(segment)
+                        a, b = graph.nodes[previous], graph.nodes[node]
+                        geom = LineString([(a["x"], a["y"]), (b["x"], b["y"])])
+                        graph.add_edge(previous, node, geometry=geom, length=geom.length)
+                previous = node
+    return graph
+
+
+def _node_xy(graph: nx.MultiGraph, node: int) -> tuple[float, float]:
+    data = graph.nodes[node]
+    return data["x"], data["y"]
+
+
+def _starts_at(graph: nx.MultiGraph, geometry: LineString, node: int, other: int) -> bool:
+    """Whether ``geometry`` runs from ``node`` to ``other`` (rather than the reverse)."""
+    x0, y0 = geometry.coords[0]
+    ux, uy = _node_xy(graph, node)
+    vx, vy = _node_xy(graph, other)
+    return (x0 - ux) ** 2 + (y0 - uy) ** 2 <= (x0 - vx) ** 2 + (y0 - vy) ** 2
+
+
+def _coords_from(graph: nx.MultiGraph, u: int, v: int, key: int) -> list[tuple[float, float]]:
+    """The edge's coordinates, oriented from ``u`` to ``v``."""
+    geometry = graph.edges[u, v, key]["geometry"]
+    coords = list(geometry.coords)
+    return coords if _starts_at(graph, geometry, u, v) else coords[::-1]
+
+
+def _is_endpoint(graph: nx.MultiGraph, node: int) -> bool:
+    """osmnx's strict rule: self-loops, dead ends and junctions end an edge; degree-2 nodes do not."""
+    neighbours = set(graph.neighbors(node))
+    return node in neighbours or len(neighbours) != 2 or graph.degree(node) != 2
+
+
+def simplify_graph(graph: nx.MultiGraph) -> nx.MultiGraph:
+    """Merge every chain of degree-2 nodes into one edge between its end nodes.
+
+    Rings made only of degree-2 nodes have no end node and are left as they are (as osmnx does).
+    """
+    out = graph.copy()
+    endpoints = {node for node in graph.nodes if _is_endpoint(graph, node)}
+    done: set[tuple[int, int, int]] = set()
+    for start in sorted(endpoints):
+        for _, first, key in list(graph.edges(start, keys=True)):
+            if (start, first, key) in done or first in endpoints:
+                continue
+            path, coords, length = [start], _coords_from(graph, start, first, key), 0.0
+            length += graph.edges[start, first, key]["length"]
+            done.update({(start, first, key), (first, start, key)})
+            previous, current = start, first
+            while current not in endpoints:
+                path.append(current)
+                (nxt, nkey), = [(n, k) for _, n, k in graph.edges(current, keys=True)
+                                if (current, n, k) not in done]
+                done.update({(current, nxt, nkey), (nxt, current, nkey)})
+                coords += _coords_from(graph, current, nxt, nkey)[1:]
+                length += graph.edges[current, nxt, nkey]["length"]
+                previous, current = current, nxt
+            out.remove_nodes_from(path[1:])
+            out.add_edge(start, current, geometry=LineString(coords), length=length)
+    return out
+
+
+def drop_short_components(graph: nx.MultiGraph, min_length_m: float) -> nx.MultiGraph:
+    """Remove connected components whose longest shortest path is shorter than ``min_length_m``."""
+    out = graph.copy()
+    for nodes in list(nx.connected_components(graph)):
+        component = graph.subgraph(nodes)
+        total = sum(length for *_, length in component.edges(data="length"))
+        if total >= min_length_m and len(nodes) > _MAX_NODES_CHECKED:
+            continue
+        if total >= min_length_m:
+            lengths = nx.all_pairs_dijkstra_path_length(component, weight="length")
+            longest = max(max(row.values()) for _, row in lengths)
+            if longest >= min_length_m:
+                continue
+        out.remove_nodes_from(nodes)
+    return out
+
+
+def road_graph(geometries: Iterable[BaseGeometry | None], *, min_subgraph_length_m: float = 5.0) -> nx.MultiGraph:
+    """Lines in a metric CRS -> simplified graph without tiny components."""
+    return drop_short_components(simplify_graph(lines_to_graph(geometries)), min_subgraph_length_m)
+
+
+def _next_node_id(graph: nx.MultiGraph) -> int:
+    return max(graph.nodes, default=-1) + 1
+
+
+def _split_edge(graph: nx.MultiGraph, u: int, v: int, key: int, cuts: Sequence[tuple[float, int]]) -> None:
+    """Replace an edge by pieces that meet at the (already added) nodes of ``cuts`` (position, node)."""
+    data = graph.edges[u, v, key]
+    geometry: LineString = data["geometry"]
+    start, end = (u, v) if _starts_at(graph, geometry, u, v) else (v, u)
+    nodes = [start, *(node for _, node in cuts), end]
+    positions = [0.0, *(position for position, _ in cuts), geometry.length]
+    graph.remove_edge(u, v, key)
+    for a, b, d0, d1 in zip(nodes, nodes[1:], positions, positions[1:]):
+        piece = substring(geometry, d0, d1)
+        graph.add_edge(a, b, geometry=piece, length=piece.length)
+
+
+def inject_midpoints(graph: nx.MultiGraph, *, spacing_m: float = 200.0,
+                     curvature_eps: float = 0.12) -> nx.MultiGraph:
+    """Add evenly spaced nodes on long curved edges (APLS ``create_graph_midpoints``).
+
+    An edge gets nodes when it is curved (``|bbox diagonal - length| / length >= curvature_eps``;
+    a negative eps means always) and at least ``0.75 * spacing_m`` long: one node in its
+    middle up to ``spacing_m``, else nodes splitting it into equal parts no longer than ``spacing_m``.
+    """
+    out = graph.copy()
+    next_id = _next_node_id(graph)
+    for u, v, key, data in list(graph.edges(keys=True, data=True)):
+        geometry: LineString = data["geometry"]
+        length = geometry.length
+        if length <= 0:
+            continue
+        xmin, ymin, xmax, ymax = geometry.bounds
+        diagonal = float(np.hypot(xmax - xmin, ymax - ymin))
+        if abs(diagonal - length) / length < curvature_eps or length < 0.75 * spacing_m:
+            continue
+        if length <= spacing_m:
+            positions = [0.5 * length]
+        else:
+            count = len(np.arange(0.0, length, spacing_m)) + 1
+            positions = list(np.linspace(0.0, length, count)[1:-1])
+        cuts = []
+        for position in positions:
+            point = geometry.interpolate(position)
+            out.add_node(next_id, x=point.x, y=point.y)
+            cuts.append((float(position), next_id))
+            next_id += 1
+        _split_edge(out, u, v, key, cuts)
+    return out
+
+
+def snap_points(graph: nx.MultiGraph, xy: np.ndarray, *, max_distance_m: float) -> tuple[nx.MultiGraph, list[int | None]]:
+    """Insert points onto their nearest edge (APLS ``insert_control_points``).
+
+    Returns a copy of ``graph`` with the points inserted and, for each point, the node it became:
+    a new node splitting the edge, the edge's end node when the point projects onto it, or
+    ``None`` when no edge lies within ``max_distance_m``. Points landing on the same spot share a node.
+    """
+    out = graph.copy()
+    nodes_of: list[int | None] = [None] * len(xy)
+    edges = list(graph.edges(keys=True, data="geometry"))
+    if not edges or len(xy) == 0:
+        return out, nodes_of
+    tree = shapely.STRtree([geometry for *_, geometry in edges])
+    points = shapely.points(np.asarray(xy, dtype=float))
+    (point_idx, edge_idx), distances = tree.query_nearest(points, max_distance=max_distance_m,
+                                                          return_distance=True, all_matches=True)
+    nearest: dict[int, int] = {}
+    for p, e, distance in zip(point_idx.tolist(), edge_idx.tolist(), distances.tolist()):
+        if distance <= max_distance_m and (p not in nearest or e < nearest[p]):
+            nearest[p] = e  # ties: the first edge, as the reference's argmin
+    cuts_of: dict[int, list[tuple[float, int]]] = {}
+    for p, e in nearest.items():
+        u, v, _, geometry = edges[e]
+        position = float(geometry.project(points[p]))
+        if position <= 0.0 or position >= geometry.length:
+            end_at_start = _starts_at(graph, geometry, u, v)
+            at_start = position <= 0.0
+            nodes_of[p] = (u if end_at_start else v) if at_start else (v if end_at_start else u)
+        else:
+            cuts_of.setdefault(e, []).append((position, p))
+    next_id = _next_node_id(graph)
+    for e, cuts in cuts_of.items():
+        u, v, key, geometry = edges[e]
+        merged: list[tuple[float, int]] = []
+        for position, p in sorted(cuts):
+            if merged and position - merged[-1][0] <= _SAME_POSITION_M:
+                nodes_of[p] = merged[-1][1]
+                continue
+            point = geometry.interpolate(position)
+            out.add_node(next_id, x=point.x, y=point.y)
+            merged.append((position, next_id))
+            nodes_of[p] = next_id
+            next_id += 1
+        _split_edge(out, u, v, key, merged)
+    return out, nodes_of
+
+
+def node_xy(graph: nx.MultiGraph) -> tuple[list[int], np.ndarray]:
+    """The graph's nodes and an ``(n, 2)`` array of their coordinates."""
+    nodes = list(graph.nodes)
+    xy = np.array([_node_xy(graph, n) for n in nodes], dtype=float).reshape(-1, 2)
+    return nodes, xy

@@ -1,0 +1,111 @@
+"""``geovision evaluate`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+from geovision.cli.main import cli
+
+
+def _invoke(*args):
+    return CliRunner().invoke(cli, ["evaluate", *map(str, args)])
+
+
+def test_roads_on_spacenet_sample_prints_table_and_writes_json(shared_data, tmp_path):
+    folder = shared_data / "spacenet3_vegas_roads_apls"
+    args = ["--task", "roads", "--pred", folder / "gt_json_prop_wkt/proposal/sn3_sample_submission_albu.csv",
+            "--truth", folder / "gt_json_prop_wkt/ground_truth_randomized/AOI_2_Vegas_img0.geojson",
+            "--image", folder / "images/RGB-PanSharpen_AOI_2_Vegas_img0.tif", "--json-out", tmp_path / "r.json"]
+    result = _invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "apls (mean)" in result.output and "0.79" in result.output
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["metrics"]["apls"] == pytest.approx(0.7926, abs=0.002)
+    again = _invoke(*args)
+    assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_buildings_vectors_in_two_crs(tmp_path):
+    truth = gpd.GeoDataFrame(geometry=[box(664500, 4011900, 664510, 4011910), box(664530, 4011900, 664540, 4011910)],
+                             crs="EPSG:32611")
+    truth.to_file(tmp_path / "truth.gpkg")
+    truth.iloc[:1].to_crs("EPSG:4326").to_file(tmp_path / "pred.geojson")
+    result = _invoke("--task", "buildings", "--pred", tmp_path / "pred.geojson", "--truth", tmp_path / "truth.gpkg",
+                     "--json-out", tmp_path / "b.json")
+    assert result.exit_code == 0, result.output
+    objects = json.loads((tmp_path / "b.json").read_text())["metrics"]["objects"]
+    assert (objects["tp"], objects["fp"], objects["fn"]) == (1, 0, 1)
+    assert objects["precision"] == 1.0 and objects["recall"] == 0.5
+
+
+def test_building_masks_in_folders_are_summed(tmp_path):
+    for side, shift in (("pred", 0), ("truth", 2)):
+        (tmp_path / side).mkdir()
+        for name in ("a.tif", "b.tif"):
+            mask = np.zeros((10, 10), np.uint8)
+            mask[:, shift:shift + 4] = 1
+            with rasterio.open(tmp_path / side / name, "w", driver="GTiff", height=10, width=10, count=1,
+                               dtype="uint8", crs="EPSG:32611", transform=from_origin(600000, 4000000, 1, 1)) as dst:
+                dst.write(mask, 1)
+    result = _invoke("--task", "buildings", "--pred", tmp_path / "pred", "--truth", tmp_path / "truth",
+                     "--json-out", tmp_path / "m.json")
+    assert result.exit_code == 0, result.output
+    pixel = json.loads((tmp_path / "m.json").read_text())["metrics"]["pixel"]
+    assert (pixel["tp"], pixel["fp"], pixel["fn"]) == (40, 40, 40)
+    assert pixel["iou"] == pytest.approx(1 / 3)
+
+
+def test_bad_input_exits_2(tmp_path):
+    result = _invoke("--task", "buildings", "--pred", tmp_path / "missing.geojson", "--truth", tmp_path / "t.geojson")
+    assert result.exit_code == 2 and "Error:" in result.output
+    (tmp_path / "a.tif").write_bytes(b"")
+    (tmp_path / "b.geojson").write_text("{}")
+    mixed = _invoke("--task", "buildings", "--pred", tmp_path / "a.tif", "--truth", tmp_path / "b.geojson")
+    assert mixed.exit_code == 2 and "both be rasters or both be vectors" in mixed.output
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_damage_task_on_png_masks(tmp_path):
+    truth = np.zeros((8, 8), np.uint8)
+    truth[:4, :4], truth[4:, 4:] = 1, 4
+    pred = truth.copy()
+    pred[4:, 4:6] = 3  # half the destroyed building called major damage (class 3 absent from truth)
+    for name, array in (("truth.png", truth), ("pred.png", pred)):
+        with rasterio.open(tmp_path / name, "w", driver="PNG", height=8, width=8, count=1, dtype="uint8") as dst:
+            dst.write(array, 1)
+    result = _invoke("--task", "damage", "--pred", tmp_path / "pred.png", "--truth", tmp_path / "truth.png",
+                     "--json-out", tmp_path / "d.json")
+    assert result.exit_code == 0, result.output
+    xview = json.loads((tmp_path / "d.json").read_text())["metrics"]["xview2"]
+    assert xview["localization_f1"] == 1.0
+    assert xview["damage_f1_destroyed"] == pytest.approx(2 / 3)  # tp 8, fn 8
+    assert xview["damage_f1_major_damage"] == 0.0
+
+
+def test_dii_task_with_vector_grids(tmp_path):
+    cells = [box(600000 + 100 * i, 4000000, 600100 + 100 * i, 4000100) for i in range(4)]
+    gpd.GeoDataFrame({"dii": [0.5, 3.0, 2.0, 0.0]}, geometry=cells, crs="EPSG:32611").to_file(tmp_path / "p.gpkg")
+    gpd.GeoDataFrame({"dii": [0.0, 4.0, 0.1, 2.5]}, geometry=cells, crs="EPSG:32611").to_file(tmp_path / "t.gpkg")
+    result = _invoke("--task", "dii", "--pred", tmp_path / "p.gpkg", "--truth", tmp_path / "t.gpkg",
+                     "--threshold", "1.5", "--json-out", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    cells_out = json.loads((tmp_path / "g.json").read_text())["metrics"]["cells"]
+    assert (cells_out["tp"], cells_out["fp"], cells_out["fn"], cells_out["tn"]) == (1, 1, 1, 1)
+
+
+def test_corrupt_vector_file_and_pixel_roads_without_image(tmp_path):
+    (tmp_path / "bad.geojson").write_text("{not json")
+    (tmp_path / "ok.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    corrupt = _invoke("--task", "buildings", "--pred", tmp_path / "bad.geojson", "--truth", tmp_path / "ok.geojson")
+    assert corrupt.exit_code == 2 and "cannot read vectors" in corrupt.output
+    (tmp_path / "roads.csv").write_text('ImageId,WKT_Pix\nimg,"LINESTRING (0 0, 100 0)"\n')
+    pixel = _invoke("--task", "roads", "--pred", tmp_path / "roads.csv", "--truth", tmp_path / "roads.csv")
+    assert pixel.exit_code == 2 and "--image" in pixel.output
