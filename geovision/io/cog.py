@@ -1,0 +1,167 @@
+"""Cloud-Optimized GeoTIFF writers (streaming, atomic) and validation.
+
+:class:`StreamingCogWriter` writes window by window into a hidden temporary tiled
+GeoTIFF beside the output, then GDAL's COG driver turns it into the final COG (512 px
+tiles, DEFLATE or ZSTD, overviews: nearest for masks, average for continuous data)
+through :func:`~geovision.io.atomic.atomic_output`. If anything fails, the temporary
+files are removed and an existing output is left untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.windows import Window
+
+from geovision.errors import NodataError
+from geovision.io.atomic import atomic_output, check_output, temp_path_for
+from geovision.io.raster import nodata_fits
+from geovision.types import PixelWindow
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["mask", "continuous"]
+BLOCK_PX = 512
+OVERVIEW_RESAMPLING: dict[str, str] = {"mask": "NEAREST", "continuous": "AVERAGE"}
+
+
+def _as_bands(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    return array[None] if array.ndim == 2 else array
+
+
+def _cast(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Cast to the output dtype; floats going to integers are rounded and clipped to the type's range."""
+    if array.dtype == dtype:
+        return array
+    if dtype.kind in "iu" and array.dtype.kind == "f":
+        info = np.iinfo(dtype)
+        array = np.clip(np.rint(array), info.min, info.max)
+    return array.astype(dtype)
+
+
+class StreamingCogWriter:
+    """Context manager: ``write(window, array)`` pieces of a raster, get a validated COG on clean exit.
+
+    ``nodata`` is written explicitly (``None`` means the file declares none). ``mask=True`` adds
+    an internal per-dataset mask written through ``write(..., valid=...)``. ``colormap``
+    (class -> RGB(A)) is stored as the colour table of a single-band uint8 mask.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, width: int, height: int, count: int, dtype: str,
+                 transform: Affine, crs: CRS | str, nodata: float | None, kind: Kind, overwrite: bool = False,
+                 colormap: dict[int, tuple] | None = None, band_names: list[str] | None = None,
+                 mask: bool = False, compress: Literal["DEFLATE", "ZSTD"] = "DEFLATE"):
+        if kind not in OVERVIEW_RESAMPLING:
+            raise ValueError(f"kind must be 'mask' or 'continuous', not {kind!r}")
+        if nodata is not None and not nodata_fits(float(nodata), dtype):
+            raise NodataError(f"nodata {nodata} does not fit the output type {dtype}", path=path,
+                              fix="choose a nodata value inside the type's range")
+        if colormap is not None and (count != 1 or np.dtype(dtype) != np.uint8):
+            raise ValueError("a colour table needs a single-band uint8 raster")
+        if band_names is not None and len(band_names) != count:
+            raise ValueError(f"{len(band_names)} band names for {count} bands")
+        self.path = Path(path)
+        self.width, self.height, self.count = int(width), int(height), int(count)
+        self.dtype = np.dtype(dtype)
+        self.transform, self.crs, self.nodata, self.kind = transform, crs, nodata, kind
+        self.overwrite, self.colormap, self.band_names = overwrite, colormap, band_names
+        self.mask, self.compress = mask, compress
+        self._tmp: Path | None = None
+        self._dataset: rasterio.io.DatasetWriter | None = None
+
+    def __enter__(self) -> "StreamingCogWriter":
+        check_output(self.path, overwrite=self.overwrite)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = temp_path_for(self.path.with_suffix(".tif"))
+        profile = dict(driver="GTiff", width=self.width, height=self.height, count=self.count,
+                       dtype=self.dtype.name, crs=self.crs, transform=self.transform, nodata=self.nodata,
+                       tiled=True, blockxsize=BLOCK_PX, blockysize=BLOCK_PX, compress="ZSTD", zstd_level=1,
+                       bigtiff="IF_SAFER", interleave="pixel" if self.count > 1 else "band")
+        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+            self._dataset = rasterio.open(self._tmp, "w", **profile)
+        self._write_metadata()
+        return self
+
+    def write(self, window: PixelWindow, array: np.ndarray, *, valid: np.ndarray | None = None) -> None:
+        """Write ``[count, h, w]`` (or ``[h, w]`` for one band) at ``window``; ``valid`` feeds the mask."""
+        if self._dataset is None:
+            raise RuntimeError("StreamingCogWriter.write called outside its `with` block")
+        window = PixelWindow(*window)
+        array = _as_bands(array)
+        if array.shape != (self.count, window.height, window.width):
+            raise ValueError(f"array of shape {array.shape} does not fit window {tuple(window)} "
+                             f"with {self.count} band(s)")
+        if (window.col_off < 0 or window.row_off < 0 or window.col_off + window.width > self.width
+                or window.row_off + window.height > self.height):
+            raise ValueError(f"window {tuple(window)} is outside the {self.width}x{self.height} output")
+        rio_window = Window(*window)
+        self._dataset.write(_cast(array, self.dtype), window=rio_window)
+        if self.mask:
+            if valid is None:
+                raise ValueError("this writer has a mask: pass valid=... to write()")
+            self._dataset.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=rio_window)
+
+    def _write_metadata(self) -> None:
+        dataset = self._dataset
+        if self.colormap is not None:
+            dataset.write_colormap(1, {int(k): tuple(int(c) for c in v) for k, v in self.colormap.items()})
+        for band, name in enumerate(self.band_names or [], start=1):
+            dataset.set_band_description(band, name)
+        dataset.update_tags(GEOVISION_KIND=self.kind)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self._dataset is not None:
+                self._dataset.close()
+            if exc_type is None:
+                with atomic_output(self.path, overwrite=self.overwrite) as out:
+                    rasterio.shutil.copy(self._tmp, out, driver="COG", BLOCKSIZE=BLOCK_PX, COMPRESS=self.compress,
+                                         PREDICTOR="YES" if self.kind == "continuous" else "NO",
+                                         OVERVIEW_RESAMPLING=OVERVIEW_RESAMPLING[self.kind], BIGTIFF="IF_SAFER")
+        finally:
+            self._dataset = None
+            if self._tmp is not None:
+                for leftover in (self._tmp, Path(f"{self._tmp}.msk"), Path(f"{self._tmp}.aux.xml")):
+                    leftover.unlink(missing_ok=True)
+
+
+def write_cog(path: str | os.PathLike[str], array: np.ndarray, *, transform: Affine, crs: CRS | str,
+              nodata: float | None, kind: Kind, overwrite: bool = False, colormap: dict[int, tuple] | None = None,
+              band_names: list[str] | None = None, valid: np.ndarray | None = None) -> Path:
+    """Write an in-memory ``[bands, h, w]`` or ``[h, w]`` array as a COG (atomically); ``valid`` adds a mask."""
+    array = _as_bands(array)
+    count, height, width = array.shape
+    with StreamingCogWriter(path, width=width, height=height, count=count, dtype=array.dtype.name,
+                            transform=transform, crs=crs, nodata=nodata, kind=kind, overwrite=overwrite,
+                            colormap=colormap, band_names=band_names, mask=valid is not None) as writer:
+        writer.write(PixelWindow(0, 0, width, height), array, valid=valid)
+    return Path(path)
+
+
+def cog_problems(path: str | os.PathLike[str]) -> list[str]:
+    """The errors rio-cogeo's COG validation finds in ``path`` (empty when it is a valid COG)."""
+    from rio_cogeo.cogeo import cog_validate
+
+    is_valid, errors, warnings = cog_validate(str(path), quiet=True)
+    for warning in warnings:
+        log.debug("%s: COG warning: %s", path, warning)
+    return [] if is_valid else list(errors) or ["not a valid COG"]
+
+
+def validate_cog(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a valid Cloud-Optimized GeoTIFF (rio-cogeo's validation)."""
+    problems = cog_problems(path)
+    for problem in problems:
+        log.warning("%s: %s", path, problem)
+    return not problems

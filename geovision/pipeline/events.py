@@ -1,0 +1,144 @@
+"""Turn a catalog event into local input files: pre/post GeoTIFFs, census, ground truth.
+
+Synthetic events are generated on first use; xBD events are georeferenced from their
+label files and mosaicked into one strip. Both are cached under ``GEOVISION_CACHE``
+(default ``~/.cache/geovision``) and reused when their ``ready.json`` marker exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from geovision.catalog import EventSpec, LoadedCatalog, load_catalog
+from geovision.errors import ConfigError, MissingFileError
+from geovision.io.atomic import atomic_output
+
+
+@dataclass(frozen=True)
+class EventInputs:
+    """Local inputs of one run."""
+
+    name: str
+    pre: Path
+    post: Path
+    census: Path | None = None
+    census_pop_field: str = "pop"
+    truth_buildings: Path | None = None
+    truth_affected_area: Path | None = None
+    truth_roads: Path | None = None
+    damage_field: str = "damage"
+    lost_classes: tuple[str, ...] = ("destroyed", "major-damage")
+    licence: str = ""
+
+    def to_json(self) -> dict:
+        return {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(self).items()}
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("GEOVISION_CACHE", Path.home() / ".cache" / "geovision"))
+
+
+def _key(spec: EventSpec) -> str:
+    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path | None = None) -> EventInputs:
+    """Local input files for the catalog event ``name`` (generated or converted on first use)."""
+    catalog = catalog or load_catalog()
+    spec = catalog.event(name)
+    folder = (cache or cache_root()) / "events" / f"{name}-{_key(spec)}"
+    if spec.kind == "synthetic":
+        return _synthetic(name, spec, folder)
+    if spec.kind == "xbd":
+        return _xbd(name, spec, catalog, folder)
+    if spec.kind == "files":
+        return _files(name, spec, catalog)
+    raise ConfigError(f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
+                      fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`")
+
+
+def _synthetic(name: str, spec: EventSpec, folder: Path) -> EventInputs:
+    from geovision.synth.generate import generate_event
+
+    synth = spec.synth
+    if not (folder / "event.json").exists():
+        generate_event(folder, width=synth.width, height=synth.height, gsd_m=synth.gsd_m, seed=synth.seed,
+                       event=synth.event, crs=synth.crs, overwrite=True)
+    return EventInputs(name=name, pre=folder / "pre.tif", post=folder / "post.tif", census=folder / "census.gpkg",
+                       census_pop_field="pop", truth_buildings=folder / "buildings.gpkg",
+                       truth_affected_area=folder / "affected_area.gpkg", truth_roads=folder / "roads.gpkg",
+                       damage_field="damage", licence=spec.licence)
+
+
+def _files(name: str, spec: EventSpec, catalog: LoadedCatalog) -> EventInputs:
+    def where(source) -> Path:
+        if source.url:
+            raise ConfigError(f"event `{name}` reads {source.url}, which needs network access",
+                              fix="download it and give its local path")
+        return catalog.resolve(source.path)
+
+    truth = spec.truth
+    return EventInputs(
+        name=name, pre=where(spec.pre), post=where(spec.post),
+        census=catalog.resolve(spec.census.path) if spec.census else None,
+        census_pop_field=spec.census.pop_field if spec.census else "pop",
+        truth_buildings=catalog.resolve(truth.buildings) if truth and truth.buildings else None,
+        truth_affected_area=catalog.resolve(truth.affected_area) if truth and truth.affected_area else None,
+        damage_field=truth.damage_field if truth else "damage",
+        lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"), licence=spec.licence)
+
+
+def _xbd(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> EventInputs:
+    xbd = spec.xbd
+    images, labels = catalog.resolve(xbd.images_dir), catalog.resolve(xbd.labels_dir)
+    if not images.is_dir():
+        raise MissingFileError("xBD image folder not found", path=images,
+                               fix="put the shared data folder beside the repository (../shared/data)")
+    truth = spec.truth
+    inputs = EventInputs(name=name, pre=folder / "pre.tif", post=folder / "post.tif",
+                         truth_buildings=folder / "truth_buildings.gpkg",
+                         damage_field=truth.damage_field if truth else "subtype",
+                         lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"),
+                         licence=spec.licence)
+    if (folder / "ready.json").exists():
+        return inputs
+    with atomic_output(folder, overwrite=True) as tmp:
+        tmp.mkdir(parents=True)
+        build_xbd_strip(images, labels, xbd.disaster, xbd.tiles, tmp)
+        (tmp / "ready.json").write_text(json.dumps({"event": name, "tiles": xbd.tiles}))
+    return inputs
+
+
+def build_xbd_strip(images: Path, labels: Path, disaster: str, tiles: list[str], out: Path) -> None:
+    """Georeference each xBD tile from its labels, mosaic pre and post strips, collect the truth polygons."""
+    import geopandas as gpd
+    import pandas as pd
+    from rasterio.merge import merge
+
+    from geovision.io.labels import georeference_png, read_xbd_json
+    from geovision.io.vectors import write_vectors
+
+    parts = out / "tiles"
+    parts.mkdir()
+    for date in ("pre", "post"):
+        tile_paths = []
+        for tile in tiles:
+            stem = f"{disaster}_{tile}_{date}_disaster"
+            tif = parts / f"{stem}.tif"
+            georeference_png(images / f"{stem}.png", labels / f"{stem}.json", tif)
+            tile_paths.append(tif)
+        merge([str(p) for p in tile_paths], dst_path=str(out / f"{date}.tif"), method="first",
+              dst_kwds={"tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate"})
+    frames = []
+    for tile in tiles:
+        frame = read_xbd_json(labels / f"{disaster}_{tile}_post_disaster.json")
+        frame = gpd.GeoDataFrame({"uid": frame["uid"], "tile": tile, "subtype": frame["subtype"]},
+                                 geometry=gpd.GeoSeries(frame["geometry_lnglat"], crs="EPSG:4326"))
+        frames.append(frame)
+    truth = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+    truth["lost"] = truth["subtype"].isin(["destroyed", "major-damage"])
+    write_vectors(truth, out / "truth_buildings.gpkg")
