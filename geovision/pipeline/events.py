@@ -30,6 +30,7 @@ class EventInputs:
     truth_buildings: Path | None = None
     truth_affected_area: Path | None = None
     truth_roads: Path | None = None
+    truth_masks: Path | None = None  # folder with buildings_pre.tif, buildings_post.tif (roads_* optional)
     damage_field: str = "damage"
     lost_classes: tuple[str, ...] = ("destroyed", "major-damage")
     licence: str = ""
@@ -42,8 +43,12 @@ def cache_root() -> Path:
     return Path(os.environ.get("GEOVISION_CACHE", Path.home() / ".cache" / "geovision"))
 
 
+BUILD_VERSION = 2  # bump when the way inputs are built changes (invalidates caches)
+
+
 def _key(spec: EventSpec) -> str:
-    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+    payload = {"spec": spec.model_dump(mode="json"), "build": BUILD_VERSION}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path | None = None) -> EventInputs:
@@ -71,7 +76,7 @@ def _synthetic(name: str, spec: EventSpec, folder: Path) -> EventInputs:
     return EventInputs(name=name, pre=folder / "pre.tif", post=folder / "post.tif", census=folder / "census.gpkg",
                        census_pop_field="pop", truth_buildings=folder / "buildings.gpkg",
                        truth_affected_area=folder / "affected_area.gpkg", truth_roads=folder / "roads.gpkg",
-                       damage_field="damage", licence=spec.licence)
+                       truth_masks=folder, damage_field="damage", licence=spec.licence)
 
 
 def _files(name: str, spec: EventSpec, catalog: LoadedCatalog) -> EventInputs:
@@ -100,7 +105,7 @@ def _xbd(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> Ev
                                fix="put the shared data folder beside the repository (../shared/data)")
     truth = spec.truth
     inputs = EventInputs(name=name, pre=folder / "pre.tif", post=folder / "post.tif",
-                         truth_buildings=folder / "truth_buildings.gpkg",
+                         truth_buildings=folder / "truth_buildings.gpkg", truth_masks=folder,
                          damage_field=truth.damage_field if truth else "subtype",
                          lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"),
                          licence=spec.licence)
@@ -142,3 +147,19 @@ def build_xbd_strip(images: Path, labels: Path, disaster: str, tiles: list[str],
     truth = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     truth["lost"] = truth["subtype"].isin(["destroyed", "major-damage"])
     write_vectors(truth, out / "truth_buildings.gpkg")
+    write_truth_masks(truth, out / "pre.tif", out)
+
+
+def write_truth_masks(buildings, grid_path: Path, out: Path) -> None:
+    """Rasterise truth footprints on the grid of ``grid_path``: all before, those not lost after."""
+    import rasterio
+
+    from geovision.io.cog import write_cog
+    from geovision.io.labels import rasterize_vectors
+
+    with rasterio.open(grid_path) as grid:
+        transform, crs, width, height = grid.transform, grid.crs, grid.width, grid.height
+    projected = buildings.to_crs(crs)
+    for date, frame in (("pre", projected), ("post", projected[~projected["lost"]])):
+        mask = rasterize_vectors(frame, transform=transform, width=width, height=height)
+        write_cog(out / f"buildings_{date}.tif", mask, transform=transform, crs=crs, nodata=None, kind="mask")

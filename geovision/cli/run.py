@@ -1,0 +1,58 @@
+"""`geovision run`: the end-to-end job for a catalog event or for given pre/post images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from geovision.inference.runtime import RUNTIMES
+
+
+@click.command("run")
+@click.argument("event", required=False)
+@click.option("--pre", type=click.Path(dir_okay=False), help="Pre-event image (instead of EVENT).")
+@click.option("--post", type=click.Path(dir_okay=False), help="Post-event image (instead of EVENT).")
+@click.option("--census", type=click.Path(dir_okay=False), help="Census polygons with population counts.")
+@click.option("--pop-field", default="pop", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--model", default="default", show_default=True, help="Model bundle folder or name.")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--scheduler", default=None, help="Dask scheduler for inference: local or tcp://host:port.")
+@click.option("--cell-px", type=int, default=256, show_default=True, help="DII grid cell size in pixels.")
+@click.option("--theta", type=float, default=0.1, show_default=True, help="DII threshold for impacted cells.")
+@click.option("--catalog", type=click.Path(dir_okay=False), default=None, help="Event catalog (data_catalog.yaml).")
+@click.option("--overwrite", is_flag=True, help="Start again, replacing a previous run in --out.")
+def command(event, pre, post, census, pop_field, out_dir, model, runtime, device, scheduler, cell_px, theta,
+            catalog, overwrite) -> None:
+    """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
+    from geovision.catalog import load_catalog
+    from geovision.errors import ConfigError, OutputExistsError
+    from geovision.pipeline.events import EventInputs, materialise
+    from geovision.pipeline.run import RunOptions, run_pipeline
+
+    if (event is None) == (pre is None or post is None):
+        raise ConfigError("give either an EVENT name or both --pre and --post",
+                          fix="e.g. `geovision run demo --out out/` or `geovision run --pre a.tif --post b.tif --out out/`")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not (out / "run.json").exists() and not overwrite:
+        raise OutputExistsError("output folder is not empty and holds no geovision run", path=out,
+                                fix="choose an empty folder, or pass --overwrite")
+    if event is not None:
+        click.echo(f"preparing event `{event}` ...")
+        inputs = materialise(event, load_catalog(catalog))
+    else:
+        inputs = EventInputs(name=Path(pre).stem, pre=Path(pre), post=Path(post),
+                             census=Path(census) if census else None, census_pop_field=pop_field)
+    options = RunOptions(model=model, runtime=runtime, device=device, scheduler=scheduler, cell_px=cell_px,
+                         theta_buildings=theta, theta_roads=theta)
+    run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=click.echo)
+    done = [name for name, record in run.stages.items() if record.status == "done"]
+    skipped = [name for name, record in run.stages.items() if record.status == "skipped"]
+    click.echo(f"stages run: {', '.join(done) or 'none'}; skipped: {', '.join(skipped) or 'none'}")
+    figures = {name: record.figures for name, record in run.stages.items() if record.figures and name != "inputs"}
+    if figures:
+        click.echo(json.dumps(figures, indent=1, default=float))
+    click.echo(f"run record: {run.record_path}")

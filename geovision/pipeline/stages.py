@@ -1,0 +1,165 @@
+"""The stages of ``geovision run``, in order. Each takes the :class:`~geovision.pipeline.run.Run`.
+
+A stage that cannot run (no model bundle, no census, no ground truth) is recorded
+as ``skipped`` with the reason; nothing is made up in its place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from geovision.errors import ModelBundleError
+from geovision.pipeline.run import Run, StageRecord
+
+TASKS = ("buildings", "roads")
+
+
+def _masks(run: Run) -> dict[str, Path]:
+    folder = run.out / "masks"
+    return {f"{task}_{date}": folder / f"{task}_{date}_mask.tif" for task in TASKS for date in ("pre", "post")}
+
+
+def segment(run: Run) -> StageRecord:
+    """Buildings and roads, pre and post, through the shared-backbone model in one pass."""
+    from geovision.models.registry import resolve_bundle
+
+    options = run.options
+    try:
+        bundle = resolve_bundle(None if options.model == "default" else options.model)
+    except ModelBundleError as error:
+        bundle, reason = None, f"no model bundle: {error.fix or error.message}"
+    depends = {"hashes": run.hashes, "model": str(bundle), "chip": options.chip_px, "overlap": options.overlap_px,
+               "runtime": options.runtime}
+
+    def body(record: StageRecord) -> None:
+        if bundle is None:
+            record.status, record.reason = "skipped", reason
+            return
+        from geovision.inference.engine import SegmentOptions, segment_scene
+        from geovision.inference.predictor import bundle_ref
+        from geovision.inference.sources import SourceSpec
+
+        out = run.out / "masks"
+        resume = (out / ".work" / "plan.json").exists()
+        result = segment_scene(
+            SourceSpec(pre=str(run.inputs.pre), post=str(run.inputs.post)),
+            bundle_ref(str(bundle), runtime=options.runtime, device=options.device), out,
+            options=SegmentOptions(chip_px=options.chip_px, overlap_px=options.overlap_px,
+                                   batch_windows=options.batch_windows),
+            overwrite=not resume, resume=resume, scheduler=options.scheduler)
+        record.outputs = {name: str(path) for name, path in result.outputs.items()}
+        record.figures = {"width_px": result.width, "height_px": result.height, "windows": result.windows,
+                          "runtime": result.runtime, "seconds_predict": round(result.seconds_predict, 2),
+                          "megapixels_per_s": round(2 * result.width * result.height / 1e6
+                                                    / max(result.seconds_predict, 1e-9), 3)}
+
+    return run.stage("segment", depends, body)
+
+
+def vectorize(run: Run) -> StageRecord:
+    """Building polygons (with a lost flag) and road centre lines from the predicted masks."""
+    masks = _masks(run)
+    depends = {"masks": run.stages.get("segment", StageRecord("segment")).key,
+               "min_m2": run.options.min_building_m2, "tau": run.options.tau}
+
+    def body(record: StageRecord) -> None:
+        if not all(path.exists() for path in masks.values()):
+            record.status, record.reason = "skipped", "no predicted masks (segment stage did not run)"
+            return
+        from geovision.pipeline.vectors import building_and_road_vectors
+
+        record.outputs, record.figures = building_and_road_vectors(
+            masks, run.out / "vectors", tau=run.options.tau, min_area_m2=run.options.min_building_m2)
+
+    return run.stage("vectorize", depends, body)
+
+
+def _impact(run: Run, kind: str) -> StageRecord:
+    masks = _masks(run)
+    theta = run.options.theta_buildings if kind == "buildings" else run.options.theta_roads
+    truth = run.inputs.truth_affected_area if kind == "buildings" else None
+    census = run.inputs.census if kind == "buildings" and run.inputs.census else None
+    depends = {"masks": run.stages.get("segment", StageRecord("segment")).key, "cell_px": run.options.cell_px,
+               "tau": run.options.tau, "theta": theta, "tolerance": run.options.tolerance_px,
+               "truth": str(truth), "census": run.hashes.get("census")}
+
+    def body(record: StageRecord) -> None:
+        pre, post = masks[f"{kind}_pre"], masks[f"{kind}_post"]
+        if not (pre.exists() and post.exists()):
+            record.status, record.reason = "skipped", "no predicted masks (segment stage did not run)"
+            return
+        from geovision.impact.workflow import impact_stage
+
+        result = impact_stage(pre, post, run.out / "impact", kind=kind, valid=run.out / "masks" / "valid.tif",
+                              cell_px=run.options.cell_px, tau=run.options.tau, theta=theta,
+                              tolerance_px=run.options.tolerance_px,
+                              truth=truth if truth and Path(truth).exists() else None,
+                              census=census, pop_field=run.inputs.census_pop_field, overwrite=True)
+        record.outputs = {name: str(path) for name, path in result.paths.items()}
+        record.figures = result.summary
+
+    return run.stage(f"impact_{kind}", depends, body)
+
+
+def impact_buildings(run: Run) -> StageRecord:
+    """DII grid of buildings, with affected population when a census is given."""
+    return _impact(run, "buildings")
+
+
+def impact_roads(run: Run) -> StageRecord:
+    """DII grid of roads and the damaged road lines."""
+    return _impact(run, "roads")
+
+
+def reference(run: Run) -> StageRecord:
+    """DII of the ground-truth masks (when the event has them): the reference the predictions are scored on."""
+    folder = run.inputs.truth_masks
+    truth = run.inputs.truth_affected_area
+    depends = {"truth": str(folder), "cell_px": run.options.cell_px, "theta": run.options.theta_buildings}
+
+    def body(record: StageRecord) -> None:
+        if folder is None or not (Path(folder) / "buildings_pre.tif").exists():
+            record.status, record.reason = "skipped", "the event has no ground-truth masks"
+            return
+        from geovision.impact.workflow import impact_stage
+
+        result = impact_stage(Path(folder) / "buildings_pre.tif", Path(folder) / "buildings_post.tif",
+                              run.out / "reference", kind="buildings", cell_px=run.options.cell_px, tau=0.5,
+                              theta=run.options.theta_buildings,
+                              truth=truth if truth and Path(truth).exists() else None, overwrite=True)
+        record.outputs = {name: str(path) for name, path in result.paths.items()}
+        record.figures = result.summary
+
+    return run.stage("reference", depends, body)
+
+
+def evaluate(run: Run) -> StageRecord:
+    """Grid F1 of the predicted impacted cells against the reference (ground-truth DII) impacted cells."""
+    predicted = run.stages.get("impact_buildings")
+    truth = run.stages.get("reference")
+    depends = {"pred": predicted.key if predicted else None, "truth": truth.key if truth else None}
+
+    def body(record: StageRecord) -> None:
+        if not (predicted and truth and predicted.status == "done" and truth.status == "done"):
+            record.status, record.reason = "skipped", "needs both predicted and reference DII grids"
+            return
+        from geovision.pipeline.scoring import impacted_grid_f1
+
+        record.figures = impacted_grid_f1(Path(predicted.outputs["cog"]), Path(truth.outputs["cog"]))
+
+    return run.stage("evaluate", depends, body)
+
+
+def inputs(run: Run) -> StageRecord:
+    """Record the inputs (paths, hashes, licence)."""
+    def body(record: StageRecord) -> None:
+        record.outputs = {key: str(value) for key, value in asdict(run.inputs).items()
+                          if isinstance(value, Path) and value.exists()}
+        record.figures = {"sha256": run.hashes}
+
+    return run.stage("inputs", {"hashes": run.hashes}, body)
+
+
+STAGES = [("inputs", inputs), ("reference", reference), ("segment", segment), ("vectorize", vectorize),
+          ("impact_buildings", impact_buildings), ("impact_roads", impact_roads), ("evaluate", evaluate)]
