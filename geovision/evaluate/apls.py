@@ -7,15 +7,18 @@ control points in A with the length between the same snapped points in B:
 snap. ``APLS(A -> B) = 1 - mean(diff)``; the total is the harmonic mean of
 ``APLS(truth -> prediction)`` and ``APLS(prediction -> truth)`` (0 if either is 0).
 
-Defaults are those of CosmiQ's ``apls.py`` command line, which produced SpaceNet's reference
-output (``max_snap_dist=4`` m, ``linestring_delta=200`` m, ``is_curved_eps=0.12``,
-``min_path_length=0.001`` m, nodes renamed when a point lands on one); on SpaceNet's sample
-(Vegas img0 vs the ``albu`` CSV) this module and a line-by-line port of ``apls.py`` agree to 1e-3
-(0.7926) once the port's duplicate-edge bug is fixed. Deliberate differences: a road segment that
-two input lines share is kept once (``apls.py`` deletes both copies, cutting the road; with that
-bug the port scores 0.689), points that land on the same node all keep their identity (the
-reference renames the node, so the earlier point is lost), all control points are used however
-large the graph (the reference samples 500 at random above 500 nodes), and two empty graphs score 1.
+Defaults are those of CosmiQ's ``apls.py`` command line (``max_snap_dist=4`` m,
+``linestring_delta=200`` m, ``is_curved_eps=0.12``, ``min_path_length=0.001`` m, nodes renamed
+when a point lands on one). On SpaceNet's sample (Vegas img0 vs the ``albu`` CSV) this module
+agrees to 1e-3 with CosmiQ's released code (``apls`` 0.1.0, README command
+``--test_method=gt_json_prop_wkt``) once that code's duplicate-edge bug is fixed: 0.654 / 0.7925 /
+0.885 at 3 / 4 / 5 m snapping. The sample's ``output__max_snap=4m_hole=4m.txt`` (0.7362) is not
+reproduced from those two files by that code under any option tried; its TOPO line shows
+it was computed on other graphs. Deliberate differences: a road segment that two input lines share
+is kept once (``apls.py`` deletes both copies, cutting the road; with that bug it scores 0.6894),
+points that land on the same node all keep their identity (the reference renames the node, so the
+earlier point is lost), all control points are used however large the graph (the reference
+samples 500 at random above 500 nodes), and two empty graphs score 1.
 """
 
 from __future__ import annotations

@@ -100,7 +100,9 @@ def test_relaxed_f1():
     assert result["f1"] == pytest.approx(2 / 3)
 
 
-def _spacenet_sample(shared_data):
+@pytest.fixture(scope="module")
+def spacenet_sample(shared_data):
+    """SpaceNet 3's APLS sample (Vegas img0 truth, ``albu`` CSV proposal), aligned."""
     folder = shared_data / "spacenet3_vegas_roads_apls"
     grid = PixelGrid.from_raster(folder / "images" / "RGB-PanSharpen_AOI_2_Vegas_img0.tif")
     pred = read_vectors(folder / "gt_json_prop_wkt" / "proposal" / "sn3_sample_submission_albu.csv",
@@ -109,23 +111,35 @@ def _spacenet_sample(shared_data):
     return align_image_ids(pred, truth)
 
 
-def test_spacenet3_sample_matches_cosmiq_algorithm(shared_data):
-    """Our APLS equals CosmiQ's apls.py algorithm on this pair (0.7925, checked against a port of
-    it), except for one bug we do not copy: apls.py deletes *both* copies of a road segment that
-    two ground-truth lines share, which here cuts the main east-west road."""
-    pred, truth = _spacenet_sample(shared_data)
-    scores = road_scores(pred, truth, max_snap_dist_m=4.0)
-    apls = scores["per_image"]["AOI_2_Vegas_img0"]["apls"]
-    assert apls["apls"] == pytest.approx(0.7926, abs=0.002)
-    assert apls["apls_gt_onto_prop"] == pytest.approx(0.8234, abs=0.002)
-    assert apls["apls_prop_onto_gt"] == pytest.approx(0.7640, abs=0.002)
+# CosmiQ's released ``apls`` 0.1.0 (PyPI; its apls.py has the repo's 131,173 characters) run on
+# this pair with the README's command (``--test_method=gt_json_prop_wkt --max_snap_dist=N``),
+# with its duplicate-edge bug fixed (see apls.py): (total, truth->prediction, prediction->truth).
+# The score depends strongly on the snap distance because the proposal runs 3-5 m off the truth.
+COSMIQ_SAMPLE = {3.0: (0.6540, 0.6112, 0.7032), 4.0: (0.7925, 0.8231, 0.7641), 5.0: (0.8853, 0.9003, 0.8708)}
+
+
+@pytest.mark.parametrize("snap_m", sorted(COSMIQ_SAMPLE))
+def test_spacenet3_sample_matches_cosmiq_code(spacenet_sample, snap_m):
+    """Our APLS equals CosmiQ's code on this pair, except for one bug we do not copy: apls.py
+    deletes *both* copies of a road segment that two ground-truth lines share, which here cuts
+    the main east-west road (with the bug it scores 0.6894 at 4 m)."""
+    pred, truth = spacenet_sample
+    apls = road_scores(pred, truth, max_snap_dist_m=snap_m)["per_image"]["AOI_2_Vegas_img0"]["apls"]
+    total, gt_onto_prop, prop_onto_gt = COSMIQ_SAMPLE[snap_m]
+    assert apls["apls"] == pytest.approx(total, abs=0.002)
+    assert apls["apls_gt_onto_prop"] == pytest.approx(gt_onto_prop, abs=0.002)
+    assert apls["apls_prop_onto_gt"] == pytest.approx(prop_onto_gt, abs=0.002)
     assert (apls["n_control_gt"], apls["n_control_prop"]) == (71, 86)
+    assert (apls["n_paths_gt_onto_prop"], apls["n_paths_prop_onto_gt"]) == (4970, 6974)
 
 
-@pytest.mark.xfail(strict=True, reason="the reference file's 0.7362 is not reproduced from this GT + CSV "
-                                       "(CosmiQ's own code on them gives 0.689; see the test above)")
-def test_spacenet3_sample_reference_output(shared_data):
+@pytest.mark.xfail(strict=True, reason=(
+    "output__max_snap=4m_hole=4m.txt (0.7362) was not produced from this GT + CSV: CosmiQ's released "
+    "code gives 0.6894 on them (0.7925 without its duplicate-edge bug), and the file's TOPO line is "
+    "implausible for these graphs (precision 0.682: p=0.001 over TOPO's random origins), so another "
+    "proposal graph (likely the repo's pickled one) was scored"))
+def test_spacenet3_sample_reference_output(shared_data, spacenet_sample):
     reference = (shared_data / "spacenet3_vegas_roads_apls" / "output__max_snap=4m_hole=4m.txt").read_text()
     expected = float(reference.split("Total APLS Score:")[1].split()[0])
-    pred, truth = _spacenet_sample(shared_data)
+    pred, truth = spacenet_sample
     assert road_scores(pred, truth)["apls"] == pytest.approx(expected, abs=0.01)
