@@ -1,0 +1,1 @@
+"""Training data: scenes (image + labels per task), chip datasets and augmentations."""

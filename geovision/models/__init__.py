@@ -1,0 +1,1 @@
+"""Models: shared-backbone multi-task segmenter, encoders, offline ImageNet weights, bundles."""

@@ -1,0 +1,1 @@
+"""Supervised training: config, losses, metrics, optimiser/schedule, device/AMP, checkpoints, engine."""
