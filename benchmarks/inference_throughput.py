@@ -63,8 +63,8 @@ def run_baseline(pre: str, post: str, out_dir: str, bundle: str | None, chip_px:
             for row in range(0, src.height, chip_px):
                 for col in range(0, src.width, chip_px):
                     window = Window(col, row, chip_px, chip_px)
-                    image = src.read(window=window, boundless=True, fill_value=0).astype(np.float32) / 255.0
-                    x = torch.from_numpy((image - 0.45) / 0.25)[None]
+                    image = src.read(window=window, boundless=True, fill_value=0).astype(np.float32)
+                    x = torch.from_numpy((image - 127.5) / 127.5)[None]
                     with torch.inference_mode():
                         logits = model(x)
                     h, w = min(chip_px, src.height - row), min(chip_px, src.width - col)
@@ -92,7 +92,7 @@ def run_geovision(pre: str, post: str, out_dir: str, bundle: str | None, runtime
         ref = ModelRef(key="random-default", runtime=runtime,
                        load=functools.partial(_random_inference_model))
     started = time.perf_counter()
-    result = segment_scene(SourceSpec(pre=pre, post=post, scaling="dtype"), ref, out_dir,
+    result = segment_scene(SourceSpec(pre=pre, post=post), ref, out_dir,
                            options=SegmentOptions(chip_px=512, overlap_px=64, batch_windows=4), overwrite=True)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "pixels": 2 * result.width * result.height, "peak_rss_mb": _peak_rss_mb(),
@@ -103,7 +103,7 @@ def _random_inference_model():
     from geovision.inference.predictor import InferenceModel
 
     model = build_model(None)
-    return InferenceModel(module=model, tasks=model.tasks, mean=(0.45,) * 3, std=(0.25,) * 3,
+    return InferenceModel(module=model, tasks=model.tasks, mean=(127.5,) * 3, std=(127.5,) * 3,
                           thresholds={task: 0.5 for task in model.tasks})
 
 

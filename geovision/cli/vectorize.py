@@ -1,0 +1,46 @@
+"""`geovision vectorize`: building polygons or road centrelines from a mask raster."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("vectorize")
+@click.option("--mask", "mask_path", required=True, type=click.Path(dir_okay=False),
+              help="Mask or probability GeoTIFF (band 1).")
+@click.option("--kind", type=click.Choice(["buildings", "roads"]), required=True, help="What the mask shows.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Output .gpkg or .geojson (RFC 7946, EPSG:4326).")
+@click.option("--tau", type=float, default=0.5, show_default=True, help="Pixels >= tau are features.")
+@click.option("--min-area-m2", type=float, default=4.0, show_default=True,
+              help="Buildings: drop polygons smaller than this (m², computed in a metric CRS).")
+@click.option("--simplify-m", type=float, default=0.0, show_default=True,
+              help="Simplification tolerance in metres (0 = keep the pixel outline).")
+@click.option("--regularize/--no-regularize", default=False, show_default=True,
+              help="Buildings: make nearly rectangular footprints rectangles.")
+@click.option("--min-spur-m", type=float, default=5.0, show_default=True,
+              help="Roads: prune dead-end branches shorter than this (skeleton hairs).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+def command(mask_path: str, kind: str, out_path: str, tau: float, min_area_m2: float, simplify_m: float,
+            regularize: bool, min_spur_m: float, overwrite: bool) -> None:
+    """Polygonise a building mask, or trace a road mask's centreline graph, into a vector file."""
+    from geovision.io.atomic import check_output
+    from geovision.io.vectors import write_vectors
+
+    check_output(out_path, overwrite=overwrite)
+    if kind == "buildings":
+        from geovision.vector.polygons import polygonize_raster
+
+        frame = polygonize_raster(mask_path, tau=tau, min_area_m2=min_area_m2, simplify_m=simplify_m,
+                                  regularize_shapes=regularize)
+    else:
+        from geovision.io.raster import open_raster
+        from geovision.types import PixelWindow
+        from geovision.vector.skeleton import road_lines
+
+        with open_raster(mask_path, bands=[1]) as raster:
+            data, valid = raster.read(PixelWindow(0, 0, raster.width, raster.height))
+            frame = road_lines((data[0] >= tau) & valid, transform=raster.transform, crs=raster.crs,
+                               min_spur_m=min_spur_m, simplify_m=simplify_m)
+    write_vectors(frame, out_path, overwrite=overwrite)
+    click.echo(f"{len(frame)} {'polygons' if kind == 'buildings' else 'lines'} -> {out_path}")

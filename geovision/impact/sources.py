@@ -1,0 +1,127 @@
+"""Single-band rasters (masks, probabilities, counts) read window by window, from memory or a file.
+
+``read(window)`` returns ``(values, valid)``: ``valid`` is false on nodata (only
+where the raster declares one), NaN, and outside the raster (reads are boundless).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from affine import Affine
+
+from geovision.errors import BandCountError, ConfigError
+from geovision.io.windows import clip_window
+from geovision.types import PixelWindow
+
+
+class BandSource(Protocol):
+    """A georeferenced single-band raster."""
+
+    width: int
+    height: int
+    transform: Affine
+    crs: Any
+
+    def read(self, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class ArraySource:
+    """An in-memory 2-D array with its georeference; ``nodata`` None means every value is valid."""
+
+    array: np.ndarray
+    transform: Affine = Affine.identity()
+    crs: Any = None
+    nodata: float | None = None
+
+    def __post_init__(self) -> None:
+        self.array = np.asarray(self.array)
+        if self.array.ndim != 2:
+            raise BandCountError(f"expected a 2-D single-band array, got shape {self.array.shape}")
+        self.height, self.width = self.array.shape
+
+    def read(self, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
+        """Values and valid mask; pixels outside the array read as 0 and invalid (boundless)."""
+        values = np.zeros((window.height, window.width), dtype=self.array.dtype)
+        valid = np.zeros((window.height, window.width), dtype=bool)
+        clipped = clip_window(window, self.width, self.height)
+        if clipped is not None:
+            inner, (rows, cols) = clipped
+            values[rows, cols] = self.array[inner.row_slice, inner.col_slice]
+            valid[rows, cols] = _valid(values[rows, cols], self.nodata)
+        return values, valid
+
+
+class FileSource:
+    """One band of a raster file, opened and validated by :func:`geovision.io.raster.open_raster`.
+
+    Values come back as float32 (exact for masks and counts below 2**24), invalid
+    pixels (nodata, masks, NaN) and pixels outside the raster as 0 with ``valid=False``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, band: int = 1):
+        from geovision.io.raster import open_raster
+
+        self.raster = open_raster(path, bands=[band])
+        self.path = self.raster.path
+        self.width, self.height = self.raster.width, self.raster.height
+        self.transform, self.crs = self.raster.transform, self.raster.crs
+
+    def read(self, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
+        data, valid = self.raster.read(window)
+        return data[0], valid
+
+    def close(self) -> None:
+        self.raster.close()
+
+    def __enter__(self) -> "FileSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _valid(values: np.ndarray, nodata: float | None) -> np.ndarray:
+    valid = np.ones(values.shape, dtype=bool)
+    if nodata is not None:
+        valid &= ~np.isnan(values) if np.isnan(nodata) else values != nodata
+    if np.issubdtype(values.dtype, np.floating):
+        valid &= ~np.isnan(values)
+    return valid
+
+
+def as_source(raster: Any, *, transform: Affine | None = None, crs: Any = None,
+              nodata: float | None = None) -> BandSource:
+    """A :class:`BandSource` from a path, an existing source or a 2-D array (with its georeference)."""
+    if isinstance(raster, (str, os.PathLike)):
+        return FileSource(raster)
+    if hasattr(raster, "read") and hasattr(raster, "transform"):
+        return raster
+    return ArraySource(np.asarray(raster), transform=transform or Affine.identity(), crs=crs, nodata=nodata)
+
+
+def same_grid(a: BandSource, b: BandSource, *, names: tuple[str, str] = ("pre", "post")) -> None:
+    """Raise unless two sources share size, transform and CRS."""
+    if (a.width, a.height) != (b.width, b.height) or not a.transform.almost_equals(b.transform):
+        raise ConfigError(f"{names[0]} and {names[1]} rasters are not on one grid "
+                          f"({a.width}x{a.height} {tuple(a.transform)[:6]} vs "
+                          f"{b.width}x{b.height} {tuple(b.transform)[:6]})",
+                          fix="align them first (geovision align) so they share size and transform")
+    if a.crs is not None and b.crs is not None and a.crs != b.crs:
+        raise ConfigError(f"{names[0]} and {names[1]} rasters have different CRSs ({a.crs} vs {b.crs})",
+                          fix="align them first (geovision align)")
+
+
+def aligned_windows(width: int, height: int, *, size_px: int, multiple: int = 1) -> Iterator[PixelWindow]:
+    """Tiles covering the raster once, ``size_px`` rounded up to a multiple of ``multiple`` (cell-aligned)."""
+    if size_px < 1 or multiple < 1:
+        raise ConfigError(f"window size and multiple must be >= 1, got {size_px}, {multiple}")
+    step = -(-size_px // multiple) * multiple
+    for row in range(0, height, step):
+        for col in range(0, width, step):
+            yield PixelWindow(col, row, min(step, width - col), min(step, height - row))

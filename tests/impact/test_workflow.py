@@ -1,0 +1,22 @@
+import dask.array as da
+import numpy as np
+
+from geovision.impact.workflow import dii_from_files, open_mask_lazy
+
+from .conftest import write_tif
+
+
+def test_lazy_masks_respect_declared_nodata_only(tmp_path, rng):
+    pre = (rng.random((300, 200)) < 0.3).astype(np.uint8)
+    pre[:50] = 255                                   # declared nodata
+    post = pre.copy()
+    post[post == 1] = 0
+    pre_path = write_tif(tmp_path / "pre.tif", pre, nodata=255)
+    post_path = write_tif(tmp_path / "post.tif", post)   # no nodata declared: 0 is a value, 255 a feature
+    array, valid = open_mask_lazy(pre_path, chunk_px=64)
+    assert isinstance(array.data, da.Array) and int(valid.sum()) == 250 * 200
+    ds = dii_from_files(pre_path, post_path, cell_px=100, theta=0.5)
+    assert int(ds["n_valid"].sum()) == 250 * 200
+    assert int(ds["c"].sum()) == int((pre[50:] == 1).sum())
+    assert np.isfinite(float(ds["dii"][0, 0])) and float(ds["valid_fraction"][0, 0]) == 0.5
+    assert set(np.unique(ds["impacted"].to_numpy()[np.isfinite(ds["impacted"].to_numpy())])) == {1.0}

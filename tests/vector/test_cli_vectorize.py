@@ -1,0 +1,32 @@
+import geopandas as gpd
+import numpy as np
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+
+from geovision.cli.main import cli
+
+
+def test_vectorize_probabilities_with_threshold_and_errors(tmp_path):
+    prob = np.zeros((64, 64), np.float32)
+    prob[10:30, 10:30] = 0.7
+    prob[40:60, 40:60] = 0.3                          # below tau
+    prob[0, 0] = np.nan
+    path = tmp_path / "p.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="float32", crs="EPSG:32615",
+                       transform=Affine(0.5, 0, 360000, 0, -0.5, 4110000), nodata=float("nan")) as dst:
+        dst.write(prob, 1)
+    runner = CliRunner()
+    out = tmp_path / "b.gpkg"
+    result = runner.invoke(cli, ["vectorize", "--mask", str(path), "--kind", "buildings", "--tau", "0.5",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = gpd.read_file(out)
+    assert len(frame) == 1 and frame["area_m2"].iloc[0] == 100.0
+    again = runner.invoke(cli, ["vectorize", "--mask", str(path), "--kind", "buildings", "--out", str(out)])
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    missing = runner.invoke(cli, ["vectorize", "--mask", str(tmp_path / "no.tif"), "--kind", "roads",
+                                  "--out", str(tmp_path / "r.gpkg")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    wrong = runner.invoke(cli, ["vectorize", "--mask", str(path), "--kind", "rivers", "--out", str(out)])
+    assert wrong.exit_code == 2
