@@ -52,14 +52,11 @@ def building_and_road_vectors(masks: dict[str, Path], out_dir: Path, *, tau: flo
                               keep_fraction: float = 0.5) -> tuple[dict[str, str], dict[str, float]]:
     """Write ``buildings.gpkg``/``.geojson`` (lost flag) into ``out_dir``; return (outputs, figures)."""
     from geovision.vector.polygons import polygonize_raster
-    from geovision.vector.units import area_m2
 
     buildings = polygonize_raster(masks["buildings_pre"], tau=tau, min_area_m2=min_area_m2)
     buildings = buildings.reset_index(drop=True)
-    buildings["area_m2"] = area_m2(buildings) if len(buildings) else []
     buildings["surviving_fraction"] = surviving_fraction(buildings, masks["buildings_post"], tau=tau)
     buildings["lost"] = buildings["surviving_fraction"] < keep_fraction
-    buildings.insert(0, "building_id", np.arange(1, len(buildings) + 1))
     out_dir = Path(out_dir)
     outputs = {}
     for suffix in ("gpkg", "geojson"):
