@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from geovision.errors import ModelBundleError
+from geovision.pipeline import report_stage
 from geovision.pipeline.run import Run, StageRecord
 
 TASKS = ("buildings", "roads")
@@ -162,4 +163,5 @@ def inputs(run: Run) -> StageRecord:
 
 
 STAGES = [("inputs", inputs), ("reference", reference), ("segment", segment), ("vectorize", vectorize),
-          ("impact_buildings", impact_buildings), ("impact_roads", impact_roads), ("evaluate", evaluate)]
+          ("impact_buildings", impact_buildings), ("impact_roads", impact_roads), ("evaluate", evaluate),
+          ("report", report_stage.report)]
