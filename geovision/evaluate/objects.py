@@ -101,8 +101,9 @@ def _clean(frame, crs_for_area, min_area_m2: float) -> tuple[np.ndarray, np.ndar
 
 
 def object_f1(pred, truth, *, iou_threshold: float = 0.5, min_area_m2: float = 0.0) -> ObjectScore:
-    """Score predicted footprints against true ones (GeoDataFrames with an ``image_id`` column,
-    as :func:`~geovision.evaluate.vectors.read_vectors` returns)."""
+    """Score predicted footprints against true ones (GeoDataFrames; an ``image_id`` column, as
+    :func:`~geovision.evaluate.vectors.read_vectors` returns, scores per image, else one image)."""
+    pred, truth = (frame if "image_id" in frame else frame.assign(image_id="all") for frame in (pred, truth))
     pred, truth = common_crs(pred, truth)
     area_crs = None
     if min_area_m2 > 0:

@@ -4,8 +4,9 @@ A runtime maps a float32 batch ``[B, C, H, W]`` (already normalised) to
 ``{task: probabilities float32 [B, H, W]}``. Choices:
 
 - ``fp32``: eager PyTorch in float32 (the reference);
-- ``bf16``: bfloat16 weights and activations, channels_last (AMX/AVX512-BF16 CPUs, Ampere+ GPUs);
-- ``fp16``: float16 on CUDA;
+- ``bf16``: bfloat16 autocast (fp32 weights; convolutions and matmuls in bf16), channels_last
+  (AMX/AVX512-BF16 CPUs, Ampere+ GPUs);
+- ``fp16``: float16 autocast on CUDA;
 - ``compile``: ``torch.compile`` of the bf16/fp32 model;
 - ``onnx``: export to ONNX and run with onnxruntime (float32).
 
@@ -96,18 +97,18 @@ class TorchRuntime:
                  compile_model: bool = False):
         self.tasks = tuple(tasks)
         self.device = device
-        self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        self.autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        module = TasksAsTuple(model, tasks).eval().to(device=device, dtype=self.dtype,
-                                                      memory_format=self.memory_format)
+        module = TasksAsTuple(model, tasks).eval().to(device=device, memory_format=self.memory_format)
         self.module = torch.compile(module, dynamic=False) if compile_model else module
         self.name = ("compile-" if compile_model else "") + precision
 
     @torch.inference_mode()
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, dtype=self.dtype)
+        x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, dtype=torch.float32)
         x = x.contiguous(memory_format=self.memory_format)
-        logits = self.module(x)
+        with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
+            logits = self.module(x)
         return {task: torch.sigmoid(out.float())[:, 0].cpu().numpy() for task, out in zip(self.tasks, logits)}
 
 
