@@ -54,7 +54,7 @@ def test_run_event_end_to_end_and_resume(tmp_path, monkeypatch, bundle, catalog)
     statuses = {name: stage["status"] for name, stage in record["stages"].items()}
     assert statuses == {name: "done" for name in
                         ("inputs", "reference", "segment", "vectorize", "impact_buildings", "impact_roads",
-                         "evaluate")}, statuses
+                         "evaluate", "report")}, statuses
     assert set(record["inputs"]["sha256"]) >= {"pre", "post", "census"}
     for name in ("buildings_pre_mask", "roads_post_prob", "valid"):
         path = out / "masks" / f"{name}.tif"

@@ -46,7 +46,7 @@ async def _inspect(browser: str, url: str, script: str, timeout_s: float) -> Pag
     from tornado.websocket import websocket_connect
 
     result = PageResult()
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen([browser, f"--user-data-dir={profile}", *FLAGS], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         try:
