@@ -111,7 +111,8 @@ class OptimConfig(StrictModel):
     warmup_steps: int = Field(100, ge=0)
     min_lr_ratio: float = Field(0.01, ge=0, le=1)
     grad_clip: float | None = Field(1.0, gt=0)
-    base_batch_size: int | None = Field(None, ge=1)  # lr is for this global batch; scaled linearly
+    base_batch_size: int | None = Field(None, ge=1)  # lr is for this global batch; scaled by lr_scaling
+    lr_scaling: Literal["linear", "sqrt", "none"] = "linear"
 
 
 class TrainerConfig(StrictModel):
@@ -125,6 +126,10 @@ class TrainerConfig(StrictModel):
     log_every: int = Field(20, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     seed: int = 0
+    accumulate: int = Field(1, ge=1)  # micro-batches per optimiser step (global batch = batch x accumulate x ranks)
+    freeze_batchnorm: bool = False  # BatchNorm in eval mode (running statistics) while training
+    sync_batchnorm: bool = False  # SyncBatchNorm across DDP ranks (CUDA only)
+    dist_backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl on CUDA, gloo otherwise
 
 
 class BundleConfig(StrictModel):
@@ -147,6 +152,7 @@ class TrainConfig(StrictModel):
     optim: OptimConfig = OptimConfig()
     trainer: TrainerConfig = TrainerConfig()
     bundle: BundleConfig = BundleConfig()
+    init_from: str | None = None  # encoder.safetensors from `geovision pretrain ssl`, or a bundle folder
     config_dir: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")

@@ -2,13 +2,18 @@
 
 The engine knows nothing of configs, files or distribution: it takes a model (possibly
 DDP-wrapped), optimiser, scheduler and loss, and calls hooks (``on_step``,
-``on_validation``, ``on_end``) that do logging and checkpointing.
+``on_validation``, ``on_end``) that do logging and checkpointing. A step may accumulate
+gradients over several micro-batches (DDP synchronises only on the last); validation runs
+on the unwrapped model and, given an ``all_reduce`` (sum) function, adds up every rank's counts.
+``forward_fn(model, batch) -> {name: tensor}`` lets other objectives (e.g. contrastive
+pretraining on two views) reuse the engine; the default is ``model(batch["image"])``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import torch
@@ -29,6 +34,22 @@ class Hook(Protocol):
     def on_validation(self, trainer: "Trainer", step: int, metrics: dict[str, float]) -> None: ...
 
     def on_end(self, trainer: "Trainer", step: int) -> None: ...
+
+
+ForwardFn = Callable[[nn.Module, Mapping[str, Any]], dict[str, Tensor]]
+Batch = Mapping[str, Any]
+
+
+def image_forward(model: nn.Module, batch: Batch) -> dict[str, Tensor]:
+    """The default forward pass: ``model(batch["image"])``."""
+    return model(batch["image"])
+
+
+def freeze_batchnorm(model: nn.Module) -> None:
+    """Put every BatchNorm layer in eval mode (normalise with running statistics, do not update them)."""
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.eval()
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -61,7 +82,9 @@ class Trainer:
                  scheduler: torch.optim.lr_scheduler.LRScheduler | None, loss_fn: nn.Module,
                  device: torch.device, precision: Precision, channels_last: bool = False,
                  grad_clip: float | None = None, hooks: Sequence[Hook] = (),
-                 thresholds: Mapping[str, float] | None = None):
+                 thresholds: Mapping[str, float] | None = None, accumulate: int = 1,
+                 freeze_bn: bool = False, forward_fn: ForwardFn = image_forward,
+                 all_reduce: Callable[[Tensor], Tensor] | None = None):
         self.device = device
         self.channels_last = channels_last
         memory = torch.channels_last if channels_last else torch.contiguous_format
@@ -74,6 +97,10 @@ class Trainer:
         self.grad_clip = grad_clip
         self.hooks = list(hooks)
         self.thresholds = dict(thresholds or {})
+        self.accumulate = max(1, int(accumulate))
+        self.freeze_bn = freeze_bn
+        self.forward_fn = forward_fn
+        self.all_reduce = all_reduce
         self.step = 0
 
     @property
@@ -86,15 +113,26 @@ class Trainer:
             if method is not None:
                 method(self, *args)
 
-    def train_step(self, batch: Mapping[str, Any]) -> dict[str, float]:
-        """One optimisation step on one batch; returns the loss parts and the learning rate."""
+    def train_step(self, batch: Batch | Sequence[Batch]) -> dict[str, float]:
+        """One optimisation step on one batch, or on a list of micro-batches whose gradients are
+        averaged (DDP all-reduces only after the last); returns the mean loss parts and the LR."""
+        micro = list(batch) if isinstance(batch, (list, tuple)) else [batch]
         self.model.train()
-        batch = to_device(batch, self.device, channels_last=self.channels_last)
+        if self.freeze_bn:
+            freeze_batchnorm(self.model)
         self.optimizer.zero_grad(set_to_none=True)
-        with self.precision.autocast():
-            logits = self.model(batch["image"])
-        loss, logs = self.loss_fn({k: v.float() for k, v in logits.items()}, batch)
-        self.scaler.scale(loss).backward()
+        logs: dict[str, float] = {}
+        for index, part in enumerate(micro):
+            part = to_device(part, self.device, channels_last=self.channels_last)
+            last = index == len(micro) - 1
+            no_sync = getattr(self.model, "no_sync", None)
+            with contextlib.nullcontext() if last or no_sync is None else no_sync():
+                with self.precision.autocast():
+                    outputs = self.forward_fn(self.model, part)
+                loss, parts = self.loss_fn({k: v.float() for k, v in outputs.items()}, part)
+                self.scaler.scale(loss / len(micro)).backward()
+            for key, value in parts.items():
+                logs[key] = logs.get(key, 0.0) + value / len(micro)
         if self.grad_clip:
             self.scaler.unscale_(self.optimizer)
             logs["grad_norm"] = float(nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip))
@@ -109,22 +147,39 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, loader: Iterable[Mapping[str, Any]]) -> dict[str, float]:
         """Mean loss and per-task pixel metrics over ``loader`` (model in eval mode)."""
-        self.model.eval()
+        model = unwrap(self.model)  # a DDP forward would wait for ranks holding fewer batches
+        model.eval()
         metrics = PixelMetrics(self.tasks, self.thresholds)
         total, batches = 0.0, 0
         for batch in loader:
             batch = to_device(batch, self.device, channels_last=self.channels_last)
             with self.precision.autocast():
-                logits = self.model(batch["image"])
+                logits = self.forward_fn(model, batch)
             logits = {k: v.float() for k, v in logits.items()}
             loss, _ = self.loss_fn(logits, batch)
             total += float(loss)
             batches += 1
             metrics.update(logits, batch)
+        if self.all_reduce is not None:
+            total, batches = self._reduce_metrics(metrics, total, batches)
         out = metrics.compute()
         if batches:
             out["val_loss"] = total / batches
         return out
+
+    def _reduce_metrics(self, metrics: PixelMetrics, total: float, batches: int) -> tuple[float, int]:
+        """Sum confusion counts, labelled samples and losses over ranks (each rank saw its own shard)."""
+        values = [total, batches]
+        for task in metrics.tasks:
+            c = metrics.counts[task]
+            values += [c.tp, c.fp, c.fn, c.tn, metrics.labelled[task]]
+        summed = self.all_reduce(torch.tensor(values, dtype=torch.float64, device=self.device)).tolist()
+        for index, task in enumerate(metrics.tasks):
+            tp, fp, fn, tn, labelled = (int(round(v)) for v in summed[2 + 5 * index: 7 + 5 * index])
+            counts = metrics.counts[task]
+            counts.tp, counts.fp, counts.fn, counts.tn = tp, fp, fn, tn
+            metrics.labelled[task] = labelled
+        return summed[0], int(round(summed[1]))
 
     def fit(self, batches: Iterable[Mapping[str, Any]], *, steps: int,
             val_loader: Iterable[Mapping[str, Any]] | None = None, val_every: int = 0) -> dict[str, float]:
@@ -133,7 +188,7 @@ class Trainer:
         iterator = iter(batches)
         for _ in progress(range(self.step, steps), total=max(0, steps - self.step), description="training"):
             try:
-                batch = next(iterator)
+                batch = [next(iterator) for _ in range(self.accumulate)] if self.accumulate > 1 else next(iterator)
             except StopIteration:
                 log.warning("data ran out at step %d of %d", self.step, steps)
                 break

@@ -1,4 +1,4 @@
-"""Optimiser and learning-rate schedule: AdamW, linear warm-up then cosine decay, linear LR scaling."""
+"""Optimiser and learning-rate schedule: AdamW, linear warm-up then cosine decay, LR scaling to the global batch."""
 
 from __future__ import annotations
 
@@ -10,9 +10,21 @@ from torch import nn
 from geovision.errors import ConfigError
 
 
-def scale_lr(lr: float, *, batch_size: int, base_batch_size: int | None) -> float:
-    """Linear scaling rule: ``lr`` is given for ``base_batch_size``; scale it to the global ``batch_size``."""
-    return lr if base_batch_size is None else lr * batch_size / base_batch_size
+LR_SCALING_RULES = ("linear", "sqrt", "none")
+
+
+def scale_lr(lr: float, *, batch_size: int, base_batch_size: int | None, rule: str = "linear") -> float:
+    """``lr`` is given for ``base_batch_size``; scale it to the global ``batch_size``.
+
+    ``linear``: ``lr * k`` (Goyal et al. 2017, with gradual warm-up), ``sqrt``: ``lr * sqrt(k)``
+    (often better for Adam-type optimisers), ``none``: unchanged; ``k = batch_size / base_batch_size``.
+    """
+    if rule not in LR_SCALING_RULES:
+        raise ConfigError(f"unknown learning-rate scaling rule {rule!r}", fix="use linear, sqrt or none")
+    if base_batch_size is None or rule == "none":
+        return lr
+    ratio = batch_size / base_batch_size
+    return lr * (ratio if rule == "linear" else math.sqrt(ratio))
 
 
 def parameter_groups(model: nn.Module, *, lr: float, weight_decay: float, encoder_lr_mult: float = 1.0) -> list[dict]:

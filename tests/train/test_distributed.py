@@ -42,7 +42,7 @@ def _max_diff(a: dict, b: dict) -> float:
     return max(float((a[k].float() - b[k].float()).abs().max()) for k in a if a[k].is_floating_point())
 
 
-@pytest.mark.slow  # ~30-40 s: two processes start torch
+# ~30-40 s (two processes start torch): the acceptance test of distributed training, kept in `make test`
 def test_torchrun_two_cpu_ranks_match_one_process_with_the_same_global_batch(tiny_config, tmp_path):
     ddp_config = _config(tiny_config, tmp_path, "ddp", batch_size=2)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}

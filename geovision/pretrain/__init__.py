@@ -1,0 +1,1 @@
+"""Pretraining beyond labelled data: self-supervised (contrastive), teacher/student distillation, weak labels."""
