@@ -96,7 +96,8 @@ def _impact(run: Run, kind: str) -> StageRecord:
                               cell_px=run.options.cell_px, tau=run.options.tau, theta=theta,
                               tolerance_px=run.options.tolerance_px,
                               truth=truth if truth and Path(truth).exists() else None,
-                              census=census, pop_field=run.inputs.census_pop_field, overwrite=True)
+                              census=census, pop_field=run.inputs.census_pop_field,
+                              interval="model" if census is not None else None, overwrite=True)
         record.outputs = {name: str(path) for name, path in result.paths.items()}
         record.figures = result.summary
 
