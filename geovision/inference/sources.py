@@ -76,7 +76,7 @@ class PairSource:
                                bands=list(spec.bands) if spec.bands else None, scaling=spec.scaling)
         self.width, self.height = self.pair.width, self.pair.height
         self.transform, self.crs = self.pair.transform, self.pair.crs
-        self.bands = len(spec.bands) if spec.bands else self.pair.read(PixelWindow(0, 0, 1, 1))["image_pre"].shape[0]
+        self.bands = self.pair.count
 
     def read(self, window: PixelWindow) -> tuple[dict[str, np.ndarray], np.ndarray]:
         sample = self.pair.read(window)
