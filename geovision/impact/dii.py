@@ -177,4 +177,6 @@ def _where(condition: Any, values: Any) -> Any:
 def flag_impacted(ds: xr.Dataset, theta: float, *, variable: str = "dii") -> xr.DataArray:
     """Impacted cells: 1.0 where ``variable >= theta``, 0.0 below, NaN where undefined."""
     values = ds[variable]
-    return xr.where(values.notnull(), (values >= theta).astype(np.float32), np.nan).rename("impacted")
+    flags = xr.where(values.notnull(), (values >= theta).astype(np.float32), np.nan).rename("impacted")
+    flags.attrs.update(theta=float(theta), variable=variable)
+    return flags
