@@ -16,6 +16,8 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--post", type=click.Path(dir_okay=False), help="Post-event image (instead of EVENT).")
 @click.option("--census", type=click.Path(dir_okay=False), help="Census polygons with population counts.")
 @click.option("--pop-field", default="pop", show_default=True)
+@click.option("--aoi", type=click.Path(dir_okay=False), default=None,
+              help="Area of interest: a polygon vector file (any CRS); the whole job covers only it.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--model", default="default", show_default=True, help="Model bundle folder or name.")
 @click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True)
@@ -25,9 +27,11 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--theta", type=float, default=0.1, show_default=True, help="DII threshold for impacted cells.")
 @click.option("--catalog", type=click.Path(dir_okay=False), default=None, help="Event catalog (data_catalog.yaml).")
 @click.option("--overwrite", is_flag=True, help="Start again, replacing a previous run in --out.")
-def command(event, pre, post, census, pop_field, out_dir, model, runtime, device, scheduler, cell_px, theta,
+def command(event, pre, post, census, pop_field, aoi, out_dir, model, runtime, device, scheduler, cell_px, theta,
             catalog, overwrite) -> None:
     """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
+    from dataclasses import replace
+
     from geovision.catalog import load_catalog
     from geovision.errors import ConfigError, OutputExistsError
     from geovision.pipeline.events import EventInputs, materialise
@@ -40,12 +44,18 @@ def command(event, pre, post, census, pop_field, out_dir, model, runtime, device
     if out.exists() and any(out.iterdir()) and not (out / "run.json").exists() and not overwrite:
         raise OutputExistsError("output folder is not empty and holds no geovision run", path=out,
                                 fix="choose an empty folder, or pass --overwrite")
+    if aoi is not None:
+        from geovision.io.aoi import load_aoi
+
+        load_aoi(aoi)  # fail early on a missing or unusable AOI file
     if event is not None:
         click.echo(f"preparing event `{event}` ...")
         inputs = materialise(event, load_catalog(catalog))
     else:
         inputs = EventInputs(name=Path(pre).stem, pre=Path(pre), post=Path(post),
                              census=Path(census) if census else None, census_pop_field=pop_field)
+    if aoi is not None:
+        inputs = replace(inputs, aoi=Path(aoi))
     options = RunOptions(model=model, runtime=runtime, device=device, scheduler=scheduler, cell_px=cell_px,
                          theta_buildings=theta, theta_roads=theta)
     run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=click.echo)

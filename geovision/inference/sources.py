@@ -32,13 +32,18 @@ class SceneSource(Protocol):
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """How to open a scene: ``post`` None means a single image (date ``scene``)."""
+    """How to open a scene: ``post`` None means a single image (date ``scene``).
+
+    ``aoi``: a polygon vector file; the scene becomes the AOI's bounding box and pixels
+    outside its polygons are invalid.
+    """
 
     pre: str
     post: str | None = None
     res_m: float | None = None
     bands: tuple[int, ...] | None = None
     scaling: str | None = None
+    aoi: str | None = None
 
     def open(self) -> SceneSource:
         if self.post is None:
@@ -47,7 +52,7 @@ class SourceSpec:
 
 
 class SingleSource:
-    """One raster as a scene with the single date ``scene``."""
+    """One raster as a scene with the single date ``scene`` (clipped to the AOI's pixels when given)."""
 
     dates = ("scene",)
 
@@ -55,12 +60,46 @@ class SingleSource:
         from geovision.io.raster import open_raster
 
         self.raster = open_raster(spec.pre, bands=list(spec.bands) if spec.bands else None, scaling=spec.scaling)
-        self.width, self.height = self.raster.width, self.raster.height
-        self.transform, self.crs = self.raster.transform, self.raster.crs
         self.bands = len(spec.bands) if spec.bands else self.raster.count
+        self.offset, self.aoi = (0, 0), None
+        self.width, self.height = self.raster.width, self.raster.height
+        if spec.aoi is not None:
+            self._clip_to(spec.aoi)
+        self.transform = self.raster.transform @ Affine.translation(*self.offset)
+        self.crs = self.raster.crs
+
+    def _clip_to(self, path: str) -> None:
+        from geovision.errors import NoOverlapError
+        from geovision.io.aoi import aoi_window, resolve_aoi
+
+        aoi = resolve_aoi(path)
+        self.aoi = aoi.in_crs(self.raster.crs)
+        window = aoi_window(self.aoi, self.raster.transform, self.raster.width, self.raster.height)
+        if window is None:
+            self.raster.close()
+            raise NoOverlapError("AOI does not overlap the image", path=aoi.label,
+                                 fix=f"draw the AOI inside {self.raster.path}, and check the AOI file's CRS")
+        col, row, self.width, self.height = window
+        self.offset = (col, row)
 
     def read(self, window: PixelWindow) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        image, valid = self.raster.read(window, boundless=True)
+        window = PixelWindow(*window)
+        if self.aoi is None:
+            image, valid = self.raster.read(window, boundless=True)
+            return {"scene": image}, valid
+        from geovision.io.aoi import aoi_mask
+
+        inside = aoi_mask(self.aoi, self.transform @ Affine.translation(window.col_off, window.row_off),
+                          window.height, window.width)
+        inside[max(self.height - window.row_off, 0):, :] = False  # past the clipped scene
+        inside[:, max(self.width - window.col_off, 0):] = False
+        inside[:max(-window.row_off, 0), :] = False
+        inside[:, :max(-window.col_off, 0)] = False
+        shifted = PixelWindow(window.col_off + self.offset[0], window.row_off + self.offset[1],
+                              window.width, window.height)
+        image, valid = self.raster.read(shifted, boundless=True)
+        valid &= inside
+        image[:, ~valid] = 0.0
         return {"scene": image}, valid
 
 
@@ -73,7 +112,7 @@ class PairSource:
         from geovision.io.align import align_pair
 
         self.pair = align_pair(spec.pre, spec.post, res_m=spec.res_m,
-                               bands=list(spec.bands) if spec.bands else None, scaling=spec.scaling)
+                               bands=list(spec.bands) if spec.bands else None, scaling=spec.scaling, aoi=spec.aoi)
         self.width, self.height = self.pair.width, self.pair.height
         self.transform, self.crs = self.pair.transform, self.pair.crs
         self.bands = self.pair.count

@@ -5,7 +5,8 @@ overlap; the finer of the two resolutions (or ``res_m``); the intersection of th
 footprints, snapped inwards to whole pixels of the pre raster's own grid when it is
 north-up in the reference CRS (so the pre image is not resampled), else to multiples
 of the resolution. Both dates are warped lazily per window; ``valid`` is true where
-both dates have data.
+both dates have data. An AOI (any polygon vector file) restricts the grid to the AOI's
+bounds and ``valid`` to the pixels whose centre lies inside its polygons.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
+from shapely.geometry.base import BaseGeometry
 
 from geovision.errors import BandCountError, ConfigError, NoOverlapError
+from geovision.io.aoi import AoiLike, aoi_mask, resolve_aoi
 from geovision.io.crs import is_metric, utm_crs_for
 from geovision.io.raster import RasterSource, open_raster
 from geovision.io.scaling import Scaling
@@ -78,15 +84,23 @@ def reference_crs(pre: RasterSource, post: RasterSource) -> CRS:
     return utm_crs_for((overlap.xmin + overlap.xmax) / 2, (overlap.ymin + overlap.ymax) / 2)
 
 
-def _snap(low: float, high: float, anchor: float, res: float) -> tuple[float, int]:
-    """Snap ``[low, high]`` inwards to whole pixels of a grid through ``anchor``: (start, n_pixels)."""
-    first = math.ceil((low - anchor) / res - SNAP_TOLERANCE_PX)
-    last = math.floor((high - anchor) / res + SNAP_TOLERANCE_PX)
-    return anchor + first * res, last - first
+def _pixel_range(low: float, high: float, anchor: float, res: float, *, centres: bool = False) -> tuple[int, int]:
+    """Pixels ``[first, last)`` of a grid through ``anchor`` lying inside ``[low, high]``
+    (with ``centres``: those whose centre does)."""
+    if centres:
+        return (math.ceil((low - anchor) / res - 0.5 - SNAP_TOLERANCE_PX),
+                math.floor((high - anchor) / res - 0.5 + SNAP_TOLERANCE_PX) + 1)
+    return (math.ceil((low - anchor) / res - SNAP_TOLERANCE_PX),
+            math.floor((high - anchor) / res + SNAP_TOLERANCE_PX))
 
 
-def reference_grid(pre: RasterSource, post: RasterSource, *, res_m: float | None = None) -> Grid:
-    """The common grid of a pre/post pair (see the module docstring). Raises NoOverlapError."""
+def reference_grid(pre: RasterSource, post: RasterSource, *, res_m: float | None = None,
+                   aoi: AoiLike | None = None) -> Grid:
+    """The common grid of a pre/post pair (see the module docstring). Raises NoOverlapError.
+
+    With ``aoi`` (a vector file, ``(geometry, crs)`` or :class:`~geovision.io.aoi.Aoi`) the grid
+    covers only the AOI's bounds (the pixels whose centre lies in them) inside the pair's overlap.
+    """
     crs = reference_crs(pre, post)
     if res_m is not None and not res_m > 0:
         raise ConfigError(f"res_m must be positive, got {res_m}", fix="give a pixel size in metres, e.g. --res-m 0.5")
@@ -97,25 +111,45 @@ def reference_grid(pre: RasterSource, post: RasterSource, *, res_m: float | None
                              fix=f"check that {pre.path} and {post.path} show the same place and have the right CRS")
     on_pre_grid = pre.crs == crs and pre.is_north_up
     anchor_x, anchor_y = (pre.transform.c, pre.transform.f) if on_pre_grid else (0.0, 0.0)
-    xmin, width = _snap(overlap.xmin, overlap.xmax, anchor_x, res)
-    ymin, height = _snap(overlap.ymin, overlap.ymax, anchor_y, res)
+    x0, x1 = _pixel_range(overlap.xmin, overlap.xmax, anchor_x, res)
+    y0, y1 = _pixel_range(overlap.ymin, overlap.ymax, anchor_y, res)
+    if aoi is not None:
+        aoi = resolve_aoi(aoi)
+        area = aoi.in_crs(crs)
+        if not area.intersects(shapely.box(*overlap)):
+            raise NoOverlapError("AOI does not overlap the area covered by both the pre and the post image",
+                                 path=aoi.label, fix=f"draw the AOI inside the overlap of {pre.path} and {post.path} "
+                                 f"({', '.join(f'{v:.1f}' for v in overlap)} in {crs.to_string()}), "
+                                 "and check the AOI file's CRS")
+        xmin, ymin, xmax, ymax = area.bounds
+        ax0, ax1 = _pixel_range(xmin, xmax, anchor_x, res, centres=True)
+        ay0, ay1 = _pixel_range(ymin, ymax, anchor_y, res, centres=True)
+        x0, x1, y0, y1 = max(x0, ax0), min(x1, ax1), max(y0, ay0), min(y1, ay1)
+    width, height = x1 - x0, y1 - y0
+    if (width < 1 or height < 1) and aoi is not None:
+        raise NoOverlapError(f"AOI covers no pixel centre of the {res:g} m pre/post grid (too small)", path=aoi.label,
+                             fix=f"draw a larger AOI inside the overlap of {pre.path} and {post.path}")
     if width < 1 or height < 1:
         raise NoOverlapError(f"pre and post images overlap by less than one {res:g} m pixel", path=post.path,
                              fix=f"check that {pre.path} and {post.path} show the same place")
-    return Grid(crs, Affine(res, 0.0, xmin, 0.0, -res, ymin + height * res), width, height)
+    return Grid(crs, Affine(res, 0.0, anchor_x + x0 * res, 0.0, -res, anchor_y + y1 * res), width, height)
 
 
 class AlignedPair:
-    """A pre/post pair on one grid; :meth:`read` returns ``image_pre``, ``image_post`` and ``valid``."""
+    """A pre/post pair on one grid; :meth:`read` returns ``image_pre``, ``image_post`` and ``valid``.
+
+    ``aoi``: a (multi)polygon in the grid's CRS; :meth:`read` marks pixels whose centre is
+    outside it invalid (the mask is computed per window).
+    """
 
     def __init__(self, pre: RasterSource, post: RasterSource, grid: Grid, *,
-                 resampling: Resampling = Resampling.bilinear):
+                 resampling: Resampling = Resampling.bilinear, aoi: BaseGeometry | None = None):
         if pre.count != post.count:
             raise BandCountError(f"post image has {post.count} selected band(s) {post.bands}, the pre image "
                                  f"{pre.path} has {pre.count} {pre.bands}", path=post.path,
                                  fix="select the same number of bands for both dates (--bands)")
         self.pre, self.post, self.grid = pre, post, grid
-        self.resampling = resampling
+        self.resampling, self.aoi = resampling, aoi
         self._vrts: dict[str, WarpedVRT] = {}
 
     crs = property(lambda self: self.grid.crs)
@@ -149,7 +183,7 @@ class AlignedPair:
         return self._vrt(which).count
 
     def read_raw(self, which: str, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
-        """Unscaled warped values (float32) and valid mask of one date, for a window inside the grid."""
+        """Unscaled warped values (float32) and valid mask of one date, for a window inside the grid (AOI ignored)."""
         source: RasterSource = getattr(self, which)
         vrt, rio_window = self._vrt(which), Window(*window)
         data = source.checked_read(lambda _: vrt.read(source.bands, window=rio_window, out_dtype=np.float32),
@@ -164,7 +198,7 @@ class AlignedPair:
     def read(self, window: PixelWindow, *, scaled: bool = True) -> dict[str, np.ndarray]:
         """``image_pre``/``image_post`` float32 ``[C, h, w]`` and ``valid`` bool ``[h, w]`` (both dates valid).
 
-        Boundless: pixels outside the grid are 0.0 and invalid. Invalid pixels read as 0.0.
+        Boundless: pixels outside the grid (or the AOI) are 0.0 and invalid. Invalid pixels read as 0.0.
         ``scaled=False`` returns raw (resampled) values instead of the configured scaling.
         """
         window = PixelWindow(*window)
@@ -176,6 +210,10 @@ class AlignedPair:
             return sample
         inner, (rows, cols) = clipped
         valid = np.ones((inner.height, inner.width), bool)
+        if self.aoi is not None:
+            valid = aoi_mask(self.aoi, window_transform(Window(*inner), self.transform), inner.height, inner.width)
+            if not valid.any():
+                return sample
         images = {}
         for which in ("pre", "post"):
             data, date_valid = self.read_raw(which, inner)
@@ -209,16 +247,19 @@ class AlignedPair:
 
     def __repr__(self) -> str:
         return (f"AlignedPair(pre={self.pre.path!r}, post={self.post.path!r}, {self.width}x{self.height}, "
-                f"res_m={self.res_m:g}, crs={self.crs.to_string()})")
+                f"res_m={self.res_m:g}, crs={self.crs.to_string()}{', aoi' if self.aoi is not None else ''})")
 
 
 def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[str], *, res_m: float | None = None,
                bands: list[int] | None = None, scaling: Scaling | str | dict | None = None,
-               resampling: Resampling | str = Resampling.bilinear) -> AlignedPair:
+               resampling: Resampling | str = Resampling.bilinear, aoi: AoiLike | None = None) -> AlignedPair:
     """Open, validate and align a pre/post pair (see the module docstring).
 
-    Raises the errors of :func:`open_raster`, NoOverlapError, and BandCountError when the two
-    dates have different numbers of selected bands.
+    ``aoi`` (a vector file path, ``(geometry, crs)`` or :class:`~geovision.io.aoi.Aoi`) restricts
+    the grid to the AOI's bounds and marks pixels outside its polygons invalid.
+    Raises the errors of :func:`open_raster` and :func:`~geovision.io.aoi.load_aoi`, NoOverlapError
+    (also when the AOI misses the pair's overlap), and BandCountError when the two dates have
+    different numbers of selected bands.
     """
     if isinstance(resampling, str):
         try:
@@ -226,6 +267,7 @@ def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[st
         except KeyError as error:
             raise ConfigError(f"unknown resampling {resampling!r}",
                               fix="use nearest, bilinear, cubic, average ...") from error
+    aoi = resolve_aoi(aoi) if aoi is not None else None
     pre = open_raster(pre_path, bands=bands, scaling=scaling)
     try:
         post = open_raster(post_path, bands=bands, scaling=scaling)
@@ -233,8 +275,36 @@ def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[st
         pre.close()
         raise
     try:
-        return AlignedPair(pre, post, reference_grid(pre, post, res_m=res_m), resampling=resampling)
+        grid = reference_grid(pre, post, res_m=res_m, aoi=aoi)
+        return AlignedPair(pre, post, grid, resampling=resampling,
+                           aoi=aoi.in_crs(grid.crs) if aoi is not None else None)
     except BaseException:
         pre.close()
         post.close()
         raise
+
+
+def warp_to_grid(path: str | os.PathLike[str], grid: Grid, out: str | os.PathLike[str], *,
+                 aoi: BaseGeometry | None = None, nodata: int = 255, overwrite: bool = False,
+                 strip_px: int = 512) -> Path:
+    """Band 1 of a uint8 mask raster put on ``grid`` (nearest neighbour) as a COG at ``out``, strip by strip.
+
+    Pixels outside the source's data or outside ``aoi`` (a polygon in the grid's CRS) are ``nodata``.
+    """
+    from geovision.io.cog import StreamingCogWriter
+
+    with open_raster(path, bands=[1]) as source, \
+            WarpedVRT(source.dataset, crs=grid.crs, transform=grid.transform, width=grid.width,
+                      height=grid.height, resampling=Resampling.nearest, add_alpha=True) as vrt, \
+            StreamingCogWriter(out, width=grid.width, height=grid.height, count=1, dtype="uint8",
+                               transform=grid.transform, crs=grid.crs, nodata=nodata, kind="mask",
+                               overwrite=overwrite) as writer:
+        for row in range(0, grid.height, strip_px):
+            window = Window(0, row, grid.width, min(strip_px, grid.height - row))
+            data = source.checked_read(lambda _: vrt.read(1, window=window), f"warped rows {row}+")
+            valid = source.checked_read(lambda _: vrt.read(vrt.count, window=window), f"warped rows {row}+") > 0
+            if aoi is not None:
+                valid &= aoi_mask(aoi, window_transform(window, grid.transform), window.height, window.width)
+            writer.write(PixelWindow(0, row, window.width, window.height),
+                         np.where(valid, data, nodata).astype(np.uint8))
+    return Path(out)

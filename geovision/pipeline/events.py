@@ -34,6 +34,7 @@ class EventInputs:
     damage_field: str = "damage"
     lost_classes: tuple[str, ...] = ("destroyed", "major-damage")
     licence: str = ""
+    aoi: Path | None = None  # polygon vector file: the run covers only this area
 
     def to_json(self) -> dict:
         return {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(self).items()}

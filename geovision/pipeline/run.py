@@ -78,7 +78,8 @@ class Run:
         self.overwrite = overwrite
         self.stages: dict[str, StageRecord] = {}
         self.hashes = {name: file_sha256(path) for name, path in
-                       (("pre", inputs.pre), ("post", inputs.post), ("census", inputs.census))
+                       (("pre", inputs.pre), ("post", inputs.post), ("census", inputs.census),
+                        ("aoi", inputs.aoi))
                        if path is not None and Path(path).exists()}
 
     def stage(self, name: str, depends: dict[str, Any], body: Callable[[StageRecord], None]) -> StageRecord:

@@ -22,7 +22,7 @@ def _masks(run: Run) -> dict[str, Path]:
 
 
 def segment(run: Run) -> StageRecord:
-    """Buildings and roads, pre and post, through the shared-backbone model in one pass."""
+    """Buildings and roads, pre and post (only within the AOI when given), through the shared-backbone model."""
     from geovision.models.registry import resolve_bundle
 
     options = run.options
@@ -30,8 +30,9 @@ def segment(run: Run) -> StageRecord:
         bundle = resolve_bundle(None if options.model == "default" else options.model)
     except ModelBundleError as error:
         bundle, reason = None, f"no model bundle: {error.fix or error.message}"
+    aoi = run.inputs.aoi
     depends = {"hashes": run.hashes, "model": str(bundle), "chip": options.chip_px, "overlap": options.overlap_px,
-               "runtime": options.runtime}
+               "runtime": options.runtime, **({"aoi": run.hashes.get("aoi", str(aoi))} if aoi else {})}
 
     def body(record: StageRecord) -> None:
         if bundle is None:
@@ -44,7 +45,7 @@ def segment(run: Run) -> StageRecord:
         out = run.out / "masks"
         resume = (out / ".work" / "plan.json").exists()
         result = segment_scene(
-            SourceSpec(pre=str(run.inputs.pre), post=str(run.inputs.post)),
+            SourceSpec(pre=str(run.inputs.pre), post=str(run.inputs.post), aoi=str(aoi) if aoi else None),
             bundle_ref(str(bundle), runtime=options.runtime, device=options.device), out,
             options=SegmentOptions(chip_px=options.chip_px, overlap_px=options.overlap_px,
                                    batch_windows=options.batch_windows),
@@ -115,10 +116,17 @@ def impact_roads(run: Run) -> StageRecord:
 
 
 def reference(run: Run) -> StageRecord:
-    """DII of the ground-truth masks (when the event has them): the reference the predictions are scored on."""
+    """DII of the ground-truth masks (when the event has them): the reference the predictions are scored on.
+
+    With an AOI, the truth masks are first put on the segment stage's grid (the AOI's bounding
+    box within the pre/post overlap), nodata outside the AOI's polygons.
+    """
     folder = run.inputs.truth_masks
     truth = run.inputs.truth_affected_area
+    aoi = run.inputs.aoi
     depends = {"truth": str(folder), "cell_px": run.options.cell_px, "theta": run.options.theta_buildings}
+    if aoi:
+        depends.update(aoi=run.hashes.get("aoi", str(aoi)), pre=run.hashes.get("pre"), post=run.hashes.get("post"))
 
     def body(record: StageRecord) -> None:
         if folder is None or not (Path(folder) / "buildings_pre.tif").exists():
@@ -126,7 +134,14 @@ def reference(run: Run) -> StageRecord:
             return
         from geovision.impact.workflow import impact_stage
 
-        result = impact_stage(Path(folder) / "buildings_pre.tif", Path(folder) / "buildings_post.tif",
+        masks = [Path(folder) / "buildings_pre.tif", Path(folder) / "buildings_post.tif"]
+        if aoi:
+            from geovision.io.align import align_pair, warp_to_grid
+
+            with align_pair(run.inputs.pre, run.inputs.post, aoi=aoi) as pair:
+                masks = [warp_to_grid(mask, pair.grid, run.out / "reference" / f"truth_{mask.name}", aoi=pair.aoi,
+                                      overwrite=True) for mask in masks]
+        result = impact_stage(masks[0], masks[1],
                               run.out / "reference", kind="buildings", cell_px=run.options.cell_px, tau=0.5,
                               theta=run.options.theta_buildings,
                               truth=truth if truth and Path(truth).exists() else None, overwrite=True)
