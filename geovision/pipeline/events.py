@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from geovision.catalog import EventSpec, LoadedCatalog, load_catalog
@@ -35,6 +35,7 @@ class EventInputs:
     lost_classes: tuple[str, ...] = ("destroyed", "major-damage")
     licence: str = ""
     aoi: Path | None = None  # polygon vector file: the run covers only this area
+    event_date: str | None = None  # ISO date of the event (STAC datetime of the run's outputs)
 
     def to_json(self) -> dict:
         return {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(self).items()}
@@ -57,12 +58,10 @@ def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path 
     catalog = catalog or load_catalog()
     spec = catalog.event(name)
     folder = (cache or cache_root()) / "events" / f"{name}-{_key(spec)}"
-    if spec.kind == "synthetic":
-        return _synthetic(name, spec, folder)
-    if spec.kind == "xbd":
-        return _xbd(name, spec, catalog, folder)
-    if spec.kind == "files":
-        return _files(name, spec, catalog)
+    builders = {"synthetic": lambda: _synthetic(name, spec, folder), "xbd": lambda: _xbd(name, spec, catalog, folder),
+                "files": lambda: _files(name, spec, catalog)}
+    if spec.kind in builders:
+        return replace(builders[spec.kind](), event_date=spec.date)
     raise ConfigError(f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
                       fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`")
 

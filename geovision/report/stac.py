@@ -101,6 +101,19 @@ def _raster_projection(path: Path) -> tuple[dict[str, Any], list[float], dict[st
     return fields, bbox, geometry
 
 
+def event_datetime(record: dict[str, Any]) -> dt.datetime | None:
+    """The event's date from the run record (``inputs.event_date``, ISO 8601) as a UTC datetime, if known."""
+    text = record.get("inputs", {}).get("event_date")
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        raise ConfigError(f"event date {text!r} is not an ISO 8601 date",
+                          fix="give it as YYYY-MM-DD (catalog `date:` or `--event-date`)") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def run_files(run_dir: Path) -> list[Path]:
     """Every file of the run folder that an asset should describe (not the STAC files, not hidden temp files)."""
     return sorted(p for p in run_dir.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_TYPES
@@ -117,9 +130,14 @@ def build_catalog(run_dir: str | os.PathLike[str], record: dict[str, Any], *, fo
                           fix="georeference the input images")
     fields, bbox, geometry = base
     name = str(record.get("inputs", {}).get("name", run_dir.name))
-    item = pystac.Item(id=f"{name}-run", geometry=geometry, bbox=bbox, datetime=when or dt.datetime.now(dt.UTC),
+    created = dt.datetime.now(dt.UTC)
+    event_date = event_datetime(record)
+    item = pystac.Item(id=f"{name}-run", geometry=geometry, bbox=bbox, datetime=when or event_date or created,
                        properties={"title": f"geovision run of {name}",
                                    "geovision:version": record.get("geovision", ""),
+                                   "geovision:datetime_source": "given" if when else (
+                                       "event date" if event_date else "processing time (event date unknown)"),
+                                   "created": pystac.utils.datetime_to_str(created),
                                    "license": "other"})
     projection = ProjectionExtension.ext(item, add_if_missing=True)
     projection.code, projection.shape, projection.transform, projection.bbox = (

@@ -56,3 +56,42 @@ def test_unknown_extension_is_not_fetched_from_the_network(full_run, tmp_path):
     item_path.write_text(json.dumps(item))
     with pytest.raises(GetSchemaError, match="no local schema"):
         validate_catalog(copy / "catalog.json")
+
+
+def _tiny_run(folder):
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    folder.mkdir()
+    with rasterio.open(folder / "pre.tif", "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8",
+                       crs="EPSG:32615", transform=Affine(0.5, 0, 365823.0, 0, -0.5, 4103219.0)) as dst:
+        dst.write(np.zeros((1, 8, 8), np.uint8))
+    return folder
+
+
+@pytest.mark.parametrize("event_date, expected, source", [
+    ("2011-05-22", "2011-05-22T00:00:00Z", "event date"),
+    (None, None, "processing time (event date unknown)"),
+])
+def test_item_datetime_is_the_event_date(tmp_path, event_date, expected, source):
+    from geovision.report.stac import build_catalog
+
+    run = _tiny_run(tmp_path / "run")
+    build_catalog(run, {"inputs": {"name": "x", "event_date": event_date}}, footprint=run / "pre.tif")
+    item = json.loads(_item_path(run).read_text())
+    assert item["properties"]["geovision:datetime_source"] == source
+    assert "created" in item["properties"]
+    if expected:
+        assert item["properties"]["datetime"] == expected
+    else:
+        assert item["properties"]["datetime"] == item["properties"]["created"]
+
+
+def test_bad_event_date_is_a_config_error(tmp_path):
+    from geovision.errors import ConfigError
+    from geovision.report.stac import build_catalog
+
+    run = _tiny_run(tmp_path / "run")
+    with pytest.raises(ConfigError, match="ISO 8601"):
+        build_catalog(run, {"inputs": {"name": "x", "event_date": "22/05/2011"}}, footprint=run / "pre.tif")
