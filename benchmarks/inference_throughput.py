@@ -171,13 +171,19 @@ def main() -> None:
     small_pre, small_post, _ = _scene(args.size // 2, work, seed=12)
     results = {"size": args.size, "gsd_m": gsd, "bundle": bundle or "default architecture, random weights"}
     results["peak"] = machine_peak()
+
+    def save() -> None:   # after each step, so a long run that is stopped keeps what it measured
+        (work / "results.json").write_text(json.dumps(results, indent=1))
+
     for name, (p, q) in {"geovision": (pre, post), "geovision_small": (small_pre, small_post)}.items():
         out = work / f"out_{name}"
         results[name] = _child("run_geovision", p, q, str(out), bundle_arg, args.runtime)
+        save()
     if not args.skip_baseline:
         out = work / "out_baseline"
         out.mkdir(exist_ok=True)
         results["baseline"] = _child("run_baseline", pre, post, str(out), bundle_arg)
+        save()
 
     def report(name: str) -> str:
         r = results[name]
