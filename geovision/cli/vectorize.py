@@ -34,13 +34,8 @@ def command(mask_path: str, kind: str, out_path: str, tau: float, min_area_m2: f
         frame = polygonize_raster(mask_path, tau=tau, min_area_m2=min_area_m2, simplify_m=simplify_m,
                                   regularize_shapes=regularize)
     else:
-        from geovision.io.raster import open_raster
-        from geovision.types import PixelWindow
-        from geovision.vector.skeleton import road_lines
+        from geovision.vector.road_raster import road_lines_from_raster
 
-        with open_raster(mask_path, bands=[1]) as raster:
-            data, valid = raster.read(PixelWindow(0, 0, raster.width, raster.height))
-            frame = road_lines((data[0] >= tau) & valid, transform=raster.transform, crs=raster.crs,
-                               min_spur_m=min_spur_m, simplify_m=simplify_m)
+        frame = road_lines_from_raster(mask_path, tau=tau, min_spur_m=min_spur_m, simplify_m=simplify_m)
     write_vectors(frame, out_path, overwrite=overwrite)
     click.echo(f"{len(frame)} {'polygons' if kind == 'buildings' else 'lines'} -> {out_path}")

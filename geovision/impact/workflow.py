@@ -224,13 +224,9 @@ def _roads(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, road_lines
     if road_lines is not None:
         lines, pre = read_vectors(road_lines), None
     else:
-        from geovision.io.raster import open_raster
-        from geovision.types import PixelWindow
-        from geovision.vector.skeleton import road_lines as trace
+        from geovision.vector.road_raster import road_lines_from_raster
 
-        with open_raster(pre_mask, bands=[1]) as raster:
-            data, ok = raster.read(PixelWindow(0, 0, raster.width, raster.height))
-            lines = trace((data[0] >= tau) & ok, transform=raster.transform, crs=raster.crs, min_spur_m=5.0)
+        lines = road_lines_from_raster(pre_mask, tau=tau, min_spur_m=5.0)  # window by window
         pre = pre_mask
     roads, grid = damaged_roads(lines, post_mask, pre=pre, valid=valid, tau=tau, tolerance_px=tolerance_px,
                                 cell_px=int(ds.attrs["cell_px"]))
