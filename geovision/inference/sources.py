@@ -30,12 +30,16 @@ class SceneSource(Protocol):
         ...
 
 
+DEFAULT_SCALING = "to8bit"
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """How to open a scene: ``post`` None means a single image (date ``scene``).
 
     ``aoi``: a polygon vector file; the scene becomes the AOI's bounding box and pixels
-    outside its polygons are invalid.
+    outside its polygons are invalid. ``scaling`` (a :mod:`geovision.io.scaling` method;
+    default ``to8bit``): models take 8-bit units, so other bit depths are stretched to 0..255.
     """
 
     pre: str
@@ -44,6 +48,10 @@ class SourceSpec:
     bands: tuple[int, ...] | None = None
     scaling: str | None = None
     aoi: str | None = None
+
+    @property
+    def input_scaling(self) -> str:
+        return self.scaling or DEFAULT_SCALING
 
     def open(self) -> SceneSource:
         if self.post is None:
@@ -59,7 +67,7 @@ class SingleSource:
     def __init__(self, spec: SourceSpec):
         from geovision.io.raster import open_raster
 
-        self.raster = open_raster(spec.pre, bands=list(spec.bands) if spec.bands else None, scaling=spec.scaling)
+        self.raster = open_raster(spec.pre, bands=list(spec.bands) if spec.bands else None, scaling=spec.input_scaling)
         self.bands = len(spec.bands) if spec.bands else self.raster.count
         self.offset, self.aoi = (0, 0), None
         self.width, self.height = self.raster.width, self.raster.height
@@ -112,7 +120,7 @@ class PairSource:
         from geovision.io.align import align_pair
 
         self.pair = align_pair(spec.pre, spec.post, res_m=spec.res_m,
-                               bands=list(spec.bands) if spec.bands else None, scaling=spec.scaling, aoi=spec.aoi)
+                               bands=list(spec.bands) if spec.bands else None, scaling=spec.input_scaling, aoi=spec.aoi)
         self.width, self.height = self.pair.width, self.pair.height
         self.transform, self.crs = self.pair.transform, self.pair.crs
         self.bands = self.pair.count

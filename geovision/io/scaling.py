@@ -8,6 +8,9 @@ Methods (``Scaling.method``):
 - ``percentile``: like ``fixed`` with ``low``/``high`` the per-band ``percentiles`` of the valid
   pixels, estimated on a decimated read of the whole raster (bounded memory).
 - ``auto``: ``dtype`` for uint8, ``percentile`` for other integers, ``none`` for floats.
+- ``to8bit``: the units models are trained in (0..255): uint8 unchanged; any other type
+  (11/12/16-bit counts, float reflectance) stretched per band from its ``percentiles`` to 0..255.
+  The default of inference (``geovision segment``/``run``).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import numpy as np
 
 from geovision.errors import ConfigError
 
-ScalingMethod = Literal["none", "dtype", "fixed", "percentile", "auto"]
-METHODS: tuple[str, ...] = ("none", "dtype", "fixed", "percentile", "auto")
+ScalingMethod = Literal["none", "dtype", "fixed", "percentile", "auto", "to8bit"]
+METHODS: tuple[str, ...] = ("none", "dtype", "fixed", "percentile", "auto", "to8bit")
+EIGHT_BIT_MAX = 255.0
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,12 @@ def parse_scaling(value: Scaling | str | Mapping[str, Any] | None) -> Scaling:
 
 @dataclass(frozen=True)
 class BandStretch:
-    """A resolved per-band linear stretch ``(x - low) / (high - low)``, optionally clipped to [0, 1]."""
+    """A resolved per-band linear stretch ``out_max * (x - low) / (high - low)``, optionally clipped to [0, out_max]."""
 
     low: np.ndarray
     high: np.ndarray
     clip: bool = True
+    out_max: float = 1.0
 
     def apply(self, array: np.ndarray) -> np.ndarray:
         """Scale a float32 ``[bands, h, w]`` array in place and return it."""
@@ -84,6 +89,8 @@ class BandStretch:
         array /= span
         if self.clip:
             np.clip(array, 0.0, 1.0, out=array)
+        if self.out_max != 1.0:
+            array *= np.float32(self.out_max)
         return array
 
 
@@ -119,6 +126,12 @@ def resolve_scaling(scaling: Scaling, *, dtype: str, count: int,
     """
     method = scaling.method
     kind = np.dtype(dtype).kind
+    if method == "to8bit":
+        if np.dtype(dtype) == np.uint8:
+            return None
+        array, valid = sample()
+        low, high = percentile_stretch(array, valid, scaling.percentiles)
+        return BandStretch(low, high, scaling.clip, out_max=EIGHT_BIT_MAX)
     if method == "auto":
         method = "none" if kind == "f" else ("dtype" if np.dtype(dtype) == np.uint8 else "percentile")
     if method == "none" or (method == "dtype" and kind == "f"):

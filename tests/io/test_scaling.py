@@ -65,3 +65,22 @@ def test_per_band_values_must_match_band_count(image_tif):
     src = open_raster(image_tif, scaling={"method": "fixed", "low": [0, 0], "high": 255})
     with pytest.raises(ConfigError, match="2 values for 3 bands"):
         src.read(FULL)
+
+
+def test_to8bit_leaves_uint8_unchanged(image_tif):
+    src = open_raster(image_tif, scaling="to8bit")
+    data, _ = src.read(FULL)
+    assert src.stretch is None
+    np.testing.assert_array_equal(data, random_image(0).astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype, span", [("uint16", 2047), ("float32", 0.8)])
+def test_to8bit_stretches_other_types_to_8bit_units(tmp_path, dtype, span):
+    """11-bit counts and float reflectance reach the model in the 0..255 units it was trained in."""
+    rng = np.random.default_rng(1)
+    image = (rng.uniform(0, 1, (3, 96, 128)) * span).astype(dtype)
+    src = open_raster(write_raster(tmp_path / f"{dtype}.tif", image), scaling="to8bit")
+    data, _ = src.read(FULL)
+    assert data.min() == 0.0 and data.max() == 255.0
+    assert 120 < float(data.mean()) < 135  # uniform values: the stretch keeps them centred
+    assert 0.015 < (data == 255.0).mean() < 0.03  # the top 2 % clipped

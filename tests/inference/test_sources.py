@@ -1,0 +1,38 @@
+"""Inference sources hand the model 8-bit units whatever the input's bit depth."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+from affine import Affine
+
+from geovision.inference.sources import SourceSpec
+from geovision.types import PixelWindow
+
+
+def _write(path, data):
+    profile = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=3, dtype=data.dtype.name,
+                   crs="EPSG:32615", transform=Affine(0.5, 0, 365000, 0, -0.5, 4100000))
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    return str(path)
+
+
+def test_pair_of_11bit_images_reaches_the_model_in_8bit_units(tmp_path):
+    rng = np.random.default_rng(0)
+    eight = rng.integers(0, 256, (3, 64, 80), dtype=np.uint8)
+    pre = _write(tmp_path / "pre.tif", eight)
+    post = _write(tmp_path / "post.tif", (eight.astype(np.uint16) * 8))   # the same scene as 11-bit counts
+    images, valid = SourceSpec(pre=pre, post=post).open().read(PixelWindow(0, 0, 80, 64))
+    assert valid.all()
+    np.testing.assert_array_equal(images["pre"], eight.astype(np.float32))       # uint8: untouched
+    assert images["post"].min() == 0 and images["post"].max() == 255
+    correlation = np.corrcoef(images["pre"].ravel(), images["post"].ravel())[0, 1]
+    assert correlation > 0.99 and abs(images["post"].mean() - images["pre"].mean()) < 10
+
+
+def test_explicit_scaling_wins(tmp_path):
+    eight = np.full((3, 16, 16), 200, np.uint8)
+    path = _write(tmp_path / "a.tif", eight)
+    images, _ = SourceSpec(pre=path, scaling="dtype").open().read(PixelWindow(0, 0, 16, 16))
+    np.testing.assert_allclose(images["scene"], 200 / 255.0, rtol=1e-6)
