@@ -17,7 +17,8 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps.")
 @click.option("--chip-px", type=int, default=512, show_default=True)
 @click.option("--overlap-px", type=int, default=64, show_default=True)
-@click.option("--batch-windows", type=int, default=4, show_default=True, help="Windows per model batch.")
+@click.option("--batch-windows", type=int, default=0, show_default=True,
+              help="Windows per model batch (each gives pre + post); 0 = auto: 1 on CPU, 8 on GPU.")
 @click.option("--res-m", type=float, default=None, help="Resolution of the common grid (default: the finer).")
 @click.option("--aoi", type=click.Path(dir_okay=False), default=None,
               help="Area of interest: a polygon vector file (any CRS); only its bounding box is segmented, "

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,19 @@ class SegmentOptions:
 
     chip_px: int = 512
     overlap_px: int = 64
-    batch_windows: int = 4
+    batch_windows: int = 0   # 0 = auto: 1 on CPU (pre + post make a batch of 2), 8 on GPU
+
+    def resolved(self, device: str = "auto") -> "SegmentOptions":
+        """These options with ``batch_windows`` 0 (auto) replaced by the best batch for ``device``.
+
+        Measured on a 2-core AVX-512/bf16 CPU: model batches of 2 ran 1.3-1.6x faster than
+        batches of 8 (cache-bound depthwise convolutions); GPUs want large batches.
+        """
+        if self.batch_windows:
+            return self
+        from geovision.inference.runtime import pick_device
+
+        return replace(self, batch_windows=1 if pick_device(device).type == "cpu" else 8)
 
     def check(self) -> None:
         if self.chip_px % 32:
@@ -43,8 +55,8 @@ class SegmentOptions:
         if not 0 <= self.overlap_px < self.chip_px // 2 or self.overlap_px % 2:
             raise ConfigError(f"overlap_px={self.overlap_px} must be even and smaller than chip_px / 2",
                               fix="use e.g. --overlap-px 64")
-        if self.batch_windows < 1:
-            raise ConfigError("batch_windows must be at least 1", fix="use e.g. --batch-windows 4")
+        if self.batch_windows < 0:
+            raise ConfigError("batch_windows must be at least 1 (or 0 for auto)", fix="use e.g. --batch-windows 4")
 
 
 @dataclass
@@ -104,6 +116,7 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
                   show_progress: bool | None = None) -> SegmentResult:
     """Segment every date of the scene into COG outputs in ``out_dir`` (see module docstring)."""
     options.check()
+    options = options.resolved(model_ref.device)
     started = time.perf_counter()
     out_dir = Path(out_dir)
     source = source_spec.open()

@@ -10,7 +10,8 @@ A runtime maps a float32 batch ``[B, C, H, W]`` (already normalised) to
 - ``compile``: ``torch.compile`` of the bf16/fp32 model;
 - ``onnx``: export to ONNX and run with onnxruntime (float32).
 
-``auto`` picks bf16 where the hardware supports it, fp16 on older GPUs, else fp32.
+``auto`` picks bf16 where the hardware supports it, fp16 on older GPUs, else fp32. Torch
+runtimes first fold BatchNorm layers into their convolutions (geovision/models/fuse.py).
 """
 
 from __future__ import annotations
@@ -94,12 +95,18 @@ class TorchRuntime:
 
     def __init__(self, model: nn.Module, tasks: Sequence[str], *, device: torch.device,
                  precision: Literal["fp32", "bf16", "fp16"] = "fp32", channels_last: bool = True,
-                 compile_model: bool = False):
+                 compile_model: bool = False, bands: int = 3, fold_bn: bool = True):
+        from geovision.models.fuse import fold_batchnorm
+
         self.tasks = tuple(tasks)
         self.device = device
         self.autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        module = TasksAsTuple(model, tasks).eval().to(device=device, memory_format=self.memory_format)
+        module = TasksAsTuple(model, tasks).eval()
+        if fold_bn:
+            sample = torch.rand(1, bands, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+            module = fold_batchnorm(module, sample)
+        module = module.to(device=device, memory_format=self.memory_format)
         self.module = torch.compile(module, dynamic=False) if compile_model else module
         self.name = ("compile-" if compile_model else "") + precision
 
@@ -160,5 +167,5 @@ def build_runtime(model: nn.Module, tasks: Sequence[str], *, name: str = "auto",
         return OnnxRuntime(model, tasks, chip_px=chip_px, bands=bands, onnx_path=onnx_path)
     if resolved == "compile":
         precision = "bf16" if bf16_supported(torch_device) else "fp32"
-        return TorchRuntime(model, tasks, device=torch_device, precision=precision, compile_model=True)
-    return TorchRuntime(model, tasks, device=torch_device, precision=resolved)
+        return TorchRuntime(model, tasks, device=torch_device, precision=precision, compile_model=True, bands=bands)
+    return TorchRuntime(model, tasks, device=torch_device, precision=resolved, bands=bands)

@@ -63,7 +63,7 @@ class WorkStore:
         final = self.batch_path(batch_id)
         tmp = temp_path_for(final)
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            np.savez(handle, **arrays)  # uncompressed: deflate cost 12 % of a CPU run
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, final)
@@ -73,7 +73,7 @@ class WorkStore:
             return {key: data[key] for key in data.files}
 
     def is_done(self, batch_id: int, expected_keys: set[str]) -> bool:
-        """True when the batch file exists, decompresses (CRC-checked) and holds ``expected_keys``."""
+        """True when the batch file exists, reads back (zip CRC-checked) and holds ``expected_keys``."""
         path = self.batch_path(batch_id)
         if not path.exists():
             return False

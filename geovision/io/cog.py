@@ -128,7 +128,8 @@ class StreamingCogWriter:
                 with atomic_output(self.path, overwrite=self.overwrite) as out:
                     rasterio.shutil.copy(self._tmp, out, driver="COG", BLOCKSIZE=BLOCK_PX, COMPRESS=self.compress,
                                          PREDICTOR="YES" if self.kind == "continuous" else "NO",
-                                         OVERVIEW_RESAMPLING=OVERVIEW_RESAMPLING[self.kind], BIGTIFF="IF_SAFER")
+                                         OVERVIEW_RESAMPLING=OVERVIEW_RESAMPLING[self.kind], BIGTIFF="IF_SAFER",
+                                         NUM_THREADS="ALL_CPUS")
         finally:
             self._dataset = None
             if self._tmp is not None:

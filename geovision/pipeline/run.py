@@ -35,7 +35,7 @@ class RunOptions:
     device: str = "auto"
     chip_px: int = 512
     overlap_px: int = 64
-    batch_windows: int = 4
+    batch_windows: int = 0  # 0 = auto (SegmentOptions.resolved)
     scheduler: str | None = None
     cell_px: int = 256
     tau: float = 0.5
