@@ -56,11 +56,20 @@ class StageRecord:
     key: str = ""
 
 
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
 def file_sha256(path: Path, *, block: int = 1 << 20) -> str:
+    """SHA-256 of a file; of a Shapefile, of all its parts (an edited .prj or .dbf changes it)."""
+    path = Path(path)
+    parts = [path]
+    if path.suffix.lower() == ".shp":
+        parts = [p for p in (path.with_suffix(s) for s in SHAPEFILE_PARTS) if p.exists()]
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(block), b""):
-            digest.update(chunk)
+    for part in parts:
+        with open(part, "rb") as stream:
+            for chunk in iter(lambda: stream.read(block), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
