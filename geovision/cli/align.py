@@ -7,18 +7,10 @@ from pathlib import Path
 
 import click
 
+from geovision.cli.options import bands_option
+
 OUTPUT_NAMES = ("pre.tif", "post.tif", "valid.tif")
 VALID_COLORS = {0: (0, 0, 0, 255), 1: (255, 255, 255, 255)}
-
-
-def _parse_bands(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as error:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of band numbers, e.g. 1,2,3",
-                                 param_hint="--bands") from error
 
 
 def _nodata_or_mask(source) -> tuple[float | None, bool]:
@@ -35,15 +27,15 @@ def _nodata_or_mask(source) -> tuple[float | None, bool]:
 @click.option("--post", "post_path", required=True, type=click.Path(dir_okay=False), help="Post-event raster.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--res-m", type=float, default=None, help="Output pixel size in metres (default: the finer input).")
-@click.option("--bands", default=None, help="1-based bands to keep, e.g. 1,2,3 (default: all but alpha).")
+@bands_option
 @click.option("--resampling", default="bilinear", show_default=True,
               type=click.Choice(["nearest", "bilinear", "cubic", "average", "lanczos"]))
 @click.option("--window-px", default=1024, show_default=True, type=click.IntRange(64, 8192),
               help="Pixels per side of each processing window.")
 @click.option("--compress", default="DEFLATE", show_default=True, type=click.Choice(["DEFLATE", "ZSTD"]))
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def command(pre_path: str, post_path: str, out_dir: str, res_m: float | None, bands: str | None, resampling: str,
-            window_px: int, compress: str, overwrite: bool) -> None:
+def command(pre_path: str, post_path: str, out_dir: str, res_m: float | None, bands: tuple[int, ...] | None,
+            resampling: str, window_px: int, compress: str, overwrite: bool) -> None:
     """Align PRE and POST onto one grid; write pre.tif, post.tif and valid.tif (COGs) into OUT."""
     import numpy as np
     import rasterio
@@ -55,7 +47,8 @@ def command(pre_path: str, post_path: str, out_dir: str, res_m: float | None, ba
     from geovision.progress import progress
 
     out = Path(out_dir)
-    with align_pair(pre_path, post_path, res_m=res_m, bands=_parse_bands(bands), resampling=resampling) as pair:
+    with align_pair(pre_path, post_path, res_m=res_m, bands=list(bands) if bands else None,
+                    resampling=resampling) as pair:
         paths = {name: check_output(out / name, overwrite=overwrite) for name in OUTPUT_NAMES}
         windows = plan_windows(pair.width, pair.height, chip_px=window_px, overlap_px=0)
         with rasterio.Env(GDAL_CACHEMAX=256 * 2**20), ExitStack() as stack:

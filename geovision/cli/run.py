@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from geovision.cli.options import bands_option
+
 from geovision.inference.runtime import RUNTIMES
 
 
@@ -18,6 +20,7 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--pop-field", default="pop", show_default=True)
 @click.option("--aoi", type=click.Path(dir_okay=False), default=None,
               help="Area of interest: a polygon vector file (any CRS); the whole job covers only it.")
+@bands_option
 @click.option("--event-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date of the event (YYYY-MM-DD): the STAC datetime of the outputs. Default: the catalog's.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
@@ -29,7 +32,7 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--theta", type=float, default=0.1, show_default=True, help="DII threshold for impacted cells.")
 @click.option("--catalog", type=click.Path(dir_okay=False), default=None, help="Event catalog (data_catalog.yaml).")
 @click.option("--overwrite", is_flag=True, help="Start again, replacing a previous run in --out.")
-def command(event, pre, post, census, pop_field, aoi, event_date, out_dir, model, runtime, device, scheduler, cell_px, theta,
+def command(event, pre, post, census, pop_field, aoi, bands, event_date, out_dir, model, runtime, device, scheduler, cell_px, theta,
             catalog, overwrite) -> None:
     """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
     from dataclasses import replace
@@ -58,6 +61,8 @@ def command(event, pre, post, census, pop_field, aoi, event_date, out_dir, model
                              census=Path(census) if census else None, census_pop_field=pop_field)
     if aoi is not None:
         inputs = replace(inputs, aoi=Path(aoi))
+    if bands is not None:
+        inputs = replace(inputs, bands=bands)
     if event_date is not None:
         inputs = replace(inputs, event_date=event_date.date().isoformat())
     options = RunOptions(model=model, runtime=runtime, device=device, scheduler=scheduler, cell_px=cell_px,

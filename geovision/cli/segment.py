@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from geovision.cli.options import bands_option
+
 from geovision.inference.runtime import RUNTIMES
 
 
@@ -19,14 +21,17 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--overlap-px", type=int, default=64, show_default=True)
 @click.option("--batch-windows", type=int, default=0, show_default=True,
               help="Windows per model batch (each gives pre + post); 0 = auto: 1 on CPU, 8 on GPU.")
-@click.option("--res-m", type=float, default=None, help="Resolution of the common grid (default: the finer).")
+@click.option("--res-m", type=float, default=None,
+              help="Resolution of the common grid in metres (default: the model's GSD when the pair's is more "
+                   "than 25 % off it, else the finer of the two).")
+@bands_option
 @click.option("--aoi", type=click.Path(dir_okay=False), default=None,
               help="Area of interest: a polygon vector file (any CRS); only its bounding box is segmented, "
                    "pixels outside its polygons are nodata.")
 @click.option("--scheduler", default=None, help="Dask scheduler: `local` or tcp://host:port (default: no Dask).")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def command(pre, post, out_dir, model, runtime, device, chip_px, overlap_px, batch_windows, res_m, aoi,
+def command(pre, post, out_dir, model, runtime, device, chip_px, overlap_px, batch_windows, res_m, bands, aoi,
             scheduler, resume, overwrite) -> None:
     """Segment PRE (and POST, on one grid) tile by tile into COG probabilities and masks (within --aoi)."""
     from geovision.inference.engine import SegmentOptions, segment_scene
@@ -34,7 +39,7 @@ def command(pre, post, out_dir, model, runtime, device, chip_px, overlap_px, bat
     from geovision.inference.sources import SourceSpec
 
     result = segment_scene(
-        SourceSpec(pre=pre, post=post, res_m=res_m, aoi=aoi),
+        SourceSpec(pre=pre, post=post, res_m=res_m, bands=bands, aoi=aoi),
         bundle_ref(model, runtime=runtime, device=device), out_dir,
         options=SegmentOptions(chip_px=chip_px, overlap_px=overlap_px, batch_windows=batch_windows),
         overwrite=overwrite, resume=resume, scheduler=scheduler)

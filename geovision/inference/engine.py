@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -19,14 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
-from geovision.errors import ConfigError, OutputExistsError
-from geovision.inference.predictor import MASK_NODATA, PROB_NODATA, ModelRef, predict_batch, runtime_for
-from geovision.inference.sources import SourceSpec
+from geovision.errors import BandCountError, ConfigError, OutputExistsError
+from geovision.inference.predictor import (MASK_NODATA, PROB_NODATA, InferenceModel, ModelRef, predict_batch,
+                                           runtime_for)
+from geovision.inference.sources import SceneSource, SourceSpec
 from geovision.inference.workstore import WorkStore
 from geovision.io.windows import plan_windows
 from geovision.progress import progress
 
 log = logging.getLogger(__name__)
+GSD_TOLERANCE = 0.25  # relative difference between the scene's and the model's GSD that triggers resampling
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,31 @@ def predict_batches(source_spec: SourceSpec, model_ref: ModelRef, options: Segme
     return len(batch_ids)
 
 
+def open_for_model(spec: SourceSpec, model: InferenceModel) -> tuple[SourceSpec, SceneSource]:
+    """Open ``spec``, checking its bands against ``model``; a pair far from the model's GSD is resampled to it.
+
+    Models see objects at the scale they were trained at: a pair whose grid differs from the
+    model's GSD by more than :data:`GSD_TOLERANCE` (e.g. 0.3 m imagery, 0.5 m model) is put on a
+    grid at the model's GSD, unless ``spec.res_m`` asks for a resolution. Returns the spec used.
+    """
+    source = spec.open()
+    if source.bands != model.bands:
+        raise BandCountError(f"image has {source.bands} band(s), the model needs {model.bands}", path=source.path,
+                             fix=f"select {model.bands} bands in the model's order (e.g. --bands 1,2,3 for "
+                                 "red, green, blue), or use a model trained on this imagery")
+    gsd, res = model.gsd_m, source.res_m
+    if gsd and res and abs(res - gsd) > GSD_TOLERANCE * gsd:
+        if spec.res_m is None and spec.post is not None:
+            log.info("resampling the %.3g m pair to the model's %.3g m", res, gsd)
+            spec = replace(spec, res_m=gsd)
+            return spec, spec.open()
+        if spec.res_m is None:
+            warnings.warn(f"{source.path}: {res:.3g} m pixels, the model was trained at {gsd:.3g} m; "
+                          f"resample the image (gdalwarp -tr {gsd} {gsd}) for best results", UserWarning,
+                          stacklevel=2)
+    return spec, source
+
+
 def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | Path, *,
                   options: SegmentOptions = SegmentOptions(), overwrite: bool = False, resume: bool = False,
                   scheduler: str | None = None, n_workers: int | None = None,
@@ -119,9 +147,10 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
     options = options.resolved(model_ref.device)
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    source = source_spec.open()
-    _, model = runtime_for(model_ref, chip_px=options.chip_px, bands=source.bands) if scheduler is None else (
-        None, model_ref.load())
+    model = model_ref.load()
+    source_spec, source = open_for_model(source_spec, model)
+    if scheduler is None:
+        runtime_for(model_ref, chip_px=options.chip_px, bands=source.bands)
     names = output_names(model.tasks, source.dates)
     outputs = {name: out_dir / f"{name}.tif" for name in names}
     store = WorkStore(out_dir / ".work")
@@ -154,7 +183,7 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
     return SegmentResult(outputs=outputs, width=source.width, height=source.height, windows=len(windows),
                          batches_run=len(todo), batches_resumed=len(groups) - len(todo),
                          seconds_predict=seconds_predict, seconds_total=time.perf_counter() - started,
-                         runtime=runtime_name)
+                         runtime=runtime_name, extra={"res_m": source.res_m})
 
 
 def _check_outputs(outputs: dict[str, Path], store: WorkStore, *, overwrite: bool, resume: bool) -> None:

@@ -32,6 +32,11 @@ class InferenceModel:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     thresholds: dict[str, float]
+    gsd_m: float | None = None         # ground sample distance the model was trained at
+
+    @property
+    def bands(self) -> int:
+        return len(self.mean)
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ def load_bundle_for_inference(path: str) -> InferenceModel:
     meta = bundle.meta
     return InferenceModel(module=bundle.model, tasks=tuple(meta.architecture.tasks),
                           mean=tuple(meta.normalization.mean), std=tuple(meta.normalization.std),
-                          thresholds=dict(meta.thresholds))
+                          thresholds=dict(meta.thresholds), gsd_m=float(meta.gsd_m))
 
 
 def bundle_ref(path: str, *, runtime: str = "auto", device: str = "auto") -> ModelRef:

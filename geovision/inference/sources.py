@@ -24,6 +24,8 @@ class SceneSource(Protocol):
     transform: Affine
     crs: object
     bands: int
+    res_m: float | None
+    path: str
 
     def read(self, window: PixelWindow) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """``({date: float32 [C, h, w]}, valid bool [h, w])``; pixels outside the scene are invalid."""
@@ -75,6 +77,14 @@ class SingleSource:
             self._clip_to(spec.aoi)
         self.transform = self.raster.transform @ Affine.translation(*self.offset)
         self.crs = self.raster.crs
+        self.path = self.raster.path
+
+    @property
+    def res_m(self) -> float | None:
+        """Pixel size in metres (None in a geographic CRS, where this source does not resample)."""
+        from geovision.io.crs import is_metric
+
+        return abs(self.transform.a) if is_metric(self.crs) else None
 
     def _clip_to(self, path: str) -> None:
         from geovision.errors import NoOverlapError
@@ -124,6 +134,8 @@ class PairSource:
         self.width, self.height = self.pair.width, self.pair.height
         self.transform, self.crs = self.pair.transform, self.pair.crs
         self.bands = self.pair.count
+        self.res_m: float | None = self.pair.res_m
+        self.path = self.pair.pre.path
 
     def read(self, window: PixelWindow) -> tuple[dict[str, np.ndarray], np.ndarray]:
         sample = self.pair.read(window)

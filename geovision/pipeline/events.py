@@ -36,6 +36,7 @@ class EventInputs:
     licence: str = ""
     aoi: Path | None = None  # polygon vector file: the run covers only this area
     event_date: str | None = None  # ISO date of the event (STAC datetime of the run's outputs)
+    bands: tuple[int, ...] | None = None  # 1-based bands of both images, in the model's order
 
     def to_json(self) -> dict:
         return {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(self).items()}

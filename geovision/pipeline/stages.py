@@ -32,7 +32,8 @@ def segment(run: Run) -> StageRecord:
         bundle, reason = None, f"no model bundle: {error.fix or error.message}"
     aoi = run.inputs.aoi
     depends = {"hashes": run.hashes, "model": str(bundle), "chip": options.chip_px, "overlap": options.overlap_px,
-               "runtime": options.runtime, **({"aoi": run.hashes.get("aoi", str(aoi))} if aoi else {})}
+               "runtime": options.runtime, **({"aoi": run.hashes.get("aoi", str(aoi))} if aoi else {}),
+               **({"bands": list(run.inputs.bands)} if run.inputs.bands else {})}
 
     def body(record: StageRecord) -> None:
         if bundle is None:
@@ -45,13 +46,15 @@ def segment(run: Run) -> StageRecord:
         out = run.out / "masks"
         resume = (out / ".work" / "plan.json").exists()
         result = segment_scene(
-            SourceSpec(pre=str(run.inputs.pre), post=str(run.inputs.post), aoi=str(aoi) if aoi else None),
+            SourceSpec(pre=str(run.inputs.pre), post=str(run.inputs.post), aoi=str(aoi) if aoi else None,
+                       bands=run.inputs.bands),
             bundle_ref(str(bundle), runtime=options.runtime, device=options.device), out,
             options=SegmentOptions(chip_px=options.chip_px, overlap_px=options.overlap_px,
                                    batch_windows=options.batch_windows),
             overwrite=not resume, resume=resume, scheduler=options.scheduler)
         record.outputs = {name: str(path) for name, path in result.outputs.items()}
-        record.figures = {"width_px": result.width, "height_px": result.height, "windows": result.windows,
+        record.figures = {"width_px": result.width, "height_px": result.height, "res_m": result.extra.get("res_m"),
+                          "windows": result.windows,
                           "runtime": result.runtime, "seconds_predict": round(result.seconds_predict, 2),
                           "megapixels_per_s": round(2 * result.width * result.height / 1e6
                                                     / max(result.seconds_predict, 1e-9), 3)}

@@ -1,0 +1,85 @@
+"""The engine checks the image against the model: band count, and resolution (GSD) of a pair."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+
+from geovision.errors import BandCountError
+from geovision.inference.engine import SegmentOptions, segment_scene
+from geovision.inference.predictor import ModelRef
+from geovision.inference.sources import SourceSpec
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import make_dummy_model  # noqa: E402
+
+OPTIONS = SegmentOptions(chip_px=128, overlap_px=16, batch_windows=1)
+
+
+def _write(path, *, bands=3, res=0.5, size=192):
+    data = np.random.default_rng(0).integers(0, 256, (bands, size, size), dtype=np.uint8)
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=bands, dtype="uint8",
+                       crs="EPSG:32615", transform=Affine(res, 0, 365000, 0, -res, 4100000)) as dst:
+        dst.write(data)
+    return str(path)
+
+
+def _model(gsd_m):
+    return dataclasses.replace(make_dummy_model(0), gsd_m=gsd_m)
+
+
+def _ref(gsd_m=0.5):
+    return ModelRef(key=f"dummy-gsd{gsd_m}", load=functools.partial(_model, gsd_m), runtime="fp32", device="cpu")
+
+
+def test_wrong_band_count_names_the_file_and_the_fix(tmp_path):
+    pre, post = _write(tmp_path / "pre.tif", bands=5), _write(tmp_path / "post.tif", bands=5)
+    with pytest.raises(BandCountError, match="5 band") as error:
+        segment_scene(SourceSpec(pre=pre, post=post), _ref(), tmp_path / "out", options=OPTIONS)
+    assert error.value.path and "pre.tif" in str(error.value.path) and "--bands" in error.value.fix
+    assert not (tmp_path / "out").exists()
+    ok = segment_scene(SourceSpec(pre=pre, post=post, bands=(1, 2, 3)), _ref(), tmp_path / "out", options=OPTIONS)
+    assert ok.width == 192
+
+
+def test_pair_far_from_the_model_gsd_is_resampled_to_it(tmp_path):
+    pre, post = _write(tmp_path / "pre.tif", res=0.3), _write(tmp_path / "post.tif", res=0.3)
+    result = segment_scene(SourceSpec(pre=pre, post=post), _ref(0.5), tmp_path / "auto", options=OPTIONS)
+    assert result.extra["res_m"] == pytest.approx(0.5) and result.width == round(192 * 0.3 / 0.5)
+    with rasterio.open(result.outputs["buildings_pre_mask"]) as src:
+        assert src.res == pytest.approx((0.5, 0.5))
+    asked = segment_scene(SourceSpec(pre=pre, post=post, res_m=0.3), _ref(0.5), tmp_path / "asked", options=OPTIONS)
+    assert asked.extra["res_m"] == pytest.approx(0.3) and asked.width == 192
+    close = segment_scene(SourceSpec(pre=pre, post=post), _ref(0.33), tmp_path / "close", options=OPTIONS)
+    assert close.extra["res_m"] == pytest.approx(0.3)   # within 25 %: native grid, nothing resampled
+
+
+def test_single_image_far_from_the_model_gsd_warns(tmp_path):
+    image = _write(tmp_path / "scene.tif", res=0.3)
+    with pytest.warns(UserWarning, match="gdalwarp"):
+        segment_scene(SourceSpec(pre=image), _ref(0.5), tmp_path / "out", options=OPTIONS)
+
+
+def test_cli_bands_option_and_exit_code(tmp_path):
+    from geovision.cli.main import cli
+
+    pre, post = _write(tmp_path / "pre.tif", bands=5), _write(tmp_path / "post.tif", bands=5)
+    def segment(*extra):
+        return CliRunner().invoke(cli, ["segment", "--pre", pre, "--post", post, "--out", str(tmp_path / "o"),
+                                        "--model", "default", *extra])
+
+    result = segment("--bands", "1,2,3,4")      # the shipped default model takes 3 bands
+    assert result.exit_code == 2 and "needs 3" in result.output and "pre.tif" in result.output
+    assert not (tmp_path / "o").exists()
+    result = segment("--bands", "1,x")
+    assert result.exit_code == 2 and "comma-separated" in result.output
+    result = segment("--bands", "0,1,2")
+    assert result.exit_code == 2 and "start at 1" in result.output
