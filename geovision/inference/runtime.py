@@ -16,6 +16,7 @@ runtimes first fold BatchNorm layers into their convolutions (geovision/models/f
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
@@ -90,6 +91,42 @@ class TasksAsTuple(nn.Module):
         return tuple(out[task] for task in self.tasks)
 
 
+class Float32(nn.Module):
+    """Run ``module`` in float32 inside an autocast region (inputs cast up, autocast off)."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return self.module(x.float())
+
+
+EARLY_FP32_BLOCKS = 2
+
+
+def keep_early_layers_fp32(module: nn.Module) -> int:
+    """Wrap the encoder's stem and first blocks (timm EfficientNet/MobileNet layout) in :class:`Float32`.
+
+    The full-resolution early layers are where bf16 rounding changes the masks most: on Joplin
+    tile 0, keeping the stem and the first two blocks in fp32 cut the mask pixels that differ from
+    fp32 about threefold (521 -> 163 buildings, 2186 -> 783 roads) for about 17 % of bf16's speed.
+    Returns how many modules were wrapped (0 for other encoder layouts, left as they are).
+    """
+    wrapped = 0
+    for owner in module.modules():
+        if isinstance(getattr(owner, "conv_stem", None), nn.Module) and isinstance(
+                getattr(owner, "blocks", None), nn.Sequential):
+            owner.conv_stem = Float32(owner.conv_stem)
+            wrapped += 1
+            for index in range(min(EARLY_FP32_BLOCKS, len(owner.blocks))):
+                owner.blocks[index] = Float32(owner.blocks[index])
+                wrapped += 1
+            break
+    return wrapped
+
+
 class TorchRuntime:
     """Eager (optionally compiled) PyTorch with a chosen precision and memory format."""
 
@@ -102,10 +139,14 @@ class TorchRuntime:
         self.device = device
         self.autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        module = TasksAsTuple(model, tasks).eval()
+        base = TasksAsTuple(model, tasks).eval()
+        module = base
         if fold_bn:
             sample = torch.rand(1, bands, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
-            module = fold_batchnorm(module, sample)
+            module = fold_batchnorm(base, sample)
+        if self.autocast is not None:
+            module = copy.deepcopy(base) if module is base else module   # never modify the caller's model
+            keep_early_layers_fp32(module)
         module = module.to(device=device, memory_format=self.memory_format)
         self.module = torch.compile(module, dynamic=False) if compile_model else module
         self.name = ("compile-" if compile_model else "") + precision
