@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
+from geovision.catalog import DEFAULT_CATALOG
 from geovision.cli.main import cli
 
 STAGES = {"inputs", "reference", "segment", "vectorize", "impact_buildings", "impact_roads", "evaluate", "report"}
@@ -22,8 +24,8 @@ CENSUS_OR_AREA_TRUTH = {"gis/admin_units.geojson", "gis/admin_units.qml", "impac
                         "reference/buildings_pr_curve.csv", "reference/buildings_pr_curve.png"}
 
 
-def _run(event, out):
-    result = CliRunner().invoke(cli, ["run", event, "--out", str(out)])
+def _run(event, out, catalog):
+    result = CliRunner().invoke(cli, ["run", event, "--out", str(out), "--catalog", str(catalog)])
     assert result.exit_code == 0, result.output
     record = json.loads((out / "run.json").read_text())
     assert {name for name, stage in record["stages"].items() if stage["status"] == "done"} == STAGES
@@ -31,15 +33,22 @@ def _run(event, out):
     return record, {f for f in files if not f.startswith("stac/")}
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
+@pytest.fixture
+def catalog(shared_data, tmp_path):
+    """The repository's catalog, its Joplin folders pointed at wherever the shared data is."""
+    document = yaml.safe_load(DEFAULT_CATALOG.read_text())
+    xbd = document["events"]["joplin-tornado-2011"]["xbd"]
+    xbd["images_dir"] = str(shared_data / "xbd_joplin_tornado" / "images")
+    xbd["labels_dir"] = str(shared_data / "xbd_joplin_tornado" / "labels")
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
 
 
-def test_demo_and_joplin_give_the_same_outputs(shared_data, cache, tmp_path, monkeypatch):
-    monkeypatch.setenv("GEOVISION_CACHE", str(cache))
-    demo, demo_files = _run("demo", tmp_path / "demo")
-    joplin, joplin_files = _run("joplin-tornado-2011", tmp_path / "joplin")
+def test_demo_and_joplin_give_the_same_outputs(catalog, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOVISION_CACHE", str(tmp_path / "cache"))
+    demo, demo_files = _run("demo", tmp_path / "demo", catalog)
+    joplin, joplin_files = _run("joplin-tornado-2011", tmp_path / "joplin", catalog)
     assert CENSUS_OR_AREA_TRUTH <= demo_files
     assert joplin_files == demo_files - CENSUS_OR_AREA_TRUTH
     assert joplin["inputs"]["event_date"] == "2011-05-22"
