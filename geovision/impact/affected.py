@@ -18,7 +18,7 @@ import xarray as xr
 from scipy import ndimage, sparse
 
 from geovision.errors import ConfigError
-from geovision.impact.dii import lost_pixels
+from geovision.impact.dii import lost_pixels, mean_features
 from geovision.impact.grid import block_sum, n_cells
 from geovision.impact.population import Allocation
 from geovision.impact.sources import aligned_windows, as_source, same_grid
@@ -222,14 +222,11 @@ def _model_intervals(cells: xr.Dataset, units: pd.DataFrame, totals: dict, build
 
 
 def _mean_f(dii: xr.Dataset) -> float:
-    """The DII denominator: the stored ``mean_f``, else recomputed as in ``dii_from_counts``."""
+    """The DII denominator: the stored ``mean_f``, else recomputed (:func:`~geovision.impact.dii.mean_features`)."""
     if "mean_f" in dii:
         return float(dii["mean_f"])
-    f = dii["f"].to_numpy()
-    averaged = dii["cell_valid"].to_numpy().astype(bool)
-    if dii.attrs.get("mean_over", "all") == "with_features":
-        averaged &= f > 0
-    return float((f * averaged).sum() / averaged.sum()) if averaged.any() else float("nan")
+    return float(mean_features(dii["f"].to_numpy(), dii["cell_valid"].to_numpy().astype(bool),
+                               dii.attrs.get("mean_over", "all")))
 
 
 def _impact_theta(dii: xr.Dataset, theta: float | None) -> float:

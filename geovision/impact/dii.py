@@ -114,6 +114,13 @@ def compute_dii_grid(pre: Any, post: Any, *, valid: Any = None, cell_px: int = 2
                            attrs={"tau": float(tau), "tolerance_px": int(tolerance_px)})
 
 
+def mean_features(f: Any, cell_valid: Any, mean_over: MeanOver = "all") -> Any:
+    """The DII denominator: mean feature pixels per valid cell (or per valid cell with features)."""
+    averaged = cell_valid if mean_over == "all" else cell_valid & (f > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (f * averaged).sum() / averaged.sum()
+
+
 def dii_from_counts(f: Any, c: Any, n_valid: Any, *, raster_shape: tuple[int, int], cell_px: int,
                     mean_over: MeanOver = "all", min_valid_fraction: float = 0.5,
                     transform: Affine | None = None, crs: Any = None, attrs: dict | None = None) -> xr.Dataset:
@@ -122,9 +129,7 @@ def dii_from_counts(f: Any, c: Any, n_valid: Any, *, raster_shape: tuple[int, in
     full = float(cell_px * cell_px)
     valid_fraction = n_valid / full
     cell_valid = valid_fraction >= max(min_valid_fraction, 1e-12)
-    averaged = cell_valid if mean_over == "all" else cell_valid & (f > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_f = (f * averaged).sum() / averaged.sum()
+    mean_f = mean_features(f, cell_valid, mean_over)
     defined = cell_valid & (f > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         dii = _where(defined, c / mean_f)

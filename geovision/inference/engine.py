@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from geovision.errors import BandCountError, ConfigError, OutputExistsError
-from geovision.inference.predictor import (MASK_NODATA, PROB_NODATA, InferenceModel, ModelRef, predict_batch,
-                                           runtime_for)
+from geovision.inference.predictor import (MASK_NODATA, PROB_NODATA, InferenceModel, ModelRef, load_model,
+                                           predict_batch, runtime_for)
 from geovision.inference.sources import SceneSource, SourceSpec
 from geovision.inference.workstore import WorkStore
 from geovision.io.windows import plan_windows
+from geovision.models.bundle import GSD_TOLERANCE
 from geovision.progress import progress
 
 log = logging.getLogger(__name__)
-GSD_TOLERANCE = 0.25  # relative difference between the scene's and the model's GSD that triggers resampling
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
     options = options.resolved(model_ref.device)
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    model = model_ref.load()
+    model = load_model(model_ref)
     source_spec, source = open_for_model(source_spec, model)
     if scheduler is None:
         runtime_for(model_ref, chip_px=options.chip_px, bands=source.bands)

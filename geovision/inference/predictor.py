@@ -50,8 +50,14 @@ class ModelRef:
 
 
 @functools.lru_cache(maxsize=4)
+def load_model(ref: ModelRef) -> InferenceModel:
+    """``ref.load()``, once per process (the engine's checks and its runtime share it)."""
+    return ref.load()
+
+
+@functools.lru_cache(maxsize=4)
 def _cached_runtime(ref: ModelRef, chip_px: int, bands: int) -> tuple[Runtime, InferenceModel]:
-    model = ref.load()
+    model = load_model(ref)
     runtime = build_runtime(model.module, model.tasks, name=ref.runtime, device=ref.device,
                             chip_px=chip_px, bands=bands)
     return runtime, model

@@ -59,12 +59,16 @@ def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path 
     catalog = catalog or load_catalog()
     spec = catalog.event(name)
     folder = (cache or cache_root()) / "events" / f"{name}-{_key(spec)}"
-    builders = {"synthetic": lambda: _synthetic(name, spec, folder), "xbd": lambda: _xbd(name, spec, catalog, folder),
-                "files": lambda: _files(name, spec, catalog)}
-    if spec.kind in builders:
-        return replace(builders[spec.kind](), event_date=spec.date)
-    raise ConfigError(f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
-                      fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`")
+    if spec.kind == "synthetic":
+        inputs = _synthetic(name, spec, folder)
+    elif spec.kind == "xbd":
+        inputs = _xbd(name, spec, catalog, folder)
+    elif spec.kind == "files":
+        inputs = _files(name, spec, catalog)
+    else:
+        raise ConfigError(f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
+                          fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`")
+    return replace(inputs, event_date=spec.date)
 
 
 def _synthetic(name: str, spec: EventSpec, folder: Path) -> EventInputs:
