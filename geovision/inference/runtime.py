@@ -11,7 +11,8 @@ A runtime maps a float32 batch ``[B, C, H, W]`` (already normalised) to
 - ``onnx``: export to ONNX and run with onnxruntime (float32).
 
 ``auto`` picks bf16 where the hardware supports it, fp16 on older GPUs, else fp32. Torch
-runtimes first fold BatchNorm layers into their convolutions (geovision/models/fuse.py).
+runtimes first fold BatchNorm layers into their convolutions (geovision/models/fuse.py). On the
+CPU, glibc is told to keep freed memory for reuse (geovision/inference/allocator.py).
 """
 
 from __future__ import annotations
@@ -127,6 +128,25 @@ def keep_early_layers_fp32(module: nn.Module) -> int:
     return wrapped
 
 
+def cast_autocast_weights(module: nn.Module, dtype: torch.dtype) -> int:
+    """Store once, in ``dtype``, the convolution and linear weights autocast would cast on every call.
+
+    Autocast runs these layers in ``dtype`` anyway, so the results are bit-identical; the per-call
+    weight copies (about 5 % of a bf16 forward on the CPU) go away. Layers inside :class:`Float32`
+    wrappers keep their float32 weights. Returns how many layers were cast.
+    """
+    cast = 0
+    for child in module.children():
+        if isinstance(child, Float32):
+            continue
+        if isinstance(child, (nn.Conv2d, nn.Linear)):
+            child.to(dtype)
+            cast += 1
+        else:
+            cast += cast_autocast_weights(child, dtype)
+    return cast
+
+
 class TorchRuntime:
     """Eager (optionally compiled) PyTorch with a chosen precision and memory format."""
 
@@ -147,6 +167,7 @@ class TorchRuntime:
         if self.autocast is not None:
             module = copy.deepcopy(base) if module is base else module   # never modify the caller's model
             keep_early_layers_fp32(module)
+            cast_autocast_weights(module, self.autocast)
         module = module.to(device=device, memory_format=self.memory_format)
         self.module = torch.compile(module, dynamic=False) if compile_model else module
         self.name = ("compile-" if compile_model else "") + precision
@@ -203,6 +224,10 @@ def build_runtime(model: nn.Module, tasks: Sequence[str], *, name: str = "auto",
     """Build the runtime called ``name`` (see module docstring) for ``model``."""
     torch_device = pick_device(device)
     resolved = resolve_runtime_name(name, torch_device)
+    if torch_device.type == "cpu":
+        from geovision.inference.allocator import tune_malloc
+
+        tune_malloc()
     log.info("runtime %s on %s", resolved, torch_device)
     if resolved == "onnx":
         return OnnxRuntime(model, tasks, chip_px=chip_px, bands=bands, onnx_path=onnx_path)
