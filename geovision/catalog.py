@@ -7,36 +7,63 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from geovision.config import StrictModel, read_yaml, validate_config
 from geovision.errors import ConfigError
+from geovision.io.scaling import Scaling, ScalingMethod, parse_scaling
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CATALOG = REPO_ROOT / "data_catalog.yaml"
 
 
 class ScalingSpec(StrictModel):
-    """Per-band scaling to 0..1: a fixed range, or a percentile stretch for 11/16-bit imagery."""
+    """How raw band values become model input: the :mod:`geovision.io.scaling` vocabulary.
 
-    method: Literal["none", "range", "percentile"] = "range"
-    low: float = 0.0
-    high: float = 255.0
+    ``method``: none, dtype, fixed (needs ``low``/``high``, e.g. 0..2047 for 11-bit), percentile,
+    auto or to8bit (the inference default). A bare method name (``scaling: percentile``) is accepted.
+    """
+
+    method: ScalingMethod
+    low: float | list[float] | None = None
+    high: float | list[float] | None = None
     percentiles: tuple[float, float] = (2.0, 98.0)
+    clip: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_method(cls, value: Any) -> Any:
+        return {"method": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _valid(self) -> "ScalingSpec":
+        self.to_scaling()  # raises ConfigError (a ValueError) on e.g. `fixed` without low/high
+        return self
+
+    def to_scaling(self) -> Scaling:
+        """The equivalent :class:`geovision.io.scaling.Scaling`."""
+        return parse_scaling(self.model_dump(exclude_none=True))
 
 
 class SourceSpec(StrictModel):
-    """One image of an event: a local path or a URL GDAL can open."""
+    """One image of an event: a local path or a URL GDAL can open.
+
+    Used by ``geovision run EVENT``: ``bands`` (default: the file's bands), ``scaling`` (default:
+    ``to8bit``) and ``crs`` (an override for a file whose CRS is missing or wrong). Pre and post must
+    give the same ``bands`` and ``scaling``. ``band_names``, ``gsd_m``, ``acquired`` and ``sensor``
+    are metadata only (documentation of the file; the run does not use them).
+    """
 
     path: str | None = None
     url: str | None = None
-    bands: list[int] = Field(default_factory=lambda: [1, 2, 3], description="1-based band indexes, in model order")
-    band_names: list[str] = Field(default_factory=lambda: ["red", "green", "blue"])
+    bands: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None, min_length=1, description="1-based band indexes, in model order (default: the file's bands)")
+    band_names: list[str] | None = None
     crs: str | None = Field(None, description="override when the file's CRS is missing or wrong")
     gsd_m: float | None = Field(None, gt=0)
-    scaling: ScalingSpec = Field(default_factory=ScalingSpec)
+    scaling: ScalingSpec | None = Field(None, description="default: to8bit (the inference default)")
     acquired: str | None = None
     sensor: str | None = None
 
@@ -44,9 +71,22 @@ class SourceSpec(StrictModel):
     def _one_location(self) -> "SourceSpec":
         if (self.path is None) == (self.url is None):
             raise ValueError("give exactly one of `path` or `url`")
-        if len(self.bands) != len(self.band_names):
+        if self.bands is not None and self.band_names is not None and len(self.bands) != len(self.band_names):
             raise ValueError("`bands` and `band_names` must have the same length")
         return self
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str | None) -> str | None:
+        if value is not None:
+            from rasterio.crs import CRS
+            from rasterio.errors import CRSError
+
+            try:
+                CRS.from_user_input(value)
+            except CRSError as error:
+                raise ValueError(f"unknown CRS {value!r} (give e.g. EPSG:32615)") from error
+        return value
 
 
 class CensusSpec(StrictModel):
@@ -126,9 +166,10 @@ class Catalog(StrictModel):
 class LoadedCatalog:
     """A validated catalog plus the folder its relative paths are resolved against."""
 
-    def __init__(self, catalog: Catalog, root: Path):
+    def __init__(self, catalog: Catalog, root: Path, path: Path | None = None):
         self.catalog = catalog
         self.root = root
+        self.path = path or root / "data_catalog.yaml"
 
     @property
     def names(self) -> list[str]:
@@ -139,7 +180,7 @@ class LoadedCatalog:
         try:
             return self.catalog.events[name]
         except KeyError:
-            raise ConfigError(f"unknown event `{name}`", path=self.root / "data_catalog.yaml",
+            raise ConfigError(f"unknown event `{name}`", path=self.path,
                               fix=f"use one of: {', '.join(self.names)}") from None
 
     def resolve(self, path: str) -> Path:
@@ -152,4 +193,4 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> LoadedCatalog:
     """Load ``data_catalog.yaml`` (default: the repository's; ``GEOVISION_CATALOG`` overrides)."""
     path = Path(path or os.environ.get("GEOVISION_CATALOG", DEFAULT_CATALOG))
     catalog = validate_config(read_yaml(path), Catalog, source=path)
-    return LoadedCatalog(catalog, path.resolve().parent)
+    return LoadedCatalog(catalog, path.resolve().parent, path.resolve())

@@ -7,12 +7,15 @@ same spec drives the single-process run and every Dask worker.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from affine import Affine
 
 from geovision.types import PixelWindow
+
+if TYPE_CHECKING:
+    from geovision.io.scaling import Scaling
 
 
 class SceneSource(Protocol):
@@ -40,19 +43,21 @@ class SourceSpec:
     """How to open a scene: ``post`` None means a single image (date ``scene``).
 
     ``aoi``: a polygon vector file; the scene becomes the AOI's bounding box and pixels
-    outside its polygons are invalid. ``scaling`` (a :mod:`geovision.io.scaling` method;
-    default ``to8bit``): models take 8-bit units, so other bit depths are stretched to 0..255.
+    outside its polygons are invalid. ``scaling`` (a :mod:`geovision.io.scaling` method name or
+    :class:`~geovision.io.scaling.Scaling`; default ``to8bit``): models take 8-bit units, so other
+    bit depths are stretched to 0..255.
     """
 
     pre: str
     post: str | None = None
     res_m: float | None = None
     bands: tuple[int, ...] | None = None
-    scaling: str | None = None
+    scaling: str | Scaling | None = None
     aoi: str | None = None
 
     @property
-    def input_scaling(self) -> str:
+    def input_scaling(self) -> str | Scaling:
+        """What ``open_raster(..., scaling=...)`` takes: the given scaling, else the default."""
         return self.scaling or DEFAULT_SCALING
 
     def open(self) -> SceneSource:

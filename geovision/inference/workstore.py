@@ -35,6 +35,7 @@ class WorkStore:
 
     def start(self, plan: dict, *, resume: bool) -> None:
         """Create the store for ``plan``, or check that an existing one matches it when resuming."""
+        plan = json.loads(json.dumps(plan))  # compare as saved: tuples (bands, percentiles) come back as lists
         if resume and self.exists():
             saved = json.loads(self.plan_path.read_text())
             if saved != plan:

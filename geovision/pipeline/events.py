@@ -13,9 +13,10 @@ import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from geovision.catalog import EventSpec, LoadedCatalog, load_catalog
+from geovision.catalog import EventSpec, LoadedCatalog, SourceSpec, load_catalog
 from geovision.errors import ConfigError, MissingFileError
-from geovision.io.atomic import atomic_output
+from geovision.io.atomic import atomic_output, temp_path_for
+from geovision.io.scaling import Scaling
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,10 @@ class EventInputs:
     aoi: Path | None = None  # polygon vector file: the run covers only this area
     event_date: str | None = None  # ISO date of the event (STAC datetime of the run's outputs)
     bands: tuple[int, ...] | None = None  # 1-based bands of both images, in the model's order
+    scaling: Scaling | None = None  # of both images; None = the inference default (to8bit)
 
     def to_json(self) -> dict:
+        """A JSON-ready dict (paths as text, the scaling as a dict)."""
         return {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(self).items()}
 
 
@@ -64,7 +67,7 @@ def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path 
     elif spec.kind == "xbd":
         inputs = _xbd(name, spec, catalog, folder)
     elif spec.kind == "files":
-        inputs = _files(name, spec, catalog)
+        inputs = _files(name, spec, catalog, folder)
     else:
         raise ConfigError(f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
                           fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`")
@@ -84,22 +87,61 @@ def _synthetic(name: str, spec: EventSpec, folder: Path) -> EventInputs:
                        truth_masks=folder, damage_field="damage", licence=spec.licence)
 
 
-def _files(name: str, spec: EventSpec, catalog: LoadedCatalog) -> EventInputs:
-    def where(source) -> Path:
+def _files(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> EventInputs:
+    def where(source: SourceSpec, date: str) -> Path:
         if source.url:
             raise ConfigError(f"event `{name}` reads {source.url}, which needs network access",
                               fix="download it and give its local path")
-        return catalog.resolve(source.path)
+        path = catalog.resolve(source.path)
+        return _with_crs(path, source.crs, folder / f"{date}.vrt") if source.crs else path
 
     truth = spec.truth
+    bands, scaling = _pair_settings(name, spec, catalog)
     return EventInputs(
-        name=name, pre=where(spec.pre), post=where(spec.post),
+        name=name, pre=where(spec.pre, "pre"), post=where(spec.post, "post"),
         census=catalog.resolve(spec.census.path) if spec.census else None,
         census_pop_field=spec.census.pop_field if spec.census else "pop",
         truth_buildings=catalog.resolve(truth.buildings) if truth and truth.buildings else None,
         truth_affected_area=catalog.resolve(truth.affected_area) if truth and truth.affected_area else None,
         damage_field=truth.damage_field if truth else "damage",
-        lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"), licence=spec.licence)
+        lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"), licence=spec.licence,
+        bands=bands, scaling=scaling)
+
+
+def _pair_settings(name: str, spec: EventSpec, catalog: LoadedCatalog) -> tuple[tuple[int, ...] | None, Scaling | None]:
+    """The ``bands`` and ``scaling`` of a files event; the engine takes one of each for the pair."""
+    pre, post = spec.pre, spec.post
+    for key in ("bands", "scaling"):
+        if getattr(pre, key) != getattr(post, key):
+            raise ConfigError(f"event `{name}`: pre.{key} and post.{key} differ (one setting is used for both images)",
+                              path=catalog.path, fix=f"give the same `{key}` under pre and post (or omit it in both)")
+    return (tuple(pre.bands) if pre.bands else None), (pre.scaling.to_scaling() if pre.scaling else None)
+
+
+def _with_crs(path: Path, crs: str, vrt: Path) -> Path:
+    """A VRT of ``path`` with its CRS set to ``crs`` (the catalog's override); the VRT's path.
+
+    The VRT records the source's size and mtime, so an edited source changes its hash (and re-runs stages).
+    """
+    import rasterio
+    import rasterio.shutil
+    from rasterio.crs import CRS
+
+    if not path.exists():
+        raise MissingFileError("image not found", path=path, fix="check the event's path in the catalog")
+    vrt.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path_for(vrt)
+    try:
+        rasterio.shutil.copy(str(path), str(tmp), driver="VRT")
+        with rasterio.open(tmp, "r+") as dataset:
+            dataset.crs = CRS.from_user_input(crs)
+            stat = path.stat()
+            dataset.update_tags(GEOVISION_SOURCE=str(path), GEOVISION_SOURCE_SIZE=str(stat.st_size),
+                                GEOVISION_SOURCE_MTIME_NS=str(stat.st_mtime_ns))
+        tmp.replace(vrt)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return vrt
 
 
 def _xbd(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> EventInputs:

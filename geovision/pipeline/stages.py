@@ -21,6 +21,15 @@ def _masks(run: Run) -> dict[str, Path]:
     return {f"{task}_{date}": folder / f"{task}_{date}_mask.tif" for task in TASKS for date in ("pre", "post")}
 
 
+def segment_source(run: Run):
+    """The inference source of the segment stage: the pre/post pair with the run's AOI, bands and scaling."""
+    from geovision.inference.sources import SourceSpec
+
+    aoi = run.inputs.aoi
+    return SourceSpec(pre=str(run.inputs.pre), post=str(run.inputs.post), aoi=str(aoi) if aoi else None,
+                      bands=run.inputs.bands, scaling=run.inputs.scaling)
+
+
 def segment(run: Run) -> StageRecord:
     """Buildings and roads, pre and post (only within the AOI when given), through the shared-backbone model."""
     from geovision.models.registry import resolve_bundle
@@ -30,10 +39,11 @@ def segment(run: Run) -> StageRecord:
         bundle = resolve_bundle(None if options.model == "default" else options.model)
     except ModelBundleError as error:
         bundle, reason = None, f"no model bundle: {error.fix or error.message}"
-    aoi = run.inputs.aoi
+    aoi, scaling = run.inputs.aoi, run.inputs.scaling
     depends = {"hashes": run.hashes, "model": str(bundle), "chip": options.chip_px, "overlap": options.overlap_px,
                "runtime": options.runtime, **({"aoi": run.hashes.get("aoi", str(aoi))} if aoi else {}),
-               **({"bands": list(run.inputs.bands)} if run.inputs.bands else {})}
+               **({"bands": list(run.inputs.bands)} if run.inputs.bands else {}),
+               **({"scaling": asdict(scaling)} if scaling else {})}
 
     def body(record: StageRecord) -> None:
         if bundle is None:
@@ -41,13 +51,11 @@ def segment(run: Run) -> StageRecord:
             return
         from geovision.inference.engine import SegmentOptions, segment_scene
         from geovision.inference.predictor import bundle_ref
-        from geovision.inference.sources import SourceSpec
 
         out = run.out / "masks"
         resume = (out / ".work" / "plan.json").exists()
         result = segment_scene(
-            SourceSpec(pre=str(run.inputs.pre), post=str(run.inputs.post), aoi=str(aoi) if aoi else None,
-                       bands=run.inputs.bands),
+            segment_source(run),
             bundle_ref(str(bundle), runtime=options.runtime, device=options.device), out,
             options=SegmentOptions(chip_px=options.chip_px, overlap_px=options.overlap_px,
                                    batch_windows=options.batch_windows),

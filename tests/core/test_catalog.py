@@ -43,3 +43,34 @@ def test_unknown_event_lists_known_ones():
 def test_missing_catalog(tmp_path):
     with pytest.raises(MissingFileError):
         load_catalog(tmp_path / "nope.yaml")
+
+
+def _files_event(tmp_path, pre: str):
+    path = tmp_path / "cat.yaml"
+    path.write_text("version: 1\nevents:\n  x:\n    title: t\n    kind: files\n    licence: CC0\n"
+                    f"    pre: {pre}\n    post: {{path: b.tif}}\n")
+    return path
+
+
+def test_source_defaults_are_the_files_bands_and_the_inference_scaling(tmp_path):
+    source = load_catalog(_files_event(tmp_path, "{path: a.tif}")).event("x").pre
+    assert source.bands is None and source.band_names is None and source.scaling is None and source.crs is None
+
+
+def test_source_scaling_uses_the_io_scaling_vocabulary(tmp_path):
+    from geovision.io.scaling import Scaling
+
+    pre = "{path: a.tif, bands: [4, 3, 2], scaling: {method: fixed, low: 0, high: [2047, 2047, 4095]}}"
+    source = load_catalog(_files_event(tmp_path, pre)).event("x").pre
+    assert source.bands == [4, 3, 2]
+    assert source.scaling.to_scaling() == Scaling(method="fixed", low=0.0, high=(2047.0, 2047.0, 4095.0))
+
+
+@pytest.mark.parametrize("pre, message", [
+    ("{path: a.tif, bands: [1, 2], band_names: [r, g, b]}", "same length"),
+    ("{path: a.tif, bands: [0, 1, 2]}", r"pre\.bands\.0"),
+    ("{path: a.tif, scaling: {method: range}}", r"pre\.scaling\.method"),
+])
+def test_bad_source_fields_are_rejected_naming_the_file(tmp_path, pre, message):
+    with pytest.raises(ConfigError, match=rf"cat\.yaml.*{message}"):
+        load_catalog(_files_event(tmp_path, pre))

@@ -137,3 +137,15 @@ def test_dask_local_cluster_gives_identical_masks(pair, tmp_path):
     for name in single.outputs:
         with rasterio.open(single.outputs[name]) as a, rasterio.open(spread.outputs[name]) as b:
             assert np.array_equal(a.read(), b.read()), name
+
+
+def test_resume_accepts_the_same_plan_with_tuples(tmp_path):
+    """Bands and percentiles are tuples in memory and lists in plan.json: the same plan must still resume."""
+    from geovision.inference.workstore import WorkStore
+
+    plan = {"source": {"bands": (3, 2, 1), "scaling": {"method": "percentile", "percentiles": (2.0, 98.0)}}}
+    store = WorkStore(tmp_path / ".work")
+    store.start(plan, resume=False)
+    store.save(0, {"a": np.zeros(2, np.uint8)})
+    store.start(plan, resume=True)
+    assert store.is_done(0, {"a"})
