@@ -206,15 +206,52 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return (0.5 * (1.0 + np.tanh(0.5 * x.astype(np.float32)))).astype(np.float32)
 
 
+class StaticSamePad(nn.Module):
+    """A timm ``Conv2dSame`` (TensorFlow "SAME" padding computed from the input size on every call)
+    as a fixed zero pad and a plain convolution: equal for inputs whose size the stride divides,
+    which holds at every layer for the engine's chips (multiples of 32)."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        pads = [max((k - 1) * d + 1 - s, 0) for k, s, d in zip(conv.kernel_size, conv.stride, conv.dilation)]
+        self.pad = nn.ZeroPad2d((pads[1] // 2, pads[1] - pads[1] // 2, pads[0] // 2, pads[0] - pads[0] // 2))
+        self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, 0, conv.dilation,
+                              conv.groups, conv.bias is not None)
+        self.conv.load_state_dict(conv.state_dict())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.pad(x))
+
+
+def static_same_padding(module: nn.Module) -> int:
+    """Replace timm's dynamic-"SAME" convolutions in ``module`` by :class:`StaticSamePad` (in place).
+
+    Exported graphs then hold no shape arithmetic (Shape/Gather/Ceil/Pad per layer), which
+    onnxruntime's quantisation tools cannot handle. Returns how many layers were replaced.
+    """
+    from timm.layers import Conv2dSame
+
+    replaced = 0
+    for name, child in list(module.named_children()):
+        if isinstance(child, Conv2dSame):
+            setattr(module, name, StaticSamePad(child))
+            replaced += 1
+        else:
+            replaced += static_same_padding(child)
+    return replaced
+
+
 def export_onnx(model: nn.Module, tasks: Sequence[str], path: str | os.PathLike[str], *, chip_px: int,
                 bands: int, opset: int = 17) -> Path:
-    """Export ``model`` to ONNX with a dynamic batch axis; outputs are named after the tasks."""
+    """Export ``model`` to ONNX with dynamic batch and chip axes (chips: multiples of 32); outputs are
+    named after the tasks."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    module = TasksAsTuple(model, tasks).eval().float().cpu()
+    module = TasksAsTuple(copy.deepcopy(model), tasks).eval().float().cpu()
+    static_same_padding(module)
     example = torch.zeros(1, bands, chip_px, chip_px)
     torch.onnx.export(module, (example,), str(path), input_names=["image"], output_names=list(tasks),
-                      dynamic_axes={"image": {0: "batch"}, **{task: {0: "batch"} for task in tasks}},
+                      dynamic_axes={name: {0: "batch", 2: "height", 3: "width"} for name in ("image", *tasks)},
                       opset_version=opset, dynamo=False)
     return path
 

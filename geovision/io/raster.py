@@ -81,7 +81,8 @@ def _check_georeference(dataset: rasterio.io.DatasetReader, path: str) -> None:
                                     "xBD PNG use geovision.io.labels.georeference_png with its label JSON")
     if dataset.crs is None:
         raise GeoreferenceError("raster has a transform but no CRS", path=path,
-                                fix="assign its CRS, e.g. `rio edit-info --crs EPSG:32615 FILE`")
+                                fix="assign its CRS, e.g. `rio edit-info --crs EPSG:32615 FILE`, or (catalog "
+                                    "events) give `crs: EPSG:32615` under the image in data_catalog.yaml")
 
 
 def _probe_corners(dataset: rasterio.io.DatasetReader, path: str) -> None:
