@@ -215,7 +215,8 @@ def _assemble(store: WorkStore, windows, groups, names, outputs, source, *, over
             writers[name] = stack.enter_context(StreamingCogWriter(
                 outputs[name], width=source.width, height=source.height, count=1, dtype="uint8",
                 transform=source.transform, crs=source.crs, nodata=nodata,
-                kind="continuous" if is_prob else "mask", overwrite=overwrite, colormap=colormap))
+                kind="continuous" if is_prob else "mask", overwrite=overwrite, colormap=colormap,
+                level=1 if is_prob else None))
         for group, arrays in _iter_stored(store, groups):
             for i, window_index in enumerate(group):
                 crop = windows[window_index].crop

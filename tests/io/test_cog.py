@@ -8,6 +8,7 @@ from affine import Affine
 from geovision.errors import NodataError, OutputExistsError
 from geovision.io.cog import StreamingCogWriter, cog_problems, validate_cog, write_cog
 from geovision.io.windows import plan_windows
+from geovision.types import PixelWindow
 
 from .conftest import ORIGIN
 
@@ -110,3 +111,23 @@ def test_a_plain_striped_tiff_is_not_a_cog(tmp_path):
                        crs="EPSG:32615", transform=TRANSFORM) as dst:
         dst.write(classes(), 1)
     assert not validate_cog(path) and cog_problems(path)
+
+
+def test_predictor_only_for_floats_and_compression_level(tmp_path):
+    """8-bit probabilities: no predictor, fast DEFLATE level; float rasters keep the floating-point predictor."""
+    rng = np.random.default_rng(1)
+    outputs = {}
+    for name, dtype, level in (("prob", "uint8", 1), ("prob6", "uint8", None), ("dii", "float32", None)):
+        values = rng.integers(0, 255, (700, 900)) if dtype == "uint8" else rng.random((700, 900))
+        with StreamingCogWriter(tmp_path / f"{name}.tif", width=900, height=700, count=1, dtype=dtype,
+                                transform=TRANSFORM, crs="EPSG:32615", nodata=None, kind="continuous",
+                                level=level) as writer:
+            writer.write(PixelWindow(0, 0, 900, 700), values.astype(dtype))
+        outputs[name] = tmp_path / f"{name}.tif"
+        assert validate_cog(outputs[name])
+        with rasterio.open(outputs[name]) as src:
+            structure = src.tags(ns="IMAGE_STRUCTURE")
+            assert src.compression.name == "deflate"
+            assert structure.get("PREDICTOR") == ("3" if dtype == "float32" else None)
+            np.testing.assert_array_equal(src.read(1), values.astype(dtype))
+    assert outputs["prob"].stat().st_size >= outputs["prob6"].stat().st_size   # level 1 trades size for speed
