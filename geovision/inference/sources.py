@@ -56,9 +56,11 @@ class SourceSpec:
     aoi: str | None = None
 
     @property
-    def input_scaling(self) -> str | Scaling:
-        """What ``open_raster(..., scaling=...)`` takes: the given scaling, else the default."""
-        return self.scaling or DEFAULT_SCALING
+    def input_scaling(self) -> Scaling:
+        """The given scaling (else the default) with its stretches ending in the model's 0..255 units."""
+        from geovision.io.scaling import to_model_units
+
+        return to_model_units(self.scaling or DEFAULT_SCALING)
 
     def open(self) -> SceneSource:
         if self.post is None:

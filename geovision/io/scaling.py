@@ -11,12 +11,15 @@ Methods (``Scaling.method``):
 - ``to8bit``: the units models are trained in (0..255): uint8 unchanged; any other type
   (11/12/16-bit counts, float reflectance) stretched per band from its ``percentiles`` to 0..255.
   The default of inference (``geovision segment``/``run``).
+
+Stretches map to ``0..out_max`` (default 1). Inference asks for ``out_max=255``
+(:func:`to_model_units`), so ``fixed``, ``dtype`` and ``percentile`` also give the models' units.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -37,6 +40,7 @@ class Scaling:
     high: float | tuple[float, ...] | None = None
     percentiles: tuple[float, float] = (2.0, 98.0)
     clip: bool = True
+    out_max: float = 1.0   # stretches map to 0..out_max (inference: 255, the models' 8-bit units)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -49,6 +53,11 @@ class Scaling:
         if not 0.0 <= p_low < p_high <= 100.0:
             raise ConfigError(f"scaling percentiles {self.percentiles} are not 0 <= low < high <= 100",
                               fix="give e.g. percentiles: [2, 98]")
+
+
+def to_model_units(value: Scaling | str | Mapping[str, Any] | None) -> Scaling:
+    """``value`` as a scaling whose stretches end in the models' 8-bit units (0..255)."""
+    return replace(parse_scaling(value), out_max=EIGHT_BIT_MAX)
 
 
 def parse_scaling(value: Scaling | str | Mapping[str, Any] | None) -> Scaling:
@@ -138,9 +147,11 @@ def resolve_scaling(scaling: Scaling, *, dtype: str, count: int,
         return None
     if method == "dtype":
         info = np.iinfo(np.dtype(dtype))
-        return BandStretch(np.full(count, info.min, np.float32), np.full(count, info.max, np.float32), scaling.clip)
+        return BandStretch(np.full(count, info.min, np.float32), np.full(count, info.max, np.float32), scaling.clip,
+                           out_max=scaling.out_max)
     if method == "fixed":
-        return BandStretch(_per_band(scaling.low, count, "low"), _per_band(scaling.high, count, "high"), scaling.clip)
+        return BandStretch(_per_band(scaling.low, count, "low"), _per_band(scaling.high, count, "high"), scaling.clip,
+                           out_max=scaling.out_max)
     array, valid = sample()
     low, high = percentile_stretch(array, valid, scaling.percentiles)
-    return BandStretch(low, high, scaling.clip)
+    return BandStretch(low, high, scaling.clip, out_max=scaling.out_max)

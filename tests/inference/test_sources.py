@@ -31,8 +31,16 @@ def test_pair_of_11bit_images_reaches_the_model_in_8bit_units(tmp_path):
     assert correlation > 0.99 and abs(images["post"].mean() - images["pre"].mean()) < 10
 
 
-def test_explicit_scaling_wins(tmp_path):
-    eight = np.full((3, 16, 16), 200, np.uint8)
-    path = _write(tmp_path / "a.tif", eight)
+def test_explicit_scaling_wins_and_still_ends_in_model_units(tmp_path):
+    from geovision.io.scaling import Scaling
+
+    counts = np.full((3, 16, 16), 1000, np.uint16)
+    counts[:, :8] = 2047
+    path = _write(tmp_path / "a.tif", counts)
+    images, _ = SourceSpec(pre=path, scaling=Scaling("fixed", low=0, high=2047)).open().read(PixelWindow(0, 0, 16, 16))
+    np.testing.assert_allclose(images["scene"][:, :8], 255.0, rtol=1e-6)            # 11-bit range -> 0..255
+    np.testing.assert_allclose(images["scene"][:, 8:], 1000 / 2047 * 255, rtol=1e-5)
     images, _ = SourceSpec(pre=path, scaling="dtype").open().read(PixelWindow(0, 0, 16, 16))
-    np.testing.assert_allclose(images["scene"], 200 / 255.0, rtol=1e-6)
+    np.testing.assert_allclose(images["scene"][:, 8:], 1000 / 65535 * 255, rtol=1e-5)  # uint16 range -> 0..255
+    images, _ = SourceSpec(pre=path, scaling="none").open().read(PixelWindow(0, 0, 16, 16))
+    np.testing.assert_array_equal(images["scene"], counts.astype(np.float32))            # none: raw, as asked

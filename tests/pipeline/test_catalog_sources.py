@@ -139,7 +139,7 @@ def test_segment_stage_gets_bands_and_scaling_and_a_changed_scaling_reruns_it(tm
     spec = stages.segment_source(Run(inputs, tmp_path / "out", RunOptions()))
     assert spec.bands == (3, 2, 1) and spec.scaling == Scaling(method="fixed", low=0.0, high=2047.0)
     assert pickle.loads(pickle.dumps(spec)) == spec  # Dask workers get it pickled
-    assert spec.input_scaling is spec.scaling
+    assert spec.input_scaling == replace(spec.scaling, out_max=255.0)   # the model's 8-bit units
     keys = {_segment_key(tmp_path, inputs)}
     keys.add(_segment_key(tmp_path, replace(inputs, scaling=Scaling(method="percentile"))))
     keys.add(_segment_key(tmp_path, replace(inputs, scaling=None)))
@@ -151,8 +151,8 @@ def test_source_spec_reads_with_a_scaling_object(tmp_path):
     spec = SourceSpec(pre=path, bands=(1,), scaling=Scaling(method="fixed", low=0.0, high=2047.0))
     images, _ = spec.open().read(PixelWindow(0, 0, 64, 64))
     with rasterio.open(path) as src:
-        np.testing.assert_allclose(images["scene"][0], src.read(1) / 2047, rtol=1e-5)
-    assert SourceSpec(pre=path).input_scaling == "to8bit"
+        np.testing.assert_allclose(images["scene"][0], src.read(1) / 2047 * 255, rtol=1e-5)
+    assert SourceSpec(pre=path).input_scaling == Scaling(method="to8bit", out_max=255.0)
 
 
 def test_segment_stage_runs_on_the_catalog_sources(tmp_path, bundle, monkeypatch):
