@@ -4,6 +4,7 @@
     python scripts/pretrain_experiments.py --budget cpu        # 2 CPU cores: ~20-30 minutes
     python scripts/pretrain_experiments.py --budget gpu        # one GPU: longer runs, 256 px chips
     python scripts/pretrain_experiments.py --budget smoke      # a minute: checks the plumbing only
+    python scripts/pretrain_experiments.py --only distill --budget cpu-long --distill-config distill-fast-cpu.yaml
     python scripts/pretrain_experiments.py --only distill --teacher outputs/train/default/model
 
 1. ``ssl``: MoCo v2 on every unlabelled image (configs/pretrain/ssl-cpu.yaml; Joplin tile 0 and
@@ -49,6 +50,7 @@ CONFIGS = REPO / "configs" / "pretrain"
 BUDGETS = {
     "smoke": {"ssl_steps": 4, "ssl_batch": 4, "steps": 4, "batch": 2, "chip_px": 64, "warmup": 1},
     "cpu": {"ssl_steps": 300, "ssl_batch": 16, "steps": 300, "batch": 8, "chip_px": 128, "warmup": 20},
+    "cpu-long": {"ssl_steps": 1500, "ssl_batch": 16, "steps": 600, "batch": 8, "chip_px": 192, "warmup": 30},
     "gpu": {"ssl_steps": 5000, "ssl_batch": 128, "steps": 3000, "batch": 32, "chip_px": 256, "warmup": 200},
 }
 log = logging.getLogger("pretrain_experiments")
@@ -144,13 +146,14 @@ def run_distill(args, budget: dict, helpers, data_root: Path) -> dict:
     if teacher_path is None:
         log.warning("no teacher bundle found: train the default model first or pass --teacher")
         return {}
-    raw = {**read_yaml(CONFIGS / "distill-cpu.yaml"), "data_root": str(data_root)}
+    config_path = CONFIGS / args.distill_config
+    raw = {**read_yaml(config_path), "data_root": str(data_root)}
     raw = _budget(raw, budget, steps=budget["steps"], batch=budget["batch"], out=args.out / "distill",
                   device=args.device)
     raw["distill"] = {**raw["distill"], "teacher": str(Path(teacher_path).resolve()), "steps": budget["steps"],
                       "warmup_steps": budget["warmup"]}
     started = time.perf_counter()
-    result = distill(load_distill_config(CONFIGS / "distill-cpu.yaml", raw), overwrite=True)
+    result = distill(load_distill_config(config_path, raw), overwrite=True)
     seconds = round(time.perf_counter() - started, 1)
     teacher, student = load_bundle(teacher_path), load_bundle(result.bundle)
     torch.set_num_threads(args.threads)
@@ -182,6 +185,8 @@ def main() -> None:
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
     parser.add_argument("--only", choices=["ssl", "distill"], default=None)
     parser.add_argument("--teacher", type=Path, default=None, help="teacher bundle folder")
+    parser.add_argument("--distill-config", default="distill-cpu.yaml",
+                        help="student config in configs/pretrain (distill-fast-cpu.yaml: ImageNet Lite0 + shared FPN)")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "pretrain_experiments")
     parser.add_argument("--device", default="auto")

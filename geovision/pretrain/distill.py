@@ -9,7 +9,9 @@ Both phases are ordinary ``geovision train`` runs (checkpoints, resume, DDP, bun
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,8 @@ from torch.utils.data import DataLoader
 from geovision.data.augment import Augment
 from geovision.data.samples import ChipReader, GridWindows, RandomWindows
 from geovision.errors import ConfigError
-from geovision.models.bundle import ModelBundle, load_bundle
+from geovision.io.atomic import temp_path_for
+from geovision.models.bundle import META_NAME, DataSource, ModelBundle, load_bundle, read_meta
 from geovision.pretrain.config import DistillConfig
 from geovision.pretrain.data import unlabelled_scenes
 from geovision.train.config import TrainConfig
@@ -153,4 +156,25 @@ def distill(config: DistillConfig, *, resume: bool = False, overwrite: bool = Fa
     pseudo = train(pseudo_config, resume=resume, overwrite=overwrite,
                    loaders=pseudo_label_loaders(config, teacher))
     finetune = train(finetune_config, resume=resume, overwrite=overwrite) if config.distill.finetune else None
-    return DistillResult(pseudo=pseudo, finetune=finetune)
+    result = DistillResult(pseudo=pseudo, finetune=finetune)
+    record_distillation(result.bundle, config, teacher)
+    return result
+
+
+def record_distillation(bundle: Path, config: DistillConfig, teacher: ModelBundle) -> None:
+    """Add the teacher and the pseudo-labelled imagery to the student bundle's training data (model card)."""
+    meta = read_meta(bundle)
+    teacher_meta = teacher.meta
+    sources = [DataSource(name=f"teacher: {teacher_meta.name} {teacher_meta.version}", licence=teacher_meta.licence,
+                          notes="made the pseudo-labels; trained on "
+                                + "; ".join(f"{d.name} ({d.licence})" for d in teacher_meta.training.data))]
+    sources += [DataSource(name=source.name or source.image, licence=source.licence,
+                           notes="unlabelled imagery, labelled by the teacher (soft pseudo-labels)")
+                for source in config.distill.unlabelled]
+    known = {d.name for d in meta.training.data}
+    data = meta.training.data + [d for d in sources if d.name not in known]
+    updated = meta.model_copy(update={"training": meta.training.model_copy(update={"data": data})})
+    path = Path(bundle) / META_NAME
+    tmp = temp_path_for(path)
+    tmp.write_text(json.dumps(updated.model_dump(mode="json"), indent=2) + "\n")
+    os.replace(tmp, path)

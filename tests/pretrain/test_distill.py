@@ -43,7 +43,8 @@ def test_pseudo_labels_are_the_teachers_probabilities_on_its_own_normalisation(t
 def test_pretrain_distill_trains_the_student_on_pseudo_labels_then_fine_tunes(train_raw, event, tmp_path):
     teacher = _teacher(tmp_path)
     raw = train_raw("student", distill={"teacher": str(teacher), "steps": 2, "warmup_steps": 1,
-                                        "unlabelled": [{"image": str(event / "p*.tif")}]})
+                                        "unlabelled": [{"image": str(event / "p*.tif"), "name": "synthetic pair",
+                                                        "licence": "CC0-1.0"}]})
     raw["model"]["decoder_channels"] = [8, 8, 8, 8, 8]
     result = CliRunner().invoke(cli, ["pretrain", "distill", str(write_yaml(tmp_path / "d.yaml", raw))],
                                 catch_exceptions=False)
@@ -57,3 +58,7 @@ def test_pretrain_distill_trains_the_student_on_pseudo_labels_then_fine_tunes(tr
     assert bundle.meta.architecture.decoder_channels == (8, 8, 8, 8, 8)
     started = load_bundle(pseudo / "model").model.state_dict()
     assert any(not torch.equal(v, started[k]) for k, v in bundle.model.state_dict().items())
+    data = {d.name: d for d in bundle.meta.training.data}          # the model card lists every source
+    assert data["synthetic pair"].licence == "CC0-1.0" and "pseudo-labels" in data["synthetic pair"].notes
+    teacher_meta = load_bundle(teacher).meta
+    assert data[f"teacher: {teacher_meta.name} {teacher_meta.version}"].licence == teacher_meta.licence
