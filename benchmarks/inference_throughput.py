@@ -109,8 +109,8 @@ def _random_inference_model():
                           thresholds={task: 0.5 for task in model.tasks})
 
 
-def machine_peak() -> dict:
-    """Matmul GFLOP/s in fp32 and bf16 (2048 x 2048), and the model's GFLOP per megapixel."""
+def machine_peak(bundle: str | None = None) -> dict:
+    """Matmul GFLOP/s in fp32 and bf16 (2048 x 2048), and the benchmarked model's GFLOP per megapixel."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -124,7 +124,7 @@ def machine_peak() -> dict:
         for _ in range(reps):
             a @ b
         out[f"matmul_{name}_gflops"] = 2 * 2048**3 * reps / (time.perf_counter() - t) / 1e9
-    model = build_model(None)
+    model = build_model(bundle)
     counter = FlopCounterMode(display=False)
     with counter, torch.inference_mode():
         model(torch.zeros(1, 3, 512, 512))
@@ -174,7 +174,7 @@ def main() -> None:
     pre, post, gsd = _scene(args.size, work, seed=11)
     small_pre, small_post, _ = _scene(args.size // 2, work, seed=12)
     results = {"size": args.size, "gsd_m": gsd, "bundle": bundle or "default architecture, random weights"}
-    results["peak"] = machine_peak()
+    results["peak"] = machine_peak(bundle)
 
     def save() -> None:   # after each step, so a long run that is stopped keeps what it measured
         (work / "results.json").write_text(json.dumps(results, indent=1))
