@@ -167,8 +167,8 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="geovision-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     bundle = args.bundle
-    if bundle is None and (ROOT / "geovision" / "models" / "default" / "model.json").exists():
-        bundle = str(ROOT / "geovision" / "models" / "default")
+    if bundle is None and (ROOT / "geovision" / "models" / "fast" / "model.json").exists():
+        bundle = str(ROOT / "geovision" / "models" / "fast")   # the default model
     bundle_arg = bundle or ""
 
     pre, post, gsd = _scene(args.size, work, seed=11)

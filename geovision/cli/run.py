@@ -24,7 +24,7 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--event-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date of the event (YYYY-MM-DD): the STAC datetime of the outputs. Default: the catalog's.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--model", default="default", show_default=True, help="Model bundle folder, or a shipped model: default, fast (2.7x faster on CPUs).")
+@click.option("--model", default="default", show_default=True, help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).")
 @click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--scheduler", default=None, help="Dask scheduler for inference: local or tcp://host:port.")

@@ -1,4 +1,9 @@
-"""Where bundles are found: the models shipped in the package (``default``, ``fast``), or a folder path."""
+"""Where bundles are found: the models shipped in the package, or a folder path.
+
+``default`` (= ``fast``): EfficientNet-Lite0 with one shared FPN decoder, distilled from ``unet``;
+``unet``: EfficientNet-Lite0 with one U-Net decoder per task (the default until 2026-11-29, the
+teacher of ``fast``).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,19 @@ from pathlib import Path
 
 from geovision.errors import ModelBundleError
 
-DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "default"
 FAST_BUNDLE_DIR = Path(__file__).resolve().parent / "fast"
-BUILTIN = {"default": DEFAULT_BUNDLE_DIR, "fast": FAST_BUNDLE_DIR}
+UNET_BUNDLE_DIR = Path(__file__).resolve().parent / "unet"
+DEFAULT_BUNDLE_DIR = FAST_BUNDLE_DIR
+BUILTIN = {"default": DEFAULT_BUNDLE_DIR, "fast": FAST_BUNDLE_DIR, "unet": UNET_BUNDLE_DIR}
 
 
 def resolve_bundle(name_or_path: str | Path | None = None) -> Path:
-    """Path of a bundle: ``None``/``"default"`` and ``"fast"`` are the shipped models, anything else a folder path."""
+    """Path of a bundle: ``None`` and the names of :data:`BUILTIN` are the shipped models, anything else a folder."""
     key = "default" if name_or_path is None else str(name_or_path)
     path = BUILTIN.get(key, Path(key))
     if not (path / "model.json").is_file():
-        fix = ("train it with scripts/train_default_model.py (default) or configs/pretrain/distill-fast-cpu.yaml "
-               "(fast)" if key in BUILTIN
+        fix = ("train it with scripts/train_default_model.py (unet), then scripts/package_fast_model.py "
+               "(default, fast)" if key in BUILTIN
                else "give a bundle folder holding model.json and model.safetensors")
         raise ModelBundleError("no model bundle here", path=path, fix=fix)
     return path

@@ -34,10 +34,11 @@ def _gflop(model: torch.nn.Module) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def test_fast_model_needs_under_half_the_default_models_compute():
-    fast, default = load_bundle(resolve_bundle("fast")), load_bundle(resolve_bundle("default"))
+def test_default_is_the_fast_model_and_needs_under_half_the_unets_compute():
+    fast, unet = load_bundle(resolve_bundle("fast")), load_bundle(resolve_bundle("unet"))
+    assert resolve_bundle("default") == resolve_bundle("fast")
     assert fast.meta.architecture.shared_decoder and fast.meta.architecture.decoder == "fpn"
-    assert _gflop(fast.model) < 0.5 * _gflop(default.model)
+    assert _gflop(fast.model) < 0.5 * _gflop(unet.model)
     assert fast.meta.training.steps > 0 and any("pseudo-labels" in (d.notes or "") for d in fast.meta.training.data)
 
 
