@@ -27,8 +27,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from geovision.io.atomic import temp_path_for  # noqa: E402
-from geovision.models.bundle import META_NAME, ModelBundle, load_bundle, read_meta  # noqa: E402
+from geovision.models.bundle import ModelBundle, load_bundle, read_meta, write_meta  # noqa: E402
 from geovision.models.registry import FAST_BUNDLE_DIR, UNET_BUNDLE_DIR  # noqa: E402
 from geovision.pretrain.config import load_distill_config  # noqa: E402
 from geovision.pretrain.distill import record_distillation  # noqa: E402
@@ -67,12 +66,8 @@ def stamp(bundle: Path, config_path: Path) -> None:
     config = load_distill_config(config_path)
     record_distillation(bundle, config, load_bundle(UNET_BUNDLE_DIR))
     meta = read_meta(bundle)
-    named = meta.model_copy(update={"name": config.bundle.name, "version": config.bundle.version,
-                                    "licence": config.bundle.licence})
-    path = bundle / META_NAME
-    tmp = temp_path_for(path)
-    tmp.write_text(json.dumps(named.model_dump(mode="json"), indent=2) + "\n")
-    tmp.replace(path)
+    write_meta(bundle, meta.model_copy(update={"name": config.bundle.name, "version": config.bundle.version,
+                                               "licence": config.bundle.licence}))
 
 
 def _rows(results: dict) -> dict[str, float]:

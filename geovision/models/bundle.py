@@ -157,8 +157,18 @@ def save_bundle(path: str | Path, model: MultiTaskSegmenter, meta: BundleMeta, *
         save_file(weights, str(tmp / WEIGHTS_NAME), metadata={"format": BUNDLE_FORMAT})
         final = meta.model_copy(update={"created": meta.created or dt.datetime.now(dt.timezone.utc).isoformat(
             timespec="seconds"), "weights_sha256": _sha256(tmp / WEIGHTS_NAME)})
-        (tmp / META_NAME).write_text(json.dumps(final.model_dump(mode="json"), indent=2) + "\n")
+        (tmp / META_NAME).write_text(_meta_text(final))
     return path
+
+
+def _meta_text(meta: BundleMeta) -> str:
+    return json.dumps(meta.model_dump(mode="json"), indent=2) + "\n"
+
+
+def write_meta(path: str | Path, meta: BundleMeta) -> None:
+    """Replace a bundle's ``model.json`` atomically (its weights and their hash are left as they are)."""
+    with atomic_output(_bundle_dir(Path(path)) / META_NAME, overwrite=True) as tmp:
+        tmp.write_text(_meta_text(meta))
 
 
 def _bundle_dir(path: Path) -> Path:

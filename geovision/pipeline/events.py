@@ -15,7 +15,7 @@ from pathlib import Path
 
 from geovision.catalog import EventSpec, LoadedCatalog, SourceSpec, load_catalog
 from geovision.errors import ConfigError, MissingFileError
-from geovision.io.atomic import atomic_output, temp_path_for
+from geovision.io.atomic import atomic_output
 from geovision.io.scaling import Scaling
 
 
@@ -129,18 +129,13 @@ def _with_crs(path: Path, crs: str, vrt: Path) -> Path:
 
     if not path.exists():
         raise MissingFileError("image not found", path=path, fix="check the event's path in the catalog")
-    vrt.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(vrt)
-    try:
+    with atomic_output(vrt, overwrite=True) as tmp:
         rasterio.shutil.copy(str(path), str(tmp), driver="VRT")
         with rasterio.open(tmp, "r+") as dataset:
             dataset.crs = CRS.from_user_input(crs)
             stat = path.stat()
             dataset.update_tags(GEOVISION_SOURCE=str(path), GEOVISION_SOURCE_SIZE=str(stat.st_size),
                                 GEOVISION_SOURCE_MTIME_NS=str(stat.st_mtime_ns))
-        tmp.replace(vrt)
-    finally:
-        tmp.unlink(missing_ok=True)
     return vrt
 
 

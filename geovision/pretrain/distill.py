@@ -9,9 +9,7 @@ Both phases are ordinary ``geovision train`` runs (checkpoints, resume, DDP, bun
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +20,7 @@ from torch.utils.data import DataLoader
 from geovision.data.augment import Augment
 from geovision.data.samples import ChipReader, GridWindows, RandomWindows
 from geovision.errors import ConfigError
-from geovision.io.atomic import temp_path_for
-from geovision.models.bundle import META_NAME, DataSource, ModelBundle, load_bundle, read_meta
+from geovision.models.bundle import DataSource, ModelBundle, load_bundle, read_meta, write_meta
 from geovision.pretrain.config import DistillConfig
 from geovision.pretrain.data import unlabelled_scenes
 from geovision.train.config import TrainConfig
@@ -173,8 +170,4 @@ def record_distillation(bundle: Path, config: DistillConfig, teacher: ModelBundl
                 for source in config.distill.unlabelled]
     known = {d.name for d in meta.training.data}
     data = meta.training.data + [d for d in sources if d.name not in known]
-    updated = meta.model_copy(update={"training": meta.training.model_copy(update={"data": data})})
-    path = Path(bundle) / META_NAME
-    tmp = temp_path_for(path)
-    tmp.write_text(json.dumps(updated.model_dump(mode="json"), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_meta(bundle, meta.model_copy(update={"training": meta.training.model_copy(update={"data": data})}))
