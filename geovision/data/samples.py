@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 from geovision.data.augment import Augment
 from geovision.data.images import read_scale
 from geovision.data.scenes import Scene
+from geovision.data.sensor import SensorAugment
 from geovision.errors import BandCountError, ConfigError
 from geovision.io.windows import plan_windows
 from geovision.types import PixelWindow
@@ -59,19 +60,28 @@ class ChipReader:
         """Side in scene pixels of the window that covers one chip."""
         return max(1, round(self.chip_px * read_scale(self.gsd_m, scene.gsd_m, scale)))
 
-    def __call__(self, scene: Scene, window: PixelWindow) -> dict:
+    def read_raw(self, scene: Scene, window: PixelWindow) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """A window resampled to the chip: ``(image [C, chip, chip] raw units, valid bool, {task: 0/1 mask})``."""
         image, valid, masks = scene.read(window)
         valid_t = _resample(valid[None], self.chip_px, threshold=0.999)[0]
-        image_t = (_resample(image, self.chip_px, threshold=None) - self.mean) / self.std
-        image_t = image_t * valid_t
-        sample: dict = {"image": image_t, "valid": valid_t, "scene": scene.name, "labelled": {}}
+        image_t = _resample(image, self.chip_px, threshold=None) * valid_t
+        masks_t = {task: _resample(masks[task][None], self.chip_px, threshold=0.5)[0]
+                   for task in self.tasks if task in masks}
+        return image_t, valid_t, masks_t
+
+    def sample(self, scene: Scene, image: torch.Tensor, valid: torch.Tensor, masks: dict[str, torch.Tensor]) -> dict:
+        """The model-ready sample dict: the image normalised exactly as the inference engine does."""
+        sample: dict = {"image": ((image - self.mean) / self.std) * valid, "valid": valid, "scene": scene.name,
+                        "labelled": {}}
         for task in self.tasks:
             labelled = task in masks
-            mask = (_resample(masks[task][None], self.chip_px, threshold=0.5)[0] if labelled
-                    else torch.zeros(self.chip_px, self.chip_px, dtype=torch.bool))
+            mask = masks[task] if labelled else torch.zeros(self.chip_px, self.chip_px, dtype=torch.bool)
             sample[f"mask_{task}"] = mask.float()
             sample["labelled"][task] = torch.tensor(labelled)
         return sample
+
+    def __call__(self, scene: Scene, window: PixelWindow) -> dict:
+        return self.sample(scene, *self.read_raw(scene, window))
 
 
 class RandomWindows(Dataset):
@@ -81,7 +91,8 @@ class RandomWindows(Dataset):
     """
 
     def __init__(self, scenes: Sequence[Scene], reader: ChipReader, *, length: int, seed: int = 0,
-                 augment: Augment | None = None, min_valid: float = 0.25, tries: int = 5):
+                 augment: Augment | None = None, min_valid: float = 0.25, tries: int = 5,
+                 sensor: SensorAugment | None = None):
         if not scenes:
             raise ConfigError("no training scenes", fix="list at least one source under data.train")
         reader.check(scenes)
@@ -92,6 +103,7 @@ class RandomWindows(Dataset):
         self.augment = augment
         self.min_valid = min_valid
         self.tries = tries
+        self.sensor = sensor if sensor is not None and sensor.active else None
         weights = np.array([s.weight for s in self.scenes], dtype=float)
         self.probs = weights / weights.sum()
 
@@ -109,9 +121,12 @@ class RandomWindows(Dataset):
         rng = np.random.default_rng((self.seed, index))
         scene = self.scenes[int(rng.choice(len(self.scenes), p=self.probs))]
         for _ in range(self.tries):
-            sample = self.reader(scene, self._window(scene, rng))
-            if float(sample["valid"].float().mean()) >= self.min_valid:
+            image, valid, masks = self.reader.read_raw(scene, self._window(scene, rng))
+            if float(valid.float().mean()) >= self.min_valid:
                 break
+        if self.sensor is not None:
+            image, valid, masks = self.sensor(image, valid, masks, rng)
+        sample = self.reader.sample(scene, image, valid, masks)
         return self.augment(sample, rng) if self.augment else sample
 
 

@@ -64,11 +64,13 @@ def _check_path(path: str | os.PathLike[str], what: str) -> Path:
 
 def geotiff_scene(image: str | os.PathLike[str], labels: Mapping[str, str | os.PathLike[str]], *,
                   bands: list[int] | None = None, gsd_m: float | None = None, line_width_m: float = 4.0,
-                  boundary_px: float = 0.0, name: str | None = None, weight: float = 1.0) -> Scene:
+                  boundary_px: float = 0.0, label_nodata: str = "mask", name: str | None = None,
+                  weight: float = 1.0) -> Scene:
     """A georeferenced image with per-task labels: mask rasters on its grid, or vector files in any CRS.
 
     Lines (roads) are buffered to ``line_width_m``; ``boundary_px > 0`` adds a
-    ``boundaries`` task from the building polygons' outlines.
+    ``boundaries`` task from the building polygons' outlines. ``label_nodata="ignore"``
+    reads a mask raster's nodata value as background (masks that declare their 0 as nodata).
     """
     from geovision.io.vectors import read_vectors
 
@@ -79,7 +81,7 @@ def geotiff_scene(image: str | os.PathLike[str], labels: Mapping[str, str | os.P
         label = _check_path(label, f"label file for task {task!r}")
         if label.suffix.lower() in RASTER_SUFFIXES:
             targets[task] = RasterTarget(label, width=source.width, height=source.height,
-                                         transform=source.transform)
+                                         transform=source.transform, use_mask=label_nodata == "mask")
             continue
         frame = to_pixel_frame(read_vectors(label), transform=source.transform, crs=source.crs)
         targets[task] = VectorTarget(frame, width=source.width, height=source.height,

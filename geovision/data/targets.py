@@ -31,10 +31,11 @@ class RasterTarget:
     """A mask raster on the image's pixel grid: positive where band 1 is above ``threshold``."""
 
     def __init__(self, path: str | os.PathLike[str], *, width: int, height: int, threshold: float = 0.5,
-                 transform: Affine | None = None):
+                 transform: Affine | None = None, use_mask: bool = True):
         check_input_file(path, kind="label raster")
         self.path = os.fspath(path)
         self.threshold = threshold
+        self.use_mask = use_mask
         with self._open() as dataset:
             if (dataset.width, dataset.height) != (width, height):
                 raise AlignmentError(f"label raster is {dataset.width}x{dataset.height} but its image is "
@@ -58,7 +59,7 @@ class RasterTarget:
         inner, (rows, cols) = clipped
         with self._open() as dataset:
             values = dataset.read(1, window=Window(*inner))
-            if dataset.mask_flag_enums[0] == [MaskFlags.all_valid]:
+            if not self.use_mask or dataset.mask_flag_enums[0] == [MaskFlags.all_valid]:
                 inner_known = np.ones(values.shape, bool)
             else:
                 inner_known = dataset.read_masks(1, window=Window(*inner)) > 0

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from geovision.data.registry import resolve_registry
 from geovision.config import StrictModel, read_yaml, validate_config
 from geovision.models.bundle import Normalization
 from geovision.models.encoders import DEFAULT_ENCODER
@@ -137,6 +138,8 @@ class WeakTrainConfig(TrainConfig):
 
 
 def _load(path: str | os.PathLike[str] | None, raw: dict, model: type):
+    if path is not None:
+        raw = resolve_registry(raw, Path(path).resolve().parent)
     config = validate_config(raw, model, source=path)
     if path is not None:
         config = config.model_copy(update={"config_dir": str(Path(path).resolve().parent)})

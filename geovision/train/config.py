@@ -13,7 +13,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from geovision.config import StrictModel, read_yaml, validate_config
+from geovision.data.registry import resolve_registry
 from geovision.data.scenes import BOUNDARY_TASK
+from geovision.data.sensor import SensorAugment
 from geovision.models.bundle import Normalization
 from geovision.models.spec import ModelSpec
 
@@ -34,6 +36,7 @@ class GeoTiffSource(_Source):
     gsd_m: float | None = Field(None, gt=0)
     line_width_m: float = Field(5.0, ge=0)
     boundary_px: float = Field(0.0, ge=0)
+    label_nodata: Literal["mask", "ignore"] = "mask"  # ignore: a mask raster's nodata value is background
 
 
 class ImageSource(_Source):
@@ -82,6 +85,7 @@ class AugmentConfig(StrictModel):
     scale: tuple[float, float] = (0.8, 1.25)
     brightness: float = Field(0.1, ge=0)
     contrast: float = Field(0.1, ge=0)
+    sensor: SensorAugment | None = None  # imitations of other sensors (geovision.data.sensor)
 
 
 class DataConfig(StrictModel):
@@ -94,6 +98,7 @@ class DataConfig(StrictModel):
     augment: AugmentConfig = AugmentConfig()
     min_valid: float = Field(0.25, ge=0, le=1)
     workers: int = Field(0, ge=0)
+    pack: bool = False  # decode and rasterise every scene once into memory (geovision.data.pack)
 
 
 class LossConfig(StrictModel):
@@ -197,7 +202,12 @@ def source_tasks(source: BaseModel) -> list[str]:
 
 
 def parse_config(raw: dict, *, path: str | os.PathLike[str] | None = None) -> TrainConfig:
-    """Validate a mapping as a :class:`TrainConfig` (``ConfigError`` naming ``path`` on failure)."""
+    """Validate a mapping as a :class:`TrainConfig` (``ConfigError`` naming ``path`` on failure).
+
+    ``{use: NAME}`` sources are expanded from the config's ``data_registry`` first.
+    """
+    if path is not None:
+        raw = resolve_registry(raw, Path(path).resolve().parent)
     config = validate_config(raw, TrainConfig, source=path)
     if path is not None:
         config = config.model_copy(update={"config_dir": str(Path(path).resolve().parent)})

@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from geovision.data.augment import Augment
+from geovision.data.pack import pack_scenes
 from geovision.data.samples import ChipReader, GridWindows, RandomWindows
 from geovision.data.scenes import Scene, geotiff_scene, image_scene, synthetic_scenes, xbd_scene
 from geovision.errors import ConfigError, ModelBundleError, OutputExistsError
@@ -67,7 +68,8 @@ def build_scenes(config: TrainConfig, sources: list, *, cache_dir: Path) -> list
             scenes.append(geotiff_scene(config.resolve(source.image),
                                         {t: config.resolve(p) for t, p in source.labels.items()},
                                         bands=source.bands, gsd_m=source.gsd_m, line_width_m=source.line_width_m,
-                                        boundary_px=source.boundary_px, name=source.name, **common))
+                                        boundary_px=source.boundary_px, label_nodata=source.label_nodata,
+                                        name=source.name, **common))
         elif isinstance(source, ImageSource):
             scenes.append(image_scene(config.resolve(source.image),
                                       {t: config.resolve(p) for t, p in source.masks.items()},
@@ -85,6 +87,11 @@ def build_scenes(config: TrainConfig, sources: list, *, cache_dir: Path) -> list
     return scenes
 
 
+def _scenes(config: TrainConfig, sources: list, cache_dir: Path) -> list:
+    scenes = build_scenes(config, sources, cache_dir=cache_dir)
+    return pack_scenes(scenes) if config.data.pack else scenes
+
+
 def build_loaders(config: TrainConfig, *, start_step: int = 0, cache_dir: Path, device: torch.device,
                   context: DistContext = DistContext()) -> tuple[DataLoader, DataLoader | None]:
     """Training loader over random windows from ``start_step`` on, and a validation grid loader.
@@ -97,18 +104,19 @@ def build_loaders(config: TrainConfig, *, start_step: int = 0, cache_dir: Path, 
                         mean=data.normalization.mean, std=data.normalization.std)
     augment = Augment(flips=data.augment.flips, rot90=data.augment.rot90, scale=data.augment.scale,
                       brightness=data.augment.brightness, contrast=data.augment.contrast)
+    sensor = data.augment.sensor.model_copy(update={"gsd_m": data.gsd_m}) if data.augment.sensor else None
     batch = trainer.batch_size
     step_samples = global_batch_size(batch, accumulate=trainer.accumulate, world_size=context.world_size)
-    train_set = RandomWindows(build_scenes(config, data.train, cache_dir=cache_dir), reader,
+    train_set = RandomWindows(_scenes(config, data.train, cache_dir), reader,
                               length=trainer.steps * step_samples, seed=trainer.seed, augment=augment,
-                              min_valid=data.min_valid)
+                              min_valid=data.min_valid, sensor=sensor)
     common = {"num_workers": data.workers, "pin_memory": device.type == "cuda",
               "persistent_workers": data.workers > 0}
     loader = train_loader(train_set, batch_size=batch, context=context, start_sample=start_step * step_samples,
                           **common)
     val_loader = None
     if data.val:
-        val_set = GridWindows(build_scenes(config, data.val, cache_dir=cache_dir), reader)
+        val_set = GridWindows(_scenes(config, data.val, cache_dir), reader)
         val_loader = DataLoader(rank_share(val_set, context), batch_size=batch, shuffle=False, **common)
     return loader, val_loader
 
@@ -231,23 +239,36 @@ def bundle_meta(config: TrainConfig, *, steps: int, metrics: dict[str, float]) -
 
 
 # -- hooks ----------------------------------------------------------------------------
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
 class MetricsLog:
     """Appends step logs (every ``every`` steps) and validation metrics to a JSON-lines file."""
 
-    def __init__(self, path: Path, *, every: int):
+    def __init__(self, path: Path, *, every: int, steps: int | None = None):
         self.path = path
         self.every = every
+        self.steps = steps
         self.started = time.perf_counter()
+        self.first_step: int | None = None
 
     def _write(self, record: dict[str, Any]) -> None:
         with open(self.path, "a", encoding="utf-8") as stream:
             stream.write(json.dumps(record) + "\n")
 
     def on_step(self, trainer: Trainer, step: int, logs: dict[str, float]) -> None:
+        if self.first_step is None:  # time this process's steps only (a resumed run starts late)
+            self.first_step, self.started = step - 1, time.perf_counter()
         if step % self.every == 0 or step == 1:
             elapsed = time.perf_counter() - self.started
-            self._write({"step": step, "time_s": round(elapsed, 2), **logs})
-            log.info("step %d loss %.4f lr %.2e", step, logs["loss"], logs["lr"])
+            rate = (step - self.first_step) / elapsed if step - self.first_step > 1 else 0.0
+            eta = (self.steps - step) / rate if self.steps and rate > 0 else 0.0
+            self._write({"step": step, "time_s": round(elapsed, 2), "steps_per_s": round(rate, 4), **logs})
+            log.info("step %d/%s loss %.4f lr %.2e | %.2f steps/s, ETA %s", step, self.steps or "?", logs["loss"],
+                     logs["lr"], rate, _duration(eta))
 
     def on_validation(self, trainer: Trainer, step: int, metrics: dict[str, float]) -> None:
         self._write({"step": step, "validation": metrics})
@@ -368,7 +389,8 @@ def run_hooks(config: TrainConfig, out: Path, context: DistContext) -> tuple[lis
         return [], None
     checkpointer = Checkpointer(out / "checkpoints", every=config.trainer.checkpoint_every,
                                 keep=config.trainer.keep_checkpoints)
-    return [MetricsLog(out / "metrics.jsonl", every=config.trainer.log_every), checkpointer], checkpointer
+    return [MetricsLog(out / "metrics.jsonl", every=config.trainer.log_every, steps=config.trainer.steps),
+            checkpointer], checkpointer
 
 
 # (config, start_step, cache_dir, device, context) -> (training batches, validation loader or None)
