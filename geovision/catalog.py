@@ -50,7 +50,8 @@ class ScalingSpec(StrictModel):
 class SourceSpec(StrictModel):
     """One image of an event: a local path or a URL GDAL can open.
 
-    Used by ``geovision run EVENT``: ``bands`` (default: the file's bands), ``scaling`` (default:
+    Used by ``geovision run EVENT``: ``bands`` (default: chosen for the model from the file's
+    colour interpretation or band descriptions, see :mod:`geovision.io.bands`), ``scaling`` (default:
     ``to8bit``) and ``crs`` (an override for a file whose CRS is missing or wrong). Pre and post must
     give the same ``bands`` and ``scaling``. ``band_names``, ``gsd_m``, ``acquired`` and ``sensor``
     are metadata only (documentation of the file; the run does not use them).
@@ -59,7 +60,7 @@ class SourceSpec(StrictModel):
     path: str | None = None
     url: str | None = None
     bands: list[Annotated[int, Field(ge=1)]] | None = Field(
-        None, min_length=1, description="1-based band indexes, in model order (default: the file's bands)")
+        None, min_length=1, description="1-based band indexes, in model order (default: chosen from the file's metadata)")
     band_names: list[str] | None = None
     crs: str | None = Field(None, description="override when the file's CRS is missing or wrong")
     gsd_m: float | None = Field(None, gt=0)

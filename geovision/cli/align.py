@@ -22,6 +22,14 @@ def _nodata_or_mask(source) -> tuple[float | None, bool]:
     return None, True
 
 
+def _band_names(which: str, source) -> list[str]:
+    """Output band descriptions: the model band names of an automatic choice (so `segment` finds them again)."""
+    plan = source.band_plan
+    if plan is not None and plan.reason != "--bands" and len(plan.bands) == len(plan.model_bands):
+        return list(plan.model_bands)
+    return [f"{which} band {b}" for b in source.bands]
+
+
 @click.command("align")
 @click.option("--pre", "pre_path", required=True, type=click.Path(dir_okay=False), help="Pre-event raster.")
 @click.option("--post", "post_path", required=True, type=click.Path(dir_okay=False), help="Post-event raster.")
@@ -36,19 +44,24 @@ def _nodata_or_mask(source) -> tuple[float | None, bool]:
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 def command(pre_path: str, post_path: str, out_dir: str, res_m: float | None, bands: tuple[int, ...] | None,
             resampling: str, window_px: int, compress: str, overwrite: bool) -> None:
-    """Align PRE and POST onto one grid; write pre.tif, post.tif and valid.tif (COGs) into OUT."""
+    """Align PRE and POST onto one grid; write pre.tif, post.tif and valid.tif (COGs) into OUT.
+
+    Without --bands, each date's red, green and blue (the shipped models' bands) are chosen from
+    the file's metadata, a single band is repeated (pan-chromatic), and the output bands are named.
+    """
     import numpy as np
     import rasterio
 
     from geovision.io.align import align_pair
     from geovision.io.atomic import check_output
+    from geovision.io.bands import RGB
     from geovision.io.cog import StreamingCogWriter
     from geovision.io.windows import plan_windows
     from geovision.progress import progress
 
     out = Path(out_dir)
     with align_pair(pre_path, post_path, res_m=res_m, bands=list(bands) if bands else None,
-                    resampling=resampling) as pair:
+                    resampling=resampling, model_bands=RGB) as pair:
         paths = {name: check_output(out / name, overwrite=overwrite) for name in OUTPUT_NAMES}
         windows = plan_windows(pair.width, pair.height, chip_px=window_px, overlap_px=0)
         with rasterio.Env(GDAL_CACHEMAX=256 * 2**20), ExitStack() as stack:
@@ -60,7 +73,7 @@ def command(pre_path: str, post_path: str, out_dir: str, res_m: float | None, ba
                     paths[f"{which}.tif"], width=pair.width, height=pair.height, count=source.count,
                     dtype=source.dtype, transform=pair.transform, crs=pair.crs, nodata=fills[which],
                     kind="continuous", overwrite=overwrite, mask=mask, compress=compress,
-                    band_names=[f"{which} band {b}" for b in source.bands]))
+                    band_names=_band_names(which, source)))
             valid_writer = stack.enter_context(StreamingCogWriter(
                 paths["valid.tif"], width=pair.width, height=pair.height, count=1, dtype="uint8",
                 transform=pair.transform, crs=pair.crs, nodata=None, kind="mask", overwrite=overwrite,

@@ -21,4 +21,6 @@ def parse_bands(_ctx: click.Context | None, _param: click.Parameter | None, text
 
 bands_option = click.option(
     "--bands", default=None, callback=parse_bands,
-    help="1-based bands to use, in the model's order, e.g. 1,2,3 (default: all but alpha).")
+    help="1-based bands to use, in the model's order, e.g. 3,2,1 (default: chosen from the file: colour "
+         "interpretation or band descriptions; a single band is used for every model band; else the only 3 "
+         "non-alpha bands).")

@@ -118,9 +118,16 @@ def open_for_model(spec: SourceSpec, model: InferenceModel) -> tuple[SourceSpec,
 
     Models see objects at the scale they were trained at: a pair whose grid differs from the
     model's GSD by more than :data:`GSD_TOLERANCE` (e.g. 0.3 m imagery, 0.5 m model) is put on a
-    grid at the model's GSD, unless ``spec.res_m`` asks for a resolution. Returns the spec used.
+    grid at the model's GSD, unless ``spec.res_m`` asks for a resolution. Without ``spec.bands``,
+    each image's bands are chosen for the model's band names from the file's metadata
+    (:func:`geovision.io.bands.plan_bands`); the choice is logged at INFO. Returns the spec used.
     """
+    if spec.model_bands is None:
+        spec = replace(spec, model_bands=model.input_bands)
     source = spec.open()
+    for date, plan in source.band_plans.items():
+        if plan is not None:
+            log.info("bands of %s (%s): %s", date, spec.post if date == "post" else spec.pre, plan.describe())
     if source.bands != model.bands:
         raise BandCountError(f"image has {source.bands} band(s), the model needs {model.bands}", path=source.path,
                              fix=f"select {model.bands} bands in the model's order (e.g. --bands 1,2,3 for "
@@ -183,7 +190,8 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
     return SegmentResult(outputs=outputs, width=source.width, height=source.height, windows=len(windows),
                          batches_run=len(todo), batches_resumed=len(groups) - len(todo),
                          seconds_predict=seconds_predict, seconds_total=time.perf_counter() - started,
-                         runtime=runtime_name, extra={"res_m": source.res_m})
+                         runtime=runtime_name, extra={"res_m": source.res_m, "bands": {
+                             date: plan.to_json() for date, plan in source.band_plans.items() if plan is not None}})
 
 
 def _check_outputs(outputs: dict[str, Path], store: WorkStore, *, overwrite: bool, resume: bool) -> None:

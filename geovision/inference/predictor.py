@@ -33,10 +33,16 @@ class InferenceModel:
     std: tuple[float, ...]
     thresholds: dict[str, float]
     gsd_m: float | None = None         # ground sample distance the model was trained at
+    band_names: tuple[str, ...] | None = None  # e.g. ("red", "green", "blue"); None: not recorded
 
     @property
     def bands(self) -> int:
         return len(self.mean)
+
+    @property
+    def input_bands(self) -> tuple[str, ...]:
+        """The band names the model takes (``input 1``, ``input 2`` ... when the model does not record them)."""
+        return self.band_names or tuple(f"input {i}" for i in range(1, self.bands + 1))
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ def load_bundle_for_inference(path: str) -> InferenceModel:
     meta = bundle.meta
     return InferenceModel(module=bundle.model, tasks=tuple(meta.architecture.tasks),
                           mean=tuple(meta.normalization.mean), std=tuple(meta.normalization.std),
-                          thresholds=dict(meta.thresholds), gsd_m=float(meta.gsd_m))
+                          thresholds=dict(meta.thresholds), gsd_m=float(meta.gsd_m), band_names=tuple(meta.bands))
 
 
 def bundle_ref(path: str, *, runtime: str = "auto", device: str = "auto") -> ModelRef:

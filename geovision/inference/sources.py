@@ -15,6 +15,7 @@ from affine import Affine
 from geovision.types import PixelWindow
 
 if TYPE_CHECKING:
+    from geovision.io.bands import BandPlan
     from geovision.io.scaling import Scaling
 
 
@@ -29,6 +30,7 @@ class SceneSource(Protocol):
     bands: int
     res_m: float | None
     path: str
+    band_plans: dict[str, BandPlan | None]  # per date: which file bands feed the model, and why
 
     def read(self, window: PixelWindow) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """``({date: float32 [C, h, w]}, valid bool [h, w])``; pixels outside the scene are invalid."""
@@ -45,7 +47,9 @@ class SourceSpec:
     ``aoi``: a polygon vector file; the scene becomes the AOI's bounding box and pixels
     outside its polygons are invalid. ``scaling`` (a :mod:`geovision.io.scaling` method name or
     :class:`~geovision.io.scaling.Scaling`; default ``to8bit``): models take 8-bit units, so other
-    bit depths are stretched to 0..255.
+    bit depths are stretched to 0..255. ``model_bands`` (the model's band names; the engine fills
+    them in): each image's bands are chosen from its metadata (:mod:`geovision.io.bands`) unless
+    ``bands`` is given; None keeps every non-alpha band.
     """
 
     pre: str
@@ -54,6 +58,7 @@ class SourceSpec:
     bands: tuple[int, ...] | None = None
     scaling: str | Scaling | None = None
     aoi: str | None = None
+    model_bands: tuple[str, ...] | None = None
 
     @property
     def input_scaling(self) -> Scaling:
@@ -76,8 +81,10 @@ class SingleSource:
     def __init__(self, spec: SourceSpec):
         from geovision.io.raster import open_raster
 
-        self.raster = open_raster(spec.pre, bands=list(spec.bands) if spec.bands else None, scaling=spec.input_scaling)
-        self.bands = len(spec.bands) if spec.bands else self.raster.count
+        self.raster = open_raster(spec.pre, bands=list(spec.bands) if spec.bands else None, scaling=spec.input_scaling,
+                                  model_bands=spec.model_bands)
+        self.bands = self.raster.count
+        self.band_plans = {"scene": self.raster.band_plan}
         self.offset, self.aoi = (0, 0), None
         self.width, self.height = self.raster.width, self.raster.height
         if spec.aoi is not None:
@@ -137,7 +144,9 @@ class PairSource:
         from geovision.io.align import align_pair
 
         self.pair = align_pair(spec.pre, spec.post, res_m=spec.res_m,
-                               bands=list(spec.bands) if spec.bands else None, scaling=spec.input_scaling, aoi=spec.aoi)
+                               bands=list(spec.bands) if spec.bands else None, scaling=spec.input_scaling, aoi=spec.aoi,
+                               model_bands=spec.model_bands)
+        self.band_plans = {"pre": self.pair.pre.band_plan, "post": self.pair.post.band_plan}
         self.width, self.height = self.pair.width, self.pair.height
         self.transform, self.crs = self.pair.transform, self.pair.crs
         self.bands = self.pair.count

@@ -252,11 +252,13 @@ class AlignedPair:
 
 def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[str], *, res_m: float | None = None,
                bands: list[int] | None = None, scaling: Scaling | str | dict | None = None,
-               resampling: Resampling | str = Resampling.bilinear, aoi: AoiLike | None = None) -> AlignedPair:
+               resampling: Resampling | str = Resampling.bilinear, aoi: AoiLike | None = None,
+               model_bands: tuple[str, ...] | None = None) -> AlignedPair:
     """Open, validate and align a pre/post pair (see the module docstring).
 
     ``aoi`` (a vector file path, ``(geometry, crs)`` or :class:`~geovision.io.aoi.Aoi`) restricts
-    the grid to the AOI's bounds and marks pixels outside its polygons invalid.
+    the grid to the AOI's bounds and marks pixels outside its polygons invalid. ``model_bands``
+    (a model's band names) chooses each date's bands for that model (:mod:`geovision.io.bands`).
     Raises the errors of :func:`open_raster` and :func:`~geovision.io.aoi.load_aoi`, NoOverlapError
     (also when the AOI misses the pair's overlap), and BandCountError when the two dates have
     different numbers of selected bands.
@@ -268,9 +270,9 @@ def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[st
             raise ConfigError(f"unknown resampling {resampling!r}",
                               fix="use nearest, bilinear, cubic, average ...") from error
     aoi = resolve_aoi(aoi) if aoi is not None else None
-    pre = open_raster(pre_path, bands=bands, scaling=scaling)
+    pre = open_raster(pre_path, bands=bands, scaling=scaling, model_bands=model_bands)
     try:
-        post = open_raster(post_path, bands=bands, scaling=scaling)
+        post = open_raster(post_path, bands=bands, scaling=scaling, model_bands=model_bands)
     except BaseException:
         pre.close()
         raise

@@ -24,6 +24,7 @@ from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
 from geovision.errors import BandCountError, CorruptFileError, GeoreferenceError, NodataError
+from geovision.io.bands import BandPlan, plan_bands, usable_bands
 from geovision.io.paths import check_input_file, is_remote  # noqa: F401 - re-exported for callers
 from geovision.io.scaling import BandStretch, Scaling, parse_scaling, resolve_scaling
 from geovision.io.windows import clip_window
@@ -101,22 +102,20 @@ def _gdal_message(error: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(error).__name__
 
 
-def _default_bands(dataset: rasterio.io.DatasetReader) -> list[int]:
-    bands = [i for i, ci in enumerate(dataset.colorinterp, start=1) if ci != ColorInterp.alpha]
-    return bands or list(range(1, dataset.count + 1))
-
-
 class RasterSource:
     """A validated raster: georeference, selected bands, scaling and window reads.
 
     Holds an open dataset (reopened lazily after pickling, e.g. in worker processes);
-    use as a context manager or call :meth:`close`.
+    use as a context manager or call :meth:`close`. ``bands`` may repeat a band (a pan-chromatic
+    image read as ``[1, 1, 1]``); ``band_plan`` says how they were chosen for a model (None: not for one).
     """
 
-    def __init__(self, path: str, dataset: rasterio.io.DatasetReader, *, bands: list[int], scaling: Scaling):
+    def __init__(self, path: str, dataset: rasterio.io.DatasetReader, *, bands: list[int], scaling: Scaling,
+                 band_plan: BandPlan | None = None):
         self.path = path
         self._dataset: rasterio.io.DatasetReader | None = dataset
         self.bands = list(bands)
+        self.band_plan = band_plan
         self.scaling = scaling
         self.crs: CRS = dataset.crs
         self.transform: Affine = dataset.transform
@@ -271,8 +270,12 @@ class RasterSource:
 
 
 def open_raster(path: str | os.PathLike[str], *, bands: list[int] | None = None,
-                scaling: Scaling | str | dict | None = None) -> RasterSource:
+                scaling: Scaling | str | dict | None = None,
+                model_bands: tuple[str, ...] | None = None) -> RasterSource:
     """Open and validate a raster (local path or URL); ``bands`` are 1-based, default all but alpha.
+
+    ``model_bands`` (a model's band names, e.g. ``("red", "green", "blue")``): choose the bands
+    for that model with :func:`geovision.io.bands.plan_bands` (``bands`` still wins).
 
     Raises MissingFileError, CorruptFileError (empty, truncated, unreadable), GeoreferenceError
     (no transform, no CRS), NodataError (nodata outside the dtype's range), BandCountError.
@@ -289,13 +292,15 @@ def open_raster(path: str | os.PathLike[str], *, bands: list[int] | None = None,
     try:
         _check_georeference(dataset, name)
         _check_nodata(dataset, name)
-        selected = list(bands) if bands is not None else _default_bands(dataset)
+        plan = plan_bands(dataset, model_bands, bands=bands, path=name) if model_bands is not None else None
+        selected = list(plan.bands) if plan else list(bands) if bands is not None else usable_bands(dataset)
         bad = [b for b in selected if not isinstance(b, (int, np.integer)) or not 1 <= b <= dataset.count]
         if not selected or bad:
             raise BandCountError(f"band selection {selected} is invalid for a {dataset.count}-band raster", path=name,
                                  fix=f"choose 1-based band numbers between 1 and {dataset.count}")
         _probe_corners(dataset, name)
-        return RasterSource(name, dataset, bands=[int(b) for b in selected], scaling=parse_scaling(scaling))
+        return RasterSource(name, dataset, bands=[int(b) for b in selected], scaling=parse_scaling(scaling),
+                            band_plan=plan)
     except BaseException:
         dataset.close()
         raise

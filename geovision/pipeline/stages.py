@@ -64,6 +64,7 @@ def segment(run: Run) -> StageRecord:
         record.figures = {"width_px": result.width, "height_px": result.height, "res_m": result.extra.get("res_m"),
                           "windows": result.windows,
                           "runtime": result.runtime, "seconds_predict": round(result.seconds_predict, 2),
+                          "bands": result.extra.get("bands", {}),
                           "megapixels_per_s": round(2 * result.width * result.height / 1e6
                                                     / max(result.seconds_predict, 1e-9), 3)}
 
@@ -148,8 +149,10 @@ def reference(run: Run) -> StageRecord:
         masks = [Path(folder) / "buildings_pre.tif", Path(folder) / "buildings_post.tif"]
         if aoi:
             from geovision.io.align import align_pair, warp_to_grid
+            from geovision.io.bands import RGB
 
-            with align_pair(run.inputs.pre, run.inputs.post, aoi=aoi) as pair:
+            # only the grid is used: any band choice that fits both dates (e.g. a pan pre, a 4-band post) will do
+            with align_pair(run.inputs.pre, run.inputs.post, aoi=aoi, bands=run.inputs.bands, model_bands=RGB) as pair:
                 masks = [warp_to_grid(mask, pair.grid, run.out / "reference" / f"truth_{mask.name}", aoi=pair.aoi,
                                       overwrite=True) for mask in masks]
         result = impact_stage(masks[0], masks[1],

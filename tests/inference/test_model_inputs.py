@@ -83,3 +83,30 @@ def test_cli_bands_option_and_exit_code(tmp_path):
     assert result.exit_code == 2 and "comma-separated" in result.output
     result = segment("--bands", "0,1,2")
     assert result.exit_code == 2 and "start at 1" in result.output
+
+
+def _rgb_ref():
+    model = functools.partial(dataclasses.replace, make_dummy_model(0), gsd_m=0.5, band_names=("red", "green", "blue"))
+    return ModelRef(key="dummy-rgb", load=model, runtime="fp32", device="cpu")
+
+
+def test_pan_image_segments_without_a_band_flag(tmp_path, caplog):
+    """A 1-band GeoTIFF feeds the same band to red, green and blue; the choice is logged and returned."""
+    pan = _write(tmp_path / "pan.tif", bands=1)
+    with caplog.at_level("INFO", logger="geovision.inference.engine"):
+        result = segment_scene(SourceSpec(pre=pan), _rgb_ref(), tmp_path / "out", options=OPTIONS)
+    assert result.width == 192 and result.outputs["buildings_scene_mask"].exists()
+    assert result.extra["bands"]["scene"]["file_bands"] == [1, 1, 1]
+    assert "red <- band 1, green <- band 1, blue <- band 1 (pan-chromatic" in caplog.text
+
+
+def test_pair_of_pan_and_worldview_bands(tmp_path):
+    pre = _write(tmp_path / "pre.tif", bands=1)
+    post = _write(tmp_path / "post.tif", bands=8)
+    with rasterio.open(post, "r+") as dst:
+        for band, text in enumerate(("Coastal", "Blue", "Green", "Yellow", "Red", "Red Edge", "NIR1", "NIR2"), 1):
+            dst.set_band_description(band, text)
+    result = segment_scene(SourceSpec(pre=pre, post=post), _rgb_ref(), tmp_path / "out", options=OPTIONS)
+    assert result.extra["bands"]["post"] == {"file_bands": [5, 3, 2], "model_bands": ["red", "green", "blue"],
+                                             "reason": "band descriptions"}
+    assert result.extra["bands"]["pre"]["reason"].startswith("pan-chromatic")

@@ -125,8 +125,9 @@ def _bad_nodata(tmp_path, pre, post):
 
 
 def _band_mismatch(tmp_path, pre, post):
-    one_band = write_raster(tmp_path / "gray.tif", random_image(3, (1, 150, 200)), transform=grid())
-    return pre, one_band, "gray.tif", "1 selected band"
+    """A 5-band post without colour interpretation or descriptions: which are red, green, blue is unknown."""
+    five_bands = write_raster(tmp_path / "five.tif", random_image(3, (5, 150, 200)), transform=grid())
+    return pre, five_bands, "five.tif", "cannot tell which of its 5 bands"
 
 
 BAD_INPUTS = [_missing, _empty, _truncated, _corrupt_tile, _no_georeference, _no_crs, _no_overlap, _bad_nodata,
@@ -159,3 +160,14 @@ def test_existing_outputs_need_overwrite(tmp_path, pair, earlier_outputs):
     assert "pre.tif" in result.stderr and "--overwrite" in result.stderr
     assert snapshot(earlier_outputs) == before
     assert align(*pair, earlier_outputs, "--overwrite").exit_code == 0
+
+
+def test_pan_pre_needs_no_band_flag(tmp_path, pair):
+    """A 1-band (pan-chromatic) pre with an RGB post: grey in every band, output bands named for `segment`."""
+    pan = write_raster(tmp_path / "pan.tif", random_image(4, (1, 150, 200)), transform=grid())
+    result = align(pan, pair[1], tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    with rasterio.open(tmp_path / "out" / "pre.tif") as src:
+        assert src.count == 3 and src.descriptions == ("red", "green", "blue")
+        data = src.read()
+        np.testing.assert_array_equal(data[0], data[2])

@@ -49,6 +49,9 @@ def test_run_event_end_to_end_and_resume(tmp_path, monkeypatch, bundle, catalog)
     assert (out / "impact" / "buildings_impact.tif").exists() and (out / "impact" / "roads_impact.gpkg").exists()
     assert 0.0 <= record["stages"]["evaluate"]["figures"]["f1"] <= 1.0
     assert record["stages"]["reference"]["figures"]["cells_defined"] > 0
+    bands = record["stages"]["segment"]["figures"]["bands"]  # the automatic band choice, per date
+    assert set(bands) == {"pre", "post"} and bands["pre"]["model_bands"] == ["red", "green", "blue"]
+    assert len(bands["post"]["file_bands"]) == 3 and bands["post"]["reason"]
 
     again = _run(*args)
     assert again.exit_code == 0, again.output
