@@ -19,8 +19,16 @@ import click
 @click.option("--resume", is_flag=True, help="Continue the run in the output folder from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Discard an earlier run in the output folder.")
 def command(config_path, output_dir, data_root, steps, batch_size, device, resume, overwrite) -> None:
-    """Train the shared-backbone model described by CONFIG (YAML) and export a model bundle."""
+    """Train the shared-backbone model described by CONFIG (YAML) and export a model bundle.
+
+    Prints a progress line (step, loss, steps/s, ETA) every ``trainer.log_every`` steps unless -q.
+    """
+    import logging
+
     from geovision.train.config import load_config, parse_config
+
+    if (click.get_current_context().find_object(dict) or {}).get("verbosity", 0) >= 0:
+        logging.getLogger("geovision.train.run").setLevel(logging.INFO)
     from geovision.train.run import train
 
     config = load_config(config_path)

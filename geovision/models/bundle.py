@@ -69,6 +69,7 @@ class TrainingInfo(BaseModel):
     data: list[DataSource] = Field(default_factory=list)
     held_out: list[str] = Field(default_factory=list)
     steps: int = 0
+    wall_time_s: float = 0.0  # training time, summed over resumed parts
     config: dict[str, Any] | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
 

@@ -226,10 +226,20 @@ def init_weights(model: MultiTaskSegmenter, path: str | Path) -> str:
     return "encoder"
 
 
+def training_sources(sources: list) -> list[DataSource]:
+    """One :class:`DataSource` per configured source; the files of one registry entry (``entry: file``) as one."""
+    groups: dict[str, list] = {}
+    for source in sources:
+        name = source.name or getattr(source, "image", source.kind)
+        groups.setdefault(name.split(": ")[0] if ": " in name else name, []).append(source)
+    return [DataSource(name=name, licence=members[0].licence,
+                       notes=f"{len(members)} files (data registry)" if len(members) > 1 else None)
+            for name, members in groups.items()]
+
+
 def bundle_meta(config: TrainConfig, *, steps: int, metrics: dict[str, float]) -> BundleMeta:
     """Bundle metadata from a training config (sources and licences, held-out data, metrics)."""
-    data = [DataSource(name=s.name or getattr(s, "image", s.kind), licence=s.licence)
-            for s in config.data.train]
+    data = training_sources(config.data.train)
     thresholds = {t: config.bundle.thresholds.get(t, 0.5) for t in config.model.tasks}
     return BundleMeta(name=config.bundle.name, version=config.bundle.version, architecture=config.model,
                       bands=config.data.bands, normalization=config.data.normalization, gsd_m=config.data.gsd_m,

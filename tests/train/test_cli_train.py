@@ -89,3 +89,14 @@ def test_command_line_overrides(tiny_config, synth_event, tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     assert "trained 2 steps" in result.output
     assert load_bundle(tmp_path / "elsewhere" / "model").meta.training.config["trainer"]["batch_size"] == 1
+
+
+def test_progress_line_gives_steps_per_second_and_eta(tiny_config, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="geovision.train.run")
+    assert _run(str(tiny_config())).exit_code == 0
+    lines = [r.getMessage() for r in caplog.records if "steps/s" in r.getMessage()]
+    assert lines and "ETA" in lines[-1] and "/4 " in lines[-1]
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert any(r.get("steps_per_s", 0) > 0 for r in records)
