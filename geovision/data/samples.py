@@ -23,6 +23,7 @@ from geovision.data.scenes import Scene
 from geovision.data.sensor import SensorAugment
 from geovision.errors import BandCountError, ConfigError
 from geovision.io.windows import plan_windows
+from geovision.models.bundle import Normalization
 from geovision.types import PixelWindow
 
 
@@ -45,15 +46,14 @@ class ChipReader:
         self.tasks = tuple(tasks)
         self.chip_px = chip_px
         self.gsd_m = gsd_m
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+        self.normalization = Normalization(mean=tuple(mean), std=tuple(std))
 
     def check(self, scenes: Sequence[Scene]) -> None:
         """Raise unless every scene has the configured band count."""
         for scene in scenes:
-            if scene.image.count != len(self.mean):
+            if scene.image.count != len(self.normalization.mean):
                 raise BandCountError(f"scene {scene.name} has {scene.image.count} bands, the config "
-                                     f"{len(self.mean)}", fix="select bands per source (bands: [1, 2, 3]) "
+                                     f"{len(self.normalization.mean)}", fix="select bands per source (bands: [1, 2, 3]) "
                                                                "or change the normalization")
 
     def read_px(self, scene: Scene, scale: float = 1.0) -> int:
@@ -71,8 +71,8 @@ class ChipReader:
 
     def sample(self, scene: Scene, image: torch.Tensor, valid: torch.Tensor, masks: dict[str, torch.Tensor]) -> dict:
         """The model-ready sample dict: the image normalised exactly as the inference engine does."""
-        sample: dict = {"image": ((image - self.mean) / self.std) * valid, "valid": valid, "scene": scene.name,
-                        "labelled": {}}
+        normalised = torch.from_numpy(self.normalization.apply(image.numpy(), valid.numpy().astype(bool)))
+        sample: dict = {"image": normalised, "valid": valid, "scene": scene.name, "labelled": {}}
         for task in self.tasks:
             labelled = task in masks
             mask = masks[task] if labelled else torch.zeros(self.chip_px, self.chip_px, dtype=torch.bool)

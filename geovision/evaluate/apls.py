@@ -7,18 +7,25 @@ control points in A with the length between the same snapped points in B:
 snap. ``APLS(A -> B) = 1 - mean(diff)``; the total is the harmonic mean of
 ``APLS(truth -> prediction)`` and ``APLS(prediction -> truth)`` (0 if either is 0).
 
-Defaults are those of CosmiQ's ``apls.py`` command line (``max_snap_dist=4`` m,
-``linestring_delta=200`` m, ``is_curved_eps=0.12``, ``min_path_length=0.001`` m, nodes renamed
-when a point lands on one). On SpaceNet's sample (Vegas img0 vs the ``albu`` CSV) this module
-agrees to 1e-3 with CosmiQ's released code (``apls`` 0.1.0, README command
-``--test_method=gt_json_prop_wkt``) once that code's duplicate-edge bug is fixed: 0.654 / 0.7925 /
-0.885 at 3 / 4 / 5 m snapping. The sample's ``output__max_snap=4m_hole=4m.txt`` (0.7362) is not
-reproduced from those two files by that code under any option tried; its TOPO line shows
-it was computed on other graphs. Deliberate differences: a road segment that two input lines share
-is kept once (``apls.py`` deletes both copies, cutting the road; with that bug it scores 0.6894),
-points that land on the same node all keep their identity (the reference renames the node, so the
-earlier point is lost), all control points are used however large the graph (the reference
-samples 500 at random above 500 nodes), and two empty graphs score 1.
+Defaults are those of CosmiQ's ``apls.py`` command line and of its SpaceNet 3 reference run
+(``max_snap_dist=4`` m, ``linestring_delta=200`` m, ``is_curved_eps=0.12``,
+``min_path_length=0.001`` m). The reference output of SpaceNet's sample
+(``output__max_snap=4m_hole=4m.txt``, method ``gt_pkl_prop_pkl``: Vegas img0 ground-truth graph
+against a proposal graph) is reproduced to 1e-12 from the JSON exports of those two graphs
+(:mod:`geovision.evaluate.graph_json`): 0.7362 = hmean(0.7974, 0.6837); so is the older run
+``reference_2019_gt_json_prop_graph`` (0.7598) once its ground truth is built from the geojson
+with CosmiQ's graph rules (``road_graph(rules="cosmiq")``), given the geojson that run used. The
+``hole`` of those file names is TOPO's hole size and plays no part in APLS.
+
+Deliberate differences from ``apls.py``, none of which changes those two results: points that
+land on the same node all keep their identity (the reference renames the node, so the earlier
+point is lost), all control points are used however large the graph (the reference samples 500
+at random above 500 nodes), and two empty graphs score 1. How graphs are built from lines
+(``apls.py`` deletes both copies of a segment that two lines share) is chosen in
+:func:`~geovision.evaluate.road_graph.road_graph`; with geovision's rules, Vegas img0 against
+the ``albu`` CSV agrees to 1e-3 with CosmiQ's released code (``apls`` 0.1.0,
+``--test_method=gt_json_prop_wkt``) with that bug fixed: 0.654 / 0.7925 / 0.885 at
+3 / 4 / 5 m snapping (0.6894 at 4 m with the bug).
 """
 
 from __future__ import annotations
@@ -31,6 +38,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from geovision.evaluate.road_graph import inject_midpoints, node_xy, snap_points
+
+# the SpaceNet 3 reference run's settings (CosmiQ apls.py command line)
+DEFAULT_MAX_SNAP_M = 4.0  # max_snap_dist
+DEFAULT_MIDPOINT_SPACING_M = 200.0  # linestring_delta
+DEFAULT_CURVATURE_EPS = 0.12  # is_curved_eps (negative: midpoints on straight edges too)
+DEFAULT_MIN_PATH_LENGTH_M = 0.001  # min_path_length
 
 # shortest paths are computed for this many source nodes at a time (bounds memory)
 _SOURCES_PER_BLOCK = 256
@@ -117,9 +130,10 @@ def _directional_score(native: nx.MultiGraph, control: list[int], other: nx.Mult
     return 1.0 - total / n_paths, n_paths
 
 
-def apls_graphs(truth: nx.MultiGraph, prediction: nx.MultiGraph, *, max_snap_dist_m: float = 4.0,
-                midpoint_spacing_m: float = 200.0, curvature_eps: float = 0.12,
-                min_path_length_m: float = 0.001) -> APLSResult:
+def apls_graphs(truth: nx.MultiGraph, prediction: nx.MultiGraph, *, max_snap_dist_m: float = DEFAULT_MAX_SNAP_M,
+                midpoint_spacing_m: float = DEFAULT_MIDPOINT_SPACING_M,
+                curvature_eps: float = DEFAULT_CURVATURE_EPS,
+                min_path_length_m: float = DEFAULT_MIN_PATH_LENGTH_M) -> APLSResult:
     """APLS between two road graphs of :mod:`geovision.evaluate.road_graph` in one metric CRS."""
     truth_cp = inject_midpoints(truth, spacing_m=midpoint_spacing_m, curvature_eps=curvature_eps)
     pred_cp = inject_midpoints(prediction, spacing_m=midpoint_spacing_m, curvature_eps=curvature_eps)

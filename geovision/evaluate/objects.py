@@ -6,6 +6,9 @@ positive, an unpaired truth a false negative. Each row is one building (a MultiP
 building). Footprints smaller than ``min_area_m2`` are dropped from both sides first (area in a
 metric CRS). Invalid polygons are repaired with ``shapely.make_valid`` and counted; the truth is
 reprojected to the prediction's CRS. Scores: see :class:`~geovision.evaluate.pixel.PixelCounts`.
+
+:func:`match_in_confidence_order` is the SpaceNet 2 scorer's matching instead (each prediction in
+turn takes its best remaining truth), used by :mod:`geovision.evaluate.spacenet2`.
 """
 
 from __future__ import annotations
@@ -82,6 +85,33 @@ def match_polygons(pred: np.ndarray, truth: np.ndarray, *, iou_threshold: float 
             used_pred.add(i)
             used_truth.add(j)
             pairs.append((i, j, float(-neg_iou)))
+    return pairs
+
+
+def match_in_confidence_order(pred: np.ndarray, truth: np.ndarray, *,
+                              iou_threshold: float = 0.5) -> list[tuple[int, int, float]]:
+    """Greedy one-to-one pairs ``(pred_i, truth_j, iou)``: each prediction, in the given order,
+    takes the unmatched truth of highest IoU (the first on ties) when that IoU is > ``iou_threshold``."""
+    pred, truth = np.asarray(pred, dtype=object), np.asarray(truth, dtype=object)
+    if len(pred) == 0 or len(truth) == 0:
+        return []
+    tree = shapely.STRtree(truth)
+    truth_area = shapely.area(truth)
+    free = np.ones(len(truth), dtype=bool)
+    pairs = []
+    for i, polygon in enumerate(pred):
+        candidates = np.sort(tree.query(polygon, predicate="intersects"))
+        candidates = candidates[free[candidates]]
+        if len(candidates) == 0:
+            continue
+        inter = shapely.area(shapely.intersection(polygon, truth[candidates]))
+        union = shapely.area(polygon) + truth_area[candidates] - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            iou = np.where(union > 0, inter / union, 0.0)
+        best = int(np.argmax(iou))
+        if iou[best] > iou_threshold:
+            free[candidates[best]] = False
+            pairs.append((i, int(candidates[best]), float(iou[best])))
     return pairs
 
 

@@ -13,11 +13,24 @@ re-implemented with networkx + shapely:
 4. control points are injected along long, curved edges (``create_graph_midpoints``);
 5. points of the other graph are snapped onto the nearest edge within a distance
    (``insert_control_points``), splitting the edge there or reusing an end node.
+
+Two sets of rules build a graph from lines (``rules``):
+
+- ``"geovision"`` (default): a road segment that two input lines share is one edge, and edge
+  lengths are planar lengths in the metric CRS;
+- ``"cosmiq"``: as CosmiQ's ``apls.py`` (``_create_gt_graph``) does it: segment lengths are
+  great-circle distances on the lon/lat coordinates rounded to the millimetre (osmnx
+  ``add_edge_lengths``), and a segment that two lines share is kept twice through simplification
+  and then *both* copies are deleted (``create_edge_linestrings(remove_redundant=True)`` removes
+  every parallel edge whose geometry repeats another's), which cuts the road there. The
+  SpaceNet 3 reference numbers were computed this way: on Vegas img0 these rules rebuild the
+  reference's pickled ground-truth graph exactly (71 nodes, 90 edges, 4461.288 m).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import networkx as nx
 import numpy as np
@@ -30,6 +43,11 @@ from shapely.ops import substring
 _MAX_NODES_CHECKED = 100
 # two cut positions closer than this along one edge are one node (metres)
 _SAME_POSITION_M = 1e-9
+# osmnx's earth radius for great-circle lengths (metres)
+_EARTH_RADIUS_M = 6371009.0
+
+GraphRules = Literal["geovision", "cosmiq"]
+GRAPH_RULES: tuple[str, ...] = ("geovision", "cosmiq")
 
 
 def _lines_of(geometry: BaseGeometry | None) -> list[LineString]:
@@ -43,15 +61,41 @@ def _lines_of(geometry: BaseGeometry | None) -> list[LineString]:
     return []
 
 
-def lines_to_graph(geometries: Iterable[BaseGeometry | None]) -> nx.MultiGraph:
-    """A graph with a node at every vertex and an edge between consecutive vertices."""
+def great_circle_m(lon_lat: np.ndarray) -> np.ndarray:
+    """Haversine lengths (metres) of the segments of an ``(n, 2)`` lon/lat vertex array, rounded
+    to the millimetre as osmnx's ``add_edge_lengths`` does."""
+    lon, lat = np.deg2rad(np.asarray(lon_lat, dtype=float)).T
+    h = (np.sin(np.diff(lat) / 2) ** 2
+         + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2)
+    return np.round(2 * np.arcsin(np.sqrt(np.minimum(1.0, h))) * _EARTH_RADIUS_M, 3)
+
+
+def lines_to_graph(geometries: Iterable[BaseGeometry | None], *, keep_duplicates: bool = False,
+                   lon_lat: Iterable[BaseGeometry | None] | None = None) -> nx.MultiGraph:
+    """A graph with a node at every vertex and an edge between consecutive vertices.
+
+    A segment repeated by another line is one edge, or, with ``keep_duplicates``, a parallel
+    edge per copy (see :func:`drop_duplicate_edges`). ``lon_lat`` gives the same lines in
+    longitude/latitude (same vertices, e.g. before projection): edge lengths are then their
+    great-circle lengths (:func:`great_circle_m`) instead of planar lengths.
+    """
     graph = nx.MultiGraph()
     node_of: dict[tuple[float, float], int] = {}
     seen_segments: set[tuple[int, int]] = set()
-    for geometry in geometries:
-        for line in _lines_of(geometry):
+    geometries = list(geometries)
+    lon_lat = [None] * len(geometries) if lon_lat is None else list(lon_lat)
+    if len(lon_lat) != len(geometries):
+        raise ValueError(f"{len(geometries)} lines but {len(lon_lat)} lon/lat lines")
+    for geometry, geographic in zip(geometries, lon_lat):
+        lines, geo_lines = _lines_of(geometry), _lines_of(geographic)
+        for i, line in enumerate(lines):
+            lengths = None
+            if geographic is not None:
+                if i >= len(geo_lines) or len(geo_lines[i].coords) != len(line.coords):
+                    raise ValueError("the lon/lat lines do not have the vertices of the metric lines")
+                lengths = great_circle_m(np.asarray(geo_lines[i].coords)[:, :2])
             previous = None
-            for x, y in line.coords:
+            for j, (x, y) in enumerate(np.asarray(line.coords)[:, :2].tolist()):
                 key = (float(x), float(y))
                 node = node_of.get(key)
                 if node is None:
@@ -59,11 +103,12 @@ def lines_to_graph(geometries: Iterable[BaseGeometry | None]) -> nx.MultiGraph:
                     graph.add_node(node, x=key[0], y=key[1])
                 if previous is not None and previous != node:
                     segment = (min(previous, node), max(previous, node))
-                    if segment not in seen_segments:  # the same segment twice is one road
+                    if keep_duplicates or segment not in seen_segments:  # one road, unless asked
                         seen_segments.add(segment)
                         a, b = graph.nodes[previous], graph.nodes[node]
                         geom = LineString([(a["x"], a["y"]), (b["x"], b["y"])])
-                        graph.add_edge(previous, node, geometry=geom, length=geom.length)
+                        length = geom.length if lengths is None else float(lengths[j - 1])
+                        graph.add_edge(previous, node, geometry=geom, length=length)
                 previous = node
     return graph
 
@@ -140,9 +185,40 @@ def drop_short_components(graph: nx.MultiGraph, min_length_m: float) -> nx.Multi
     return out
 
 
-def road_graph(geometries: Iterable[BaseGeometry | None], *, min_subgraph_length_m: float = 5.0) -> nx.MultiGraph:
-    """Lines in a metric CRS -> simplified graph without tiny components."""
-    return drop_short_components(simplify_graph(lines_to_graph(geometries)), min_subgraph_length_m)
+def drop_duplicate_edges(graph: nx.MultiGraph) -> nx.MultiGraph:
+    """Remove *every* copy of parallel edges whose geometries are identical (either direction).
+
+    This is what CosmiQ's ``create_edge_linestrings(remove_redundant=True)`` does to a road
+    segment that two ground-truth lines share (it flags the second copy twice, once per stored
+    orientation of the first, and deletes one edge per flag); it cuts the road at that segment.
+    """
+    out = graph.copy()
+    for u, v in {(min(u, v), max(u, v)) for u, v in graph.edges() if graph.number_of_edges(u, v) > 1}:
+        edges = list(graph[u][v].items())
+        coords = [tuple(data["geometry"].coords) for _, data in edges]
+        for key, own in zip((key for key, _ in edges), coords):
+            copies = sum(other == own or other == own[::-1] for other in coords)
+            if copies > 1:
+                out.remove_edge(u, v, key)
+    return out
+
+
+def road_graph(geometries: Iterable[BaseGeometry | None], *, min_subgraph_length_m: float = 5.0,
+               rules: GraphRules = "geovision",
+               lon_lat: Iterable[BaseGeometry | None] | None = None) -> nx.MultiGraph:
+    """Lines in a metric CRS -> simplified graph without tiny components.
+
+    ``rules="cosmiq"`` builds it as CosmiQ's ``apls.py`` does (see the module docstring); give
+    the same lines in lon/lat as ``lon_lat`` for its great-circle edge lengths.
+    """
+    if rules not in GRAPH_RULES:
+        raise ValueError(f"unknown graph rules {rules!r}: use one of {', '.join(GRAPH_RULES)}")
+    cosmiq = rules == "cosmiq"
+    graph = simplify_graph(lines_to_graph(geometries, keep_duplicates=cosmiq,
+                                          lon_lat=lon_lat if cosmiq else None))
+    if cosmiq:
+        graph = drop_duplicate_edges(graph)
+    return drop_short_components(graph, min_subgraph_length_m)
 
 
 def _next_node_id(graph: nx.MultiGraph) -> int:
@@ -169,30 +245,36 @@ def inject_midpoints(graph: nx.MultiGraph, *, spacing_m: float = 200.0,
     An edge gets nodes when it is curved (``|bbox diagonal - length| / length >= curvature_eps``;
     a negative eps means always) and at least ``0.75 * spacing_m`` long: one node in its
     middle up to ``spacing_m``, else nodes splitting it into equal parts no longer than ``spacing_m``.
+    As in the reference, ``length`` is the edge's ``length`` attribute (which may differ a little
+    from its geometry's planar length, e.g. great-circle lengths) and nodes are placed along the
+    geometry at those distances.
     """
     out = graph.copy()
     next_id = _next_node_id(graph)
     for u, v, key, data in list(graph.edges(keys=True, data=True)):
         geometry: LineString = data["geometry"]
-        length = geometry.length
-        if length <= 0:
+        length = float(data.get("length", geometry.length))
+        if length <= 0 or geometry.length <= 0:
             continue
         xmin, ymin, xmax, ymax = geometry.bounds
         diagonal = float(np.hypot(xmax - xmin, ymax - ymin))
         if abs(diagonal - length) / length < curvature_eps or length < 0.75 * spacing_m:
             continue
         if length <= spacing_m:
-            positions = [0.5 * length]
+            positions = [0.5 * geometry.length]
         else:
             count = len(np.arange(0.0, length, spacing_m)) + 1
             positions = list(np.linspace(0.0, length, count)[1:-1])
         cuts = []
         for position in positions:
+            if not 0.0 < position < geometry.length:
+                continue
             point = geometry.interpolate(position)
             out.add_node(next_id, x=point.x, y=point.y)
             cuts.append((float(position), next_id))
             next_id += 1
-        _split_edge(out, u, v, key, cuts)
+        if cuts:
+            _split_edge(out, u, v, key, cuts)
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from torch import nn
 
 from geovision.inference.runtime import Runtime, build_runtime
+from geovision.models.bundle import Normalization
 from geovision.inference.sources import SceneSource
 
 PROB_NODATA = 255
@@ -89,12 +90,8 @@ def threshold_mask(prob: np.ndarray, valid: np.ndarray, threshold: float) -> np.
 
 
 def normalise(image: np.ndarray, mean: Sequence[float], std: Sequence[float], valid: np.ndarray) -> np.ndarray:
-    """Per-band ``(x - mean) / std``; invalid pixels become 0 (the mean)."""
-    mean_a = np.asarray(mean, dtype=np.float32)[:, None, None]
-    std_a = np.asarray(std, dtype=np.float32)[:, None, None]
-    out = (image.astype(np.float32) - mean_a) / std_a
-    out[:, ~valid] = 0.0
-    return out
+    """Per-band ``(x - mean) / std``; invalid pixels become 0 (the mean). See :meth:`Normalization.apply`."""
+    return Normalization(mean=tuple(mean), std=tuple(std)).apply(image, valid)
 
 
 def predict_batch(source: SceneSource, windows: Sequence, runtime: Runtime, model: InferenceModel,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from torch import Tensor
@@ -50,6 +51,15 @@ class Normalization(BaseModel):
         if any(s <= 0 for s in self.std):
             raise ValueError("normalization std must be > 0")
         return self
+
+    def apply(self, image: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """``[bands, h, w]`` -> float32 ``(x - mean) / std``, 0 where invalid: the one normalisation of
+        training chips and inference windows."""
+        mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
+        std = np.asarray(self.std, dtype=np.float32)[:, None, None]
+        out = (image.astype(np.float32) - mean) / std
+        out[:, ~valid] = 0.0
+        return out
 
 
 class DataSource(BaseModel):

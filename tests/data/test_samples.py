@@ -103,3 +103,23 @@ def test_configuration_errors(toy_scene):
         RandomWindows([], _reader(), length=1)
     with pytest.raises(ConfigError):
         _reader(mean=(0.0,), std=(1.0, 1.0))
+
+
+def test_training_chips_are_normalised_exactly_as_the_inference_engine_does(toy_scene):
+    """One normalisation at training and at inference (the bundle's mean/std, 0 where invalid)."""
+    import numpy as np
+
+    from geovision.data.samples import ChipReader
+    from geovision.data.scenes import geotiff_scene
+    from geovision.inference.predictor import normalise
+    from geovision.types import PixelWindow
+
+    scene = geotiff_scene(toy_scene["image"], {"buildings": toy_scene["buildings"]})
+    mean, std = (120.0, 110.0, 100.0), (60.0, 50.0, 40.0)
+    reader = ChipReader(tasks=("buildings",), chip_px=48, gsd_m=scene.gsd_m, mean=mean, std=std)
+    window = PixelWindow(-8, 10, 48, 48)  # partly outside: invalid pixels too
+    image, valid, masks = reader.read_raw(scene, window)
+    sample = reader.sample(scene, image, valid, masks)
+    engine = normalise(image.numpy(), mean, std, valid.numpy().astype(bool))
+    np.testing.assert_array_equal(sample["image"].numpy(), engine)
+    assert not valid.all() and (sample["image"][:, ~valid] == 0).all()

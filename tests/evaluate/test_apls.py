@@ -8,9 +8,10 @@ import pytest
 from shapely.geometry import LineString
 
 from geovision.evaluate.apls import apls_graphs
-from geovision.evaluate.road_graph import (inject_midpoints, lines_to_graph, road_graph,
+from geovision.evaluate.graph_json import read_graph_json
+from geovision.evaluate.road_graph import (great_circle_m, inject_midpoints, lines_to_graph, road_graph,
                                            simplify_graph, snap_points)
-from geovision.evaluate.roads import relaxed_f1, road_scores
+from geovision.evaluate.roads import RoadSettings, graph_from_lines, relaxed_f1, road_scores
 from geovision.evaluate.vectors import PixelGrid, align_image_ids, read_vectors
 
 
@@ -40,6 +41,38 @@ def test_midpoints_only_on_long_curved_edges():
     xy = sorted((round(d["x"], 1), round(d["y"], 1)) for _, d in graph.nodes(data=True))
     assert (166.7, 0.0) in xy and (250.0, 83.3) in xy
     assert sum(d for *_, d in graph.edges(data="length")) == pytest.approx(1000.0)
+
+
+def test_midpoints_use_the_length_attribute_as_the_reference():
+    """A 160 m straight edge whose ``length`` says 200 m is "curved" (|160 - 200| / 200 >= 0.12)."""
+    graph = lines_to_graph([LineString([(0, 0), (160, 0)])])
+    graph.edges[0, 1, 0]["length"] = 200.0
+    out = inject_midpoints(graph)
+    assert out.number_of_nodes() == 3
+    assert sorted(round(d, 6) for *_, d in out.edges(data="length")) == [80.0, 80.0]
+
+
+def test_cosmiq_rules_delete_both_copies_of_a_shared_segment():
+    lines = [LineString([(0, 0), (10, 0), (20, 0)]), LineString([(10, 0), (20, 0), (30, 0)]),
+             LineString([(20, 0), (20, 40)])]
+    ours = road_graph(lines, min_subgraph_length_m=0)
+    theirs = road_graph(lines, min_subgraph_length_m=0, rules="cosmiq")
+    assert sorted(round(d, 6) for *_, d in ours.edges(data="length")) == [10.0, 20.0, 40.0]
+    # the segment 10-20 is deleted: the road is cut there
+    assert sorted(round(d, 6) for *_, d in theirs.edges(data="length")) == [10.0, 10.0, 40.0]
+    with pytest.raises(ValueError, match="unknown graph rules"):
+        road_graph(lines, rules="osm")
+
+
+def test_great_circle_lengths_as_osmnx():
+    # one degree of latitude on osmnx's 6371009 m sphere, rounded to the millimetre
+    assert great_circle_m([[0.0, 0.0], [0.0, 1.0]]).tolist() == [111195.084]
+    utm = [LineString([(0, 0), (100, 0)])]
+    lon_lat = [LineString([(0.0, 0.0), (0.001, 0.0)])]  # 111.195 m
+    graph = lines_to_graph(utm, lon_lat=lon_lat)
+    assert graph.edges[0, 1, 0]["length"] == pytest.approx(111.195)
+    with pytest.raises(ValueError, match="vertices"):
+        lines_to_graph(utm, lon_lat=[LineString([(0, 0), (1, 0), (2, 0)])])
 
 
 def test_snap_splits_edges_reuses_end_nodes_and_skips_far_points():
@@ -133,13 +166,83 @@ def test_spacenet3_sample_matches_cosmiq_code(spacenet_sample, snap_m):
     assert (apls["n_paths_gt_onto_prop"], apls["n_paths_prop_onto_gt"]) == (4970, 6974)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "output__max_snap=4m_hole=4m.txt (0.7362) was not produced from this GT + CSV: CosmiQ's released "
-    "code gives 0.6894 on them (0.7925 without its duplicate-edge bug), and the file's TOPO line is "
-    "implausible for these graphs (precision 0.682: p=0.001 over TOPO's random origins), so another "
-    "proposal graph (likely the repo's pickled one) was scored"))
-def test_spacenet3_sample_reference_output(shared_data, spacenet_sample):
-    reference = (shared_data / "spacenet3_vegas_roads_apls" / "output__max_snap=4m_hole=4m.txt").read_text()
-    expected = float(reference.split("Total APLS Score:")[1].split()[0])
+def test_cosmiq_graph_rules_match_cosmiq_code_with_its_duplicate_segment_bug(spacenet_sample):
+    """With ``--challenge spacenet3`` rules (both copies of the shared segment deleted, great-circle
+    lengths) the same pair scores what CosmiQ's released code gives at 4 m: 0.6894."""
     pred, truth = spacenet_sample
-    assert road_scores(pred, truth)["apls"] == pytest.approx(expected, abs=0.01)
+    result = road_scores(pred, truth, graph_rules="cosmiq")["per_image"]["AOI_2_Vegas_img0"]["apls"]
+    assert result["apls"] == pytest.approx(0.6894, abs=0.002)
+
+
+def _reference(path) -> dict[str, float]:
+    """The three APLS numbers of a CosmiQ ``output__*.txt`` file."""
+    text = path.read_text()
+    number = {key: float(text.split(label)[1].split()[0]) for key, label in (
+        ("apls", "Total APLS Score:"), ("gt_onto_prop", "Ground Truth Nodes Snapped Onto Proposal Score:"),
+        ("prop_onto_gt", "Proposal Nodes Snapped Onto Ground Truth Score:"))}
+    return number
+
+
+def _assert_matches(result, expected: dict[str, float], abs_tol: float) -> None:
+    assert result.apls == pytest.approx(expected["apls"], abs=abs_tol)
+    assert result.apls_gt_onto_prop == pytest.approx(expected["gt_onto_prop"], abs=abs_tol)
+    assert result.apls_prop_onto_gt == pytest.approx(expected["prop_onto_gt"], abs=abs_tol)
+
+
+@pytest.fixture(scope="module")
+def reference_graphs(shared_data):
+    """The two graphs the reference output was computed from (``gt_pkl_prop_pkl``), from JSON."""
+    folder = shared_data / "spacenet3_vegas_roads_apls"
+    name = "RGB-PanSharpen_AOI_2_Vegas_img0.graph.json"
+    return read_graph_json(folder / "gt_graph_json" / name), read_graph_json(folder / "proposal_graph_json" / name)
+
+
+def test_spacenet3_reference_output_from_its_graphs(shared_data, reference_graphs):
+    """output__max_snap=4m_hole=4m.txt: APLS 0.7362 = hmean(0.7974, 0.6837), at the reference
+    run's settings (snap 4 m, linestring_delta 200 m, is_curved_eps 0.12), to 1e-6."""
+    expected = _reference(shared_data / "spacenet3_vegas_roads_apls" / "output__max_snap=4m_hole=4m.txt")
+    assert expected["apls"] == pytest.approx(0.7362, abs=1e-4)
+    truth, pred = reference_graphs
+    assert (truth.graph.number_of_nodes(), truth.graph.number_of_edges()) == (71, 90)
+    assert (pred.graph.number_of_nodes(), pred.graph.number_of_edges()) == (83, 108)
+    _assert_matches(apls_graphs(truth.graph, pred.graph, max_snap_dist_m=4, midpoint_spacing_m=200,
+                                curvature_eps=0.12), expected, 1e-6)
+
+
+def test_spacenet3_reference_ground_truth_is_the_geojson_under_cosmiq_rules(shared_data, reference_graphs):
+    """CosmiQ's rules rebuild the reference's ground-truth graph from the geojson (same nodes, edges
+    and great-circle length), so the geojson scored against the proposal graph gives 0.7362 too."""
+    folder = shared_data / "spacenet3_vegas_roads_apls"
+    expected = _reference(folder / "output__max_snap=4m_hole=4m.txt")
+    truth_graph, pred = reference_graphs
+    lines = read_vectors(folder / "gt_json_prop_wkt" / "ground_truth_randomized" / "AOI_2_Vegas_img0.geojson")
+    built = graph_from_lines(lines, crs=pred.crs, truth=True, settings=RoadSettings(graph_rules="cosmiq"))
+    assert (built.number_of_nodes(), built.number_of_edges()) == (71, 90)
+    total = sum(length for *_, length in built.edges(data="length"))
+    assert total == pytest.approx(sum(length for *_, length in truth_graph.graph.edges(data="length")), abs=1e-6)
+    _assert_matches(apls_graphs(built, pred.graph), expected, 1e-6)
+
+
+def test_2019_reference_scored_the_same_proposal_graph(shared_data, reference_graphs):
+    """The 2019 run's CSV gives the proposal's total length: it is the graph of proposal_graph_json."""
+    table = (shared_data / "spacenet3_vegas_roads_apls" / "reference_2019_gt_json_prop_graph"
+             / "scores__max_snap=4m_hole=3m.csv").read_text().splitlines()
+    row = dict(zip(table[0].split(","), table[1].split(",")))
+    _, pred = reference_graphs
+    assert sum(length for *_, length in pred.graph.edges(data="length")) == pytest.approx(float(row["tot_meters_p"]))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "reference_2019_gt_json_prop_graph (0.7598 = hmean(0.7931, 0.7292)) was computed on a ground truth of 40 "
+    "lines (tot_meters_gt 4669.825 m); the shared geojson has 38 (4461.288 m under CosmiQ's rules): it lacks "
+    "road_id 12784 and 14422 (208.537 m), which CosmiQ/apls@0fb1968 sample_data/gt_json_prop_wkt/"
+    "ground_truth_randomized/AOI_2_Vegas_img0.geojson still has. On the shared files this scores 0.7362 "
+    "(0.7974 / 0.6837); with those two lines added, the same code gives 0.759783 (0.793096 / 0.729156), the "
+    "reference to 1e-12, and exactly its 4669.825 m"))
+def test_spacenet3_2019_reference_output(shared_data, reference_graphs):
+    folder = shared_data / "spacenet3_vegas_roads_apls"
+    expected = _reference(folder / "reference_2019_gt_json_prop_graph" / "output__max_snap=4m_hole=3m.txt")
+    _, pred = reference_graphs
+    lines = read_vectors(folder / "gt_json_prop_wkt" / "ground_truth_randomized" / "AOI_2_Vegas_img0.geojson")
+    built = graph_from_lines(lines, crs=pred.crs, truth=True, settings=RoadSettings(graph_rules="cosmiq"))
+    _assert_matches(apls_graphs(built, pred.graph), expected, 0.01)

@@ -109,3 +109,78 @@ def test_corrupt_vector_file_and_pixel_roads_without_image(tmp_path):
     (tmp_path / "roads.csv").write_text('ImageId,WKT_Pix\nimg,"LINESTRING (0 0, 100 0)"\n')
     pixel = _invoke("--task", "roads", "--pred", tmp_path / "roads.csv", "--truth", tmp_path / "roads.csv")
     assert pixel.exit_code == 2 and "--image" in pixel.output
+
+
+def test_help_documents_road_graphs_and_the_challenge_presets():
+    result = _invoke("--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for words in ("JSON road graphs", "--challenge [spacenet2|spacenet3]", "PolygonWKT_Pix", "per AOI",
+                  "--min-area-px", "[default: 20]", "--midpoint-spacing-m", "linestring_delta", "[default: 200",
+                  "--curvature-eps", "is_curved_eps", "[default: 0.12", "--min-path-length-m", "--snap-m",
+                  "max_snap_dist", "TOPO's hole size"):
+        assert words in text, words
+
+
+def test_roads_from_json_graphs_reproduce_the_spacenet3_reference(shared_data, tmp_path):
+    folder = shared_data / "spacenet3_vegas_roads_apls"
+    name = "RGB-PanSharpen_AOI_2_Vegas_img0.graph.json"
+    result = _invoke("--task", "roads", "--pred", folder / "proposal_graph_json" / name,
+                     "--truth", folder / "gt_graph_json" / name, "--snap-m", "4", "--midpoint-spacing-m", "200",
+                     "--curvature-eps", "0.12", "--json-out", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    assert "RGB-PanSharpen_AOI_2_Vegas_img0 apls gt->prop" in result.output
+    metrics = json.loads((tmp_path / "g.json").read_text())["metrics"]
+    image = metrics["per_image"]["RGB-PanSharpen_AOI_2_Vegas_img0"]["apls"]
+    assert metrics["apls"] == pytest.approx(0.7362, abs=1e-4)
+    assert (image["apls_gt_onto_prop"], image["apls_prop_onto_gt"]) == (pytest.approx(0.7974, abs=1e-4),
+                                                                         pytest.approx(0.6837, abs=1e-4))
+    assert metrics["settings"]["midpoint_spacing_m"] == 200 and metrics["settings"]["graph_rules"] == "geovision"
+
+
+def test_roads_geojson_truth_against_json_graph(shared_data):
+    folder = shared_data / "spacenet3_vegas_roads_apls"
+    args = ["--task", "roads", "--pred", folder / "proposal_graph_json" / "RGB-PanSharpen_AOI_2_Vegas_img0.graph.json",
+            "--truth", folder / "gt_json_prop_wkt" / "ground_truth_randomized" / "AOI_2_Vegas_img0.geojson"]
+    cosmiq = _invoke(*args, "--challenge", "spacenet3")
+    assert cosmiq.exit_code == 0, cosmiq.output
+    assert "apls (mean)                                    0.7362" in cosmiq.output
+    ours = _invoke(*args)  # the segment two truth lines share is kept: the road is not cut
+    assert ours.exit_code == 0 and "apls (mean)                                    0.8452" in ours.output
+
+
+def test_buildings_spacenet2_per_aoi(tmp_path):
+    from tests.evaluate.test_spacenet2 import write_spacenet_csvs
+
+    pred, truth = write_spacenet_csvs(tmp_path)
+    result = _invoke("--task", "buildings", "--challenge", "spacenet2", "--pred", pred, "--truth", truth,
+                     "--json-out", tmp_path / "sn2.json")
+    assert result.exit_code == 0, result.output
+    assert "AOI_2_Vegas f1" in result.output and "AOI_3_Paris f1" in result.output
+    score = json.loads((tmp_path / "sn2.json").read_text())["metrics"]["spacenet2"]
+    assert {aoi: (c["tp"], c["fp"], c["fn"]) for aoi, c in score["per_aoi"].items()} == {
+        "AOI_2_Vegas": (2, 1, 1), "AOI_3_Paris": (1, 3, 1)}
+    assert (score["tp"], score["fp"], score["fn"], score["min_area_px"]) == (3, 4, 2, 20)
+    plain = _invoke("--task", "buildings", "--pred", pred, "--truth", truth, "--json-out", tmp_path / "plain.json")
+    assert plain.exit_code == 0, plain.output
+    objects = json.loads((tmp_path / "plain.json").read_text())["metrics"]["objects"]
+    # no 20 px rule (the 16 px building is found), IoU >= 0.5 (the 0.5 pair matches), one table
+    assert (objects["tp"], objects["fp"], objects["fn"]) == (5, 3, 1) and "per_aoi" not in objects
+
+
+def test_challenge_misuse_exits_2(tmp_path, shared_data):
+    from tests.evaluate.test_spacenet2 import write_spacenet_csvs
+
+    pred, truth = write_spacenet_csvs(tmp_path)
+    wrong_task = _invoke("--task", "roads", "--challenge", "spacenet2", "--pred", pred, "--truth", truth)
+    assert wrong_task.exit_code == 2 and "does not apply to --task roads" in wrong_task.output
+    image = shared_data / "spacenet3_vegas_roads_apls" / "images" / "RGB-PanSharpen_AOI_2_Vegas_img0.tif"
+    with_image = _invoke("--task", "buildings", "--challenge", "spacenet2", "--pred", pred, "--truth", truth,
+                         "--image", image)
+    assert with_image.exit_code == 2 and "drop --image" in with_image.output
+    (tmp_path / "g.json").write_text(json.dumps({"nodes": [{"id": 0, "x": 0, "y": 0}, {"id": 1, "x": 9, "y": 0}],
+                                                 "edges": [{"u": 0, "v": 1}]}))
+    (tmp_path / "t.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 0]]}}]}))
+    no_crs = _invoke("--task", "roads", "--pred", tmp_path / "g.json", "--truth", tmp_path / "t.geojson")
+    assert no_crs.exit_code == 2 and "graph.crs" in no_crs.output
