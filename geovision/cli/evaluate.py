@@ -66,6 +66,8 @@ def command(task: str, pred: Path, truth: Path, json_out: Path | None, overwrite
     from geovision.evaluate.tasks import Options, evaluate, summary_rows
     from geovision.io.atomic import atomic_output, check_output
 
+    if options["min_area_px"] is not None and options["challenge"] != "spacenet2":
+        raise click.UsageError("--min-area-px is the SpaceNet 2 rule: give it with --challenge spacenet2")
     if json_out is not None:
         check_output(json_out, overwrite=overwrite)
     result = evaluate(task, pred, truth, Options(**{k: v for k, v in options.items() if v is not None}))

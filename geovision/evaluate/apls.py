@@ -12,10 +12,12 @@ Defaults are those of CosmiQ's ``apls.py`` command line and of its SpaceNet 3 re
 ``min_path_length=0.001`` m). The reference output of SpaceNet's sample
 (``output__max_snap=4m_hole=4m.txt``, method ``gt_pkl_prop_pkl``: Vegas img0 ground-truth graph
 against a proposal graph) is reproduced to 1e-12 from the JSON exports of those two graphs
-(:mod:`geovision.evaluate.graph_json`): 0.7362 = hmean(0.7974, 0.6837); so is the older run
-``reference_2019_gt_json_prop_graph`` (0.7598) once its ground truth is built from the geojson
-with CosmiQ's graph rules (``road_graph(rules="cosmiq")``), given the geojson that run used. The
-``hole`` of those file names is TOPO's hole size and plays no part in APLS.
+(:mod:`geovision.evaluate.graph_json`): 0.7362 = hmean(0.7974, 0.6837), and so it is from the
+ground-truth geojson built with CosmiQ's graph rules (``road_graph(rules="cosmiq")``, which
+rebuild that pickled graph exactly). The older run ``reference_2019_gt_json_prop_graph`` (0.7598,
+geojson truth against the same proposal graph) is reproduced to 1e-12 the same way given the
+geojson it used, which had two roads (208.5 m) that the shared copy lacks. The ``hole`` of those
+file names is TOPO's hole size and plays no part in APLS.
 
 Deliberate differences from ``apls.py``, none of which changes those two results: points that
 land on the same node all keep their identity (the reference renames the node, so the earlier

@@ -46,7 +46,8 @@ class RoadSettings:
 
     def __post_init__(self) -> None:
         if self.graph_rules not in GRAPH_RULES:
-            raise ConfigError(f"unknown road graph rules {self.graph_rules!r}", fix=f"use one of {', '.join(GRAPH_RULES)}")
+            raise ConfigError(f"unknown road graph rules {self.graph_rules!r}",
+                              fix=f"use one of {', '.join(GRAPH_RULES)}")
         for name in ("max_snap_dist_m", "midpoint_spacing_m", "buffer_m"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive, not {getattr(self, name)}",
@@ -92,7 +93,8 @@ def graph_from_lines(frame, *, crs=None, truth: bool, settings: RoadSettings) ->
     lon/lat coordinates, as osmnx computes them.
     """
     if frame.crs is None:
-        raise GeoreferenceError("road lines have no CRS", fix="give --image, the raster that pixel coordinates refer to")
+        raise GeoreferenceError("road lines have no CRS",
+                                fix="give --image, the raster that pixel coordinates refer to")
     metric = frame.to_crs(crs) if crs is not None else frame
     lon_lat = frame.to_crs(LON_LAT).geometry.values if settings.graph_rules == "cosmiq" else None
     return road_graph(metric.geometry.values, rules=settings.graph_rules, lon_lat=lon_lat,

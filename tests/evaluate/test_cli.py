@@ -112,13 +112,18 @@ def test_corrupt_vector_file_and_pixel_roads_without_image(tmp_path):
 
 
 def test_help_documents_road_graphs_and_the_challenge_presets():
+    from geovision.evaluate.tasks import Options
+
     result = _invoke("--help")
     assert result.exit_code == 0
     text = " ".join(result.output.split())
+    defaults = Options()  # the help states the defaults the options really have
     for words in ("JSON road graphs", "--challenge [spacenet2|spacenet3]", "PolygonWKT_Pix", "per AOI",
-                  "--min-area-px", "[default: 20]", "--midpoint-spacing-m", "linestring_delta", "[default: 200",
-                  "--curvature-eps", "is_curved_eps", "[default: 0.12", "--min-path-length-m", "--snap-m",
-                  "max_snap_dist", "TOPO's hole size"):
+                  "--min-area-px", f"[default: {defaults.min_area_px:g}]", "--midpoint-spacing-m", "linestring_delta",
+                  f"[default: {defaults.midpoint_spacing_m:g},", "--curvature-eps", "is_curved_eps",
+                  f"[default: {defaults.curvature_eps:g},", "--min-path-length-m",
+                  f"[default: {defaults.min_path_length_m:g}]", "--snap-m", "max_snap_dist",
+                  f"[default: {defaults.max_snap_dist_m}]", "TOPO's hole size"):
         assert words in text, words
 
 
@@ -138,21 +143,23 @@ def test_roads_from_json_graphs_reproduce_the_spacenet3_reference(shared_data, t
     assert metrics["settings"]["midpoint_spacing_m"] == 200 and metrics["settings"]["graph_rules"] == "geovision"
 
 
-def test_roads_geojson_truth_against_json_graph(shared_data):
+def test_roads_geojson_truth_against_json_graph(shared_data, tmp_path):
     folder = shared_data / "spacenet3_vegas_roads_apls"
     args = ["--task", "roads", "--pred", folder / "proposal_graph_json" / "RGB-PanSharpen_AOI_2_Vegas_img0.graph.json",
             "--truth", folder / "gt_json_prop_wkt" / "ground_truth_randomized" / "AOI_2_Vegas_img0.geojson"]
-    cosmiq = _invoke(*args, "--challenge", "spacenet3")
-    assert cosmiq.exit_code == 0, cosmiq.output
-    assert "apls (mean)                                    0.7362" in cosmiq.output
-    ours = _invoke(*args)  # the segment two truth lines share is kept: the road is not cut
-    assert ours.exit_code == 0 and "apls (mean)                                    0.8452" in ours.output
+    scores = {}
+    for rules, extra in (("cosmiq", ["--challenge", "spacenet3"]), ("geovision", [])):
+        result = _invoke(*args, *extra, "--json-out", tmp_path / f"{rules}.json")
+        assert result.exit_code == 0, result.output
+        metrics = json.loads((tmp_path / f"{rules}.json").read_text())["metrics"]
+        assert metrics["settings"]["graph_rules"] == rules
+        scores[rules] = metrics["apls"]
+    assert scores["cosmiq"] == pytest.approx(0.7362, abs=1e-4)  # the reference, from the geojson
+    assert scores["geovision"] == pytest.approx(0.8452, abs=1e-4)  # the shared segment kept: the road is not cut
 
 
-def test_buildings_spacenet2_per_aoi(tmp_path):
-    from tests.evaluate.test_spacenet2 import write_spacenet_csvs
-
-    pred, truth = write_spacenet_csvs(tmp_path)
+def test_buildings_spacenet2_per_aoi(tmp_path, spacenet2_csvs):
+    pred, truth = spacenet2_csvs
     result = _invoke("--task", "buildings", "--challenge", "spacenet2", "--pred", pred, "--truth", truth,
                      "--json-out", tmp_path / "sn2.json")
     assert result.exit_code == 0, result.output
@@ -168,12 +175,12 @@ def test_buildings_spacenet2_per_aoi(tmp_path):
     assert (objects["tp"], objects["fp"], objects["fn"]) == (5, 3, 1) and "per_aoi" not in objects
 
 
-def test_challenge_misuse_exits_2(tmp_path, shared_data):
-    from tests.evaluate.test_spacenet2 import write_spacenet_csvs
-
-    pred, truth = write_spacenet_csvs(tmp_path)
+def test_challenge_misuse_exits_2(tmp_path, shared_data, spacenet2_csvs):
+    pred, truth = spacenet2_csvs
     wrong_task = _invoke("--task", "roads", "--challenge", "spacenet2", "--pred", pred, "--truth", truth)
     assert wrong_task.exit_code == 2 and "does not apply to --task roads" in wrong_task.output
+    no_challenge = _invoke("--task", "buildings", "--min-area-px", "10", "--pred", pred, "--truth", truth)
+    assert no_challenge.exit_code == 2 and "--challenge spacenet2" in no_challenge.output
     image = shared_data / "spacenet3_vegas_roads_apls" / "images" / "RGB-PanSharpen_AOI_2_Vegas_img0.tif"
     with_image = _invoke("--task", "buildings", "--challenge", "spacenet2", "--pred", pred, "--truth", truth,
                          "--image", image)
