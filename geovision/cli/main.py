@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "segment": "segment",
     "train": "train",
     "pretrain": "pretrain",
+    "adapt": "adapt",
     "vectorize": "vectorize",
     "impact": "impact",
     "population": "population",

@@ -1,0 +1,75 @@
+"""`geovision adapt` on a small synthetic event: a few steps, the better bundle kept, bad labels refused."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from geovision.adapt.labels import read_labels, road_width_m
+from geovision.adapt.run import AdaptOptions, _validation_blocks, adapt
+from geovision.cli.main import cli
+from geovision.models.bundle import load_bundle
+
+
+def _cli(*args):
+    return CliRunner().invoke(cli, ["adapt", *map(str, args)])
+
+
+def test_adapt_writes_a_bundle_with_its_card_and_both_scores(event, tiny_bundle, tmp_path):
+    out = tmp_path / "adapted"
+    result = adapt([str(event.pre)], [str(event.paths["buildings"]), str(event.paths["roads"])], out,
+                   model=str(tiny_bundle), options=AdaptOptions(minutes=0.5, chip_px=128, batch_size=2))
+    assert result.steps >= 10 and set(result.tasks) == {"buildings", "roads"}
+    record = json.loads((out / "adapt.json").read_text())
+    assert record["adapted"] == result.adapted and record["steps"] == result.steps
+    assert set(record["before"]) == {"buildings_iou", "roads_iou", "mean_iou"}
+    assert (record["after"]["mean_iou"] > record["before"]["mean_iou"]) == result.adapted
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "tiny" in card and "held-out blocks" in card and "unknown (state it with --licence)" in card
+    load_bundle(out)  # a working bundle either way (adapted, or the base kept)
+    assert not (tmp_path / ".adapted.adapt").exists()  # the work folder is cleaned up
+
+
+def test_validation_blocks_are_a_quarter_in_whole_blocks():
+    held = _validation_blocks(64, 64, 8)
+    assert held.mean() == pytest.approx(0.25)
+    assert held[:8, :8].all() and not held[:8, 8:16].any()  # whole blocks, never single pixels
+
+
+def test_osm_style_roads_get_their_width(tmp_path):
+    frame = gpd.GeoDataFrame({"highway": ["primary", "service", "footway_link", None], "width": [None, None, None, "4 m"]},
+                             geometry=[shapely.LineString([(0, 0), (1, 1)])] * 4, crs="EPSG:4326")
+    np.testing.assert_allclose(road_width_m(frame), [12.0, 5.0, 2.0, 4.0])
+
+
+def _write(frame: gpd.GeoDataFrame, path):
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_bad_labels_are_clear_exit_2_errors(event, tiny_bundle, tmp_path):
+    buildings = gpd.read_file(event.paths["buildings"])
+    far = _write(buildings.set_geometry(buildings.translate(50_000, 0)), tmp_path / "far.geojson")
+    points = _write(buildings.set_geometry(buildings.centroid), tmp_path / "points.geojson")
+    few = _write(buildings.iloc[:1].set_geometry(buildings.iloc[:1].centroid.buffer(0.6)), tmp_path / "few.geojson")
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}')
+    cases = {far: "do not overlap", points: "not building polygons or road lines", few: "too few labelled pixels",
+             empty: "no geometries"}
+    for path, message in cases.items():
+        result = _cli("--pre", event.pre, "--labels", path, "--out", tmp_path / f"o_{path.stem}", "--model",
+                      tiny_bundle, "--minutes", 1)
+        assert result.exit_code == 2, (path.name, result.output)
+        assert message in result.output and path.name in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_read_labels_sorts_polygons_and_lines(event):
+    labels = read_labels([event.paths["buildings"], event.paths["roads"]])
+    assert len(labels.buildings) == 15 and len(labels.roads) == 14 and labels.tasks == ["buildings", "roads"]
+    assert (labels.roads["width_m"] > 0).all()
