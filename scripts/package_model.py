@@ -40,6 +40,7 @@ REGISTRY = REPO / "configs" / "data" / "sources.yaml"
 def _module(path: Path):
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # dataclasses look their module up while the file runs
     spec.loader.exec_module(module)
     return module
 

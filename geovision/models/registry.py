@@ -1,6 +1,8 @@
 """Where bundles are found: the models shipped in the package, or a folder path.
 
-``default`` (= ``fast``): EfficientNet-Lite0 with one shared FPN decoder, distilled from ``unet``;
+``default`` (= ``robust``, since 2026-12-03): the ``fast`` architecture trained from ImageNet on every
+trainable source of the data registry with sensor-robust augmentation (configs/train/robust-cpu.yaml);
+``fast``: the same architecture distilled from ``unet`` (the default until 2026-12-03);
 ``unet``: EfficientNet-Lite0 with one U-Net decoder per task (the default until 2026-11-29, the
 teacher of ``fast``).
 """
@@ -13,8 +15,10 @@ from geovision.errors import ModelBundleError
 
 FAST_BUNDLE_DIR = Path(__file__).resolve().parent / "fast"
 UNET_BUNDLE_DIR = Path(__file__).resolve().parent / "unet"
-DEFAULT_BUNDLE_DIR = FAST_BUNDLE_DIR
-BUILTIN = {"default": DEFAULT_BUNDLE_DIR, "fast": FAST_BUNDLE_DIR, "unet": UNET_BUNDLE_DIR}
+ROBUST_BUNDLE_DIR = Path(__file__).resolve().parent / "robust"
+DEFAULT_BUNDLE_DIR = ROBUST_BUNDLE_DIR
+BUILTIN = {"default": DEFAULT_BUNDLE_DIR, "robust": ROBUST_BUNDLE_DIR, "fast": FAST_BUNDLE_DIR,
+           "unet": UNET_BUNDLE_DIR}
 
 
 def resolve_bundle(name_or_path: str | Path | None = None) -> Path:

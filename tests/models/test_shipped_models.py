@@ -34,9 +34,16 @@ def _gflop(model: torch.nn.Module) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def test_default_is_the_fast_model_and_needs_under_half_the_unets_compute():
+def test_default_is_the_robust_model_with_the_fast_architecture():
+    robust, fast = load_bundle(resolve_bundle("robust")), load_bundle(resolve_bundle("fast"))
+    assert resolve_bundle("default") == resolve_bundle("robust")
+    assert robust.meta.architecture == fast.meta.architecture  # the same inference cost
+    assert robust.meta.training.steps == 10000 and robust.meta.training.wall_time_s > 3600
+    assert "SpaceNet 3 Vegas img0" not in {d.name for d in robust.meta.training.data}
+
+
+def test_fast_model_needs_under_half_the_unets_compute():
     fast, unet = load_bundle(resolve_bundle("fast")), load_bundle(resolve_bundle("unet"))
-    assert resolve_bundle("default") == resolve_bundle("fast")
     assert fast.meta.architecture.shared_decoder and fast.meta.architecture.decoder == "fpn"
     assert _gflop(fast.model) < 0.5 * _gflop(unet.model)
     assert fast.meta.training.steps > 0 and any("pseudo-labels" in (d.notes or "") for d in fast.meta.training.data)
