@@ -184,7 +184,9 @@ def test_cli_bands_win_over_the_catalog(tmp_path, monkeypatch):
 
     def fake_run(inputs, out, options, **_):
         seen["inputs"] = inputs
-        return SimpleNamespace(stages={}, record_path=out / "run.json")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "run.json").write_text(json.dumps({"stages": {}, "figures": {}}))
+        return SimpleNamespace(stages={}, out=out, record_path=out / "run.json")
 
     monkeypatch.setattr(pipeline_run, "run_pipeline", fake_run)
     fields = {"bands": [3, 2, 1], "scaling": ELEVEN_BIT}
