@@ -1,6 +1,5 @@
-{%- if not pipe_only %}<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.0" styleCategories="Symbology">
-{%- endif %}
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.28.0" styleCategories="Symbology">
   <pipe>
     <rasterrenderer type="singlebandpseudocolor" band="{{ band }}" opacity="{{ opacity }}" alphaBand="-1" classificationMin="{{ stops[0].value }}" classificationMax="{{ stops[-1].value }}" nodataColor="">
       <rastershader>
@@ -14,6 +13,4 @@
     <brightnesscontrast brightness="0" contrast="0" gamma="1"/>
   </pipe>
   <blendMode>0</blendMode>
-{%- if not pipe_only %}
 </qgis>
-{%- endif %}
