@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= outputs/demo
 
-.PHONY: demo test test-all install doctor browser clean
+.PHONY: demo test test-all install doctor browser qgis clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/geovision run demo --out $(OUT) --overwrite
 
-test: $(STAMP) browser
+test: $(STAMP) browser qgis
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" -q
 
 test-all: $(STAMP)
@@ -28,6 +28,10 @@ test-all: $(STAMP)
 # headless Chromium for the report's browser test (Debian package; needs root)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
+
+# PyQGIS for the QGIS test of the run's styles (Debian package for the system python3; needs root)
+qgis:
+	/usr/bin/python3 -c "import qgis.core" 2>/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-qgis qgis-providers)
 
 doctor: $(STAMP)
 	$(BIN)/geovision doctor

@@ -27,13 +27,13 @@ import click
 @click.option("--min-overlap", type=float, default=0.5, show_default=True,
               help="Share of a cell inside the truth area for the cell to count as truly affected.")
 @click.option("--exclude-mixed-cells", is_flag=True,
-              help="Leave cells cut by the truth area's boundary (2-98 %% inside) out of the scores.")
+              help="Leave cells cut by the truth area's boundary (2-98 % inside) out of the scores.")
 @click.option("--census", type=click.Path(dir_okay=False), help="Census polygons (any vector format, any CRS).")
 @click.option("--pop-field", default="pop", show_default=True, help="Population column of --census.")
 @click.option("--pop-raster", type=click.Path(dir_okay=False), help="Population raster instead of --census.")
 @click.option("--weighting", type=click.Choice(["pixel", "area"]), default="pixel", show_default=True)
 @click.option("--interval", type=click.Choice(["model", "validation"]),
-              help="Bootstrap 95%% interval of affected persons (docs/impact.md).")
+              help="Bootstrap 95 % interval of affected persons (docs/impact.md).")
 @click.option("--validation-sample", type=click.Path(dir_okay=False),
               help="CSV of per-cell pred,true[,quantity] from a labelled area (for --interval validation).")
 @click.option("--road-lines", type=click.Path(dir_okay=False),

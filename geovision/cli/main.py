@@ -19,6 +19,7 @@ import click
 
 from geovision import __version__
 from geovision.errors import GeovisionError
+from geovision.progress import set_quiet
 
 # command name -> module under geovision.cli (module exposes ``command``)
 COMMANDS: dict[str, str] = {
@@ -34,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "population": "population",
     "evaluate": "evaluate",
     "run": "run",
+    "events": "events",
 }
 
 
@@ -66,13 +68,14 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="geovision")
 @click.option("-v", "--verbose", count=True, help="More output (repeat for debug); tracebacks on errors.")
-@click.option("-q", "--quiet", count=True, help="Less output.")
+@click.option("-q", "--quiet", count=True, help="Only errors: no progress, stage lines or summary.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """geovision: where buildings and roads were lost, and who lives there."""
     verbosity = verbose - quiet
     ctx.ensure_object(dict)
     ctx.obj["verbosity"] = verbosity
+    set_quiet(verbosity < 0)
     level = logging.WARNING - 10 * verbosity
     logging.basicConfig(level=max(logging.DEBUG, min(logging.ERROR, level)),
                         format="%(levelname)s %(name)s: %(message)s")

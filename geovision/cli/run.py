@@ -17,7 +17,7 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--pre", type=click.Path(dir_okay=False), help="Pre-event image (instead of EVENT).")
 @click.option("--post", type=click.Path(dir_okay=False), help="Post-event image (instead of EVENT).")
 @click.option("--census", type=click.Path(dir_okay=False), help="Census polygons with population counts.")
-@click.option("--pop-field", default="pop", show_default=True)
+@click.option("--pop-field", default="pop", show_default=True, help="Population column of --census.")
 @click.option("--aoi", type=click.Path(dir_okay=False), default=None,
               help="Area of interest: a polygon vector file (any CRS); the whole job covers only it.")
 @bands_option
@@ -25,22 +25,30 @@ from geovision.inference.runtime import RUNTIMES
               help="Date of the event (YYYY-MM-DD): the STAC datetime of the outputs. Default: the catalog's.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--model", default="default", show_default=True, help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).")
-@click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True)
-@click.option("--device", default="auto", show_default=True)
+@click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True,
+              help="Inference precision/engine: auto picks bf16 on a capable CPU/GPU, else fp32.")
+@click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda or cuda:N.")
 @click.option("--scheduler", default=None, help="Dask scheduler for inference: local or tcp://host:port.")
 @click.option("--cell-px", type=int, default=256, show_default=True, help="DII grid cell size in pixels.")
 @click.option("--theta", type=float, default=0.1, show_default=True, help="DII threshold for impacted cells.")
 @click.option("--catalog", type=click.Path(dir_okay=False), default=None, help="Event catalog (data_catalog.yaml).")
+@click.option("--name", default=None,
+              help="Name of the run, the report's title (default: the event, or the --out folder's name).")
 @click.option("--overwrite", is_flag=True, help="Start again, replacing a previous run in --out.")
-def command(event, pre, post, census, pop_field, aoi, bands, event_date, out_dir, model, runtime, device, scheduler, cell_px, theta,
-            catalog, overwrite) -> None:
+@click.option("--json", "as_json", is_flag=True, help="End with the headline figures as JSON instead of a summary.")
+@click.pass_context
+def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, out_dir, model, runtime, device,
+            scheduler, cell_px, theta, catalog, name, overwrite, as_json) -> None:
     """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
     from dataclasses import replace
 
     from geovision.catalog import load_catalog
     from geovision.errors import ConfigError, OutputExistsError
+    from geovision.io.paths import check_input_file
     from geovision.pipeline.events import EventInputs, materialise
     from geovision.pipeline.run import RunOptions, run_pipeline
+    from geovision.report.figures import read_run_record
+    from geovision.report.summary import summary_figures, summary_lines
 
     if (event is None) == (pre is None or post is None):
         raise ConfigError("give either an EVENT name or both --pre and --post",
@@ -53,12 +61,23 @@ def command(event, pre, post, census, pop_field, aoi, bands, event_date, out_dir
         from geovision.io.aoi import load_aoi
 
         load_aoi(aoi)  # fail early on a missing or unusable AOI file
+    quiet = (ctx.obj or {}).get("verbosity", 0) < 0
+    def echo(text: str) -> None:  # stage lines; on stderr when stdout carries --json
+        if not quiet:
+            click.echo(text, err=as_json)
+
     if event is not None:
-        click.echo(f"preparing event `{event}` ...")
+        echo(f"preparing event `{event}` ...")
         inputs = materialise(event, load_catalog(catalog))
     else:
-        inputs = EventInputs(name=Path(pre).stem, pre=Path(pre), post=Path(post),
+        inputs = EventInputs(name=out.resolve().name, pre=Path(pre), post=Path(post),
                              census=Path(census) if census else None, census_pop_field=pop_field)
+    for path, kind in ((inputs.pre, "pre-event image"), (inputs.post, "post-event image"),
+                       (inputs.census, "census file")):
+        if path is not None:
+            check_input_file(path, kind=kind)  # before any stage runs or run.json is written
+    if name is not None:
+        inputs = replace(inputs, name=name)
     if aoi is not None:
         inputs = replace(inputs, aoi=Path(aoi))
     if bands is not None:
@@ -67,11 +86,13 @@ def command(event, pre, post, census, pop_field, aoi, bands, event_date, out_dir
         inputs = replace(inputs, event_date=event_date.date().isoformat())
     options = RunOptions(model=model, runtime=runtime, device=device, scheduler=scheduler, cell_px=cell_px,
                          theta_buildings=theta, theta_roads=theta)
-    run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=click.echo)
-    done = [name for name, record in run.stages.items() if record.status == "done"]
-    skipped = [name for name, record in run.stages.items() if record.status == "skipped"]
-    click.echo(f"stages run: {', '.join(done) or 'none'}; skipped: {', '.join(skipped) or 'none'}")
-    figures = {name: record.figures for name, record in run.stages.items() if record.figures and name != "inputs"}
-    if figures:
+    run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=echo)
+    record = read_run_record(run.out)
+    figures = summary_figures(record, out)
+    if as_json:
         click.echo(json.dumps(figures, indent=1, default=float))
-    click.echo(f"run record: {run.record_path}")
+    elif not quiet:
+        skipped = [stage for stage, entry in record["stages"].items() if entry["status"] != "done"]
+        if skipped:
+            click.echo(f"not done: {', '.join(skipped)} (reasons above and in run.json)")
+        click.echo("\n".join(summary_lines(figures)))

@@ -125,7 +125,13 @@ def impact_stage(pre_mask: Any, post_mask: Any, out_dir: Any, *, kind: str = "bu
     ds = dii_from_files(pre_mask, post_mask, valid=valid, cell_px=cell_px, cell_m=cell_m, tau=tau, theta=theta,
                         mean_over=mean_over, tolerance_px=tolerance_px, min_valid_fraction=min_valid_fraction)
     result = ImpactOutputs()
-    result.summary = {"kind": kind, "cell_px": int(ds.attrs["cell_px"]), "theta": theta, "tau": tau,
+    from affine import Affine
+
+    from geovision.vector.units import pixel_size_m
+
+    cell_size_m = pixel_size_m(Affine(*ds.attrs["pixel_transform"]), ds.attrs["crs"]) * int(ds.attrs["cell_px"])
+    result.summary = {"kind": kind, "cell_px": int(ds.attrs["cell_px"]), "cell_m": round(cell_size_m, 3),
+                      "theta": theta, "tau": tau,
                       "mean_over": mean_over, "tolerance_px": tolerance_px, "mean_f": float(ds["mean_f"]),
                       "cells": int(ds["dii"].size), "cells_defined": int(ds["dii"].notnull().sum()),
                       "cells_impacted": int(np.nansum(ds["impacted"].to_numpy()))}
@@ -219,7 +225,9 @@ def _affected(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, census:
 def _roads(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, road_lines: Any, tau: float,
            tolerance_px: int, out_dir: Path, overwrite: bool, paths: dict) -> xr.Dataset:
     from geovision.impact.roads import damaged_roads
+    from geovision.io.raster import open_raster
     from geovision.io.vectors import read_vectors, write_vectors
+    from geovision.vector.simplify import simplify_outlines
 
     if road_lines is not None:
         lines, pre = read_vectors(road_lines), None
@@ -232,5 +240,9 @@ def _roads(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, road_lines
                                 cell_px=int(ds.attrs["cell_px"]))
     paths["damaged_roads"] = out_dir / "roads_damaged.gpkg"
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_vectors(roads, paths["damaged_roads"], layer="damaged_roads", overwrite=overwrite)
+    with open_raster(pre_mask, bands=[1]) as raster:
+        transform = raster.transform
+    # lengths and losses are measured above, on the unsimplified lines
+    write_vectors(simplify_outlines(roads, transform), paths["damaged_roads"], layer="damaged_roads",
+                  overwrite=overwrite)
     return grid

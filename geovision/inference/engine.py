@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from geovision.errors import BandCountError, ConfigError, OutputExistsError
-from geovision.inference.predictor import (MASK_NODATA, PROB_NODATA, InferenceModel, ModelRef, load_model,
-                                           predict_batch, runtime_for)
+from geovision.inference.predictor import (MASK_NODATA, PROB_NODATA, PROB_SCALE, InferenceModel, ModelRef,
+                                           load_model, predict_batch, runtime_for)
 from geovision.inference.sources import SceneSource, SourceSpec
 from geovision.inference.workstore import WorkStore
+from geovision.io.cog import MASK_COLORMAP
 from geovision.io.windows import plan_windows
 from geovision.models.bundle import GSD_TOLERANCE
 from geovision.progress import progress
@@ -129,7 +130,9 @@ def open_for_model(spec: SourceSpec, model: InferenceModel) -> tuple[SourceSpec,
         if plan is not None:
             log.info("bands of %s (%s): %s", date, spec.post if date == "post" else spec.pre, plan.describe())
     if source.bands != model.bands:
-        raise BandCountError(f"image has {source.bands} band(s), the model needs {model.bands}", path=source.path,
+        what = (f"--bands {','.join(map(str, spec.bands))} selects {source.bands} band(s)" if spec.bands
+                else f"image has {source.bands} band(s)")
+        raise BandCountError(f"{what}, the model needs {model.bands}", path=source.path,
                              fix=f"select {model.bands} bands in the model's order (e.g. --bands 1,2,3 for "
                                  "red, green, blue), or use a model trained on this imagery")
     gsd, res = model.gsd_m, source.res_m
@@ -210,6 +213,17 @@ def _iter_stored(store: WorkStore, groups: list[list[int]]) -> Iterator[tuple[li
         yield group, store.load(batch_id)
 
 
+def band_description(name: str) -> str:
+    """What the band of output ``name`` (e.g. ``buildings_pre_prob``) holds, for its GDAL band description."""
+    if name == "valid":
+        return "valid: 1 = valid pre and post data"
+    task, date, kind = name.rsplit("_", 2)
+    if kind == "prob":
+        return (f"{task} probability ({date}-event): stored p x {PROB_SCALE} (scale 1/{PROB_SCALE}), "
+                f"{PROB_NODATA} = nodata")
+    return f"{task} mask ({date}-event): 1 = {task}, 0 = none, {MASK_NODATA} = nodata"
+
+
 def _assemble(store: WorkStore, windows, groups, names, outputs, source, *, overwrite: bool) -> None:
     """Stream every stored crop into its COG output (one pass over the stored batches)."""
     from geovision.io.cog import StreamingCogWriter
@@ -219,12 +233,13 @@ def _assemble(store: WorkStore, windows, groups, names, outputs, source, *, over
         for name in names:
             is_prob = name.endswith("_prob")
             nodata = None if name == "valid" else (PROB_NODATA if is_prob else MASK_NODATA)
-            colormap = None if is_prob or name == "valid" else {0: (0, 0, 0, 0), 1: (230, 60, 40, 255)}
+            colormap = None if is_prob or name == "valid" else MASK_COLORMAP
             writers[name] = stack.enter_context(StreamingCogWriter(
                 outputs[name], width=source.width, height=source.height, count=1, dtype="uint8",
                 transform=source.transform, crs=source.crs, nodata=nodata,
                 kind="continuous" if is_prob else "mask", overwrite=overwrite, colormap=colormap,
-                level=1 if is_prob else None))
+                level=1 if is_prob else None, band_names=[band_description(name)],
+                scales=[1 / PROB_SCALE] if is_prob else None, offsets=[0.0] if is_prob else None))
         for group, arrays in _iter_stored(store, groups):
             for i, window_index in enumerate(group):
                 crop = windows[window_index].crop

@@ -18,6 +18,8 @@ from geovision.io.paths import check_input_file
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
 GPKG_SUFFIXES = (".gpkg",)
+GPKG_OPTIONS = {"VERSION": "1.2"}  # GDAL >= 3.8 writes 1.4, which GDAL 3.6 / QGIS 3.22 warn about
+GEOJSON_SIGNIFICANT_FIGURES = 7  # of property values (coordinates: RFC 7946's 7 decimals)
 
 
 def list_layers(path: str | os.PathLike[str]) -> list[str]:
@@ -68,7 +70,9 @@ def _writable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def write_vectors(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str | None = None,
                   overwrite: bool = False, append_layer: bool = False) -> Path:
-    """Write ``gdf`` as GeoPackage (``.gpkg``) or RFC 7946 GeoJSON in EPSG:4326 (``.geojson``), atomically.
+    """Write ``gdf`` as GeoPackage 1.2 (``.gpkg``) or RFC 7946 GeoJSON in EPSG:4326 (``.geojson``), atomically.
+
+    GeoJSON property values keep ``GEOJSON_SIGNIFICANT_FIGURES`` significant figures.
 
     ``append_layer=True`` adds ``layer`` to an existing GeoPackage (an existing layer of that
     name needs ``overwrite``); otherwise an existing file needs ``overwrite``.
@@ -87,7 +91,8 @@ def write_vectors(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer:
             raise ConfigError("GeoJSON holds one layer only", path=path, fix="write a .gpkg to add layers")
         with atomic_output(path, overwrite=overwrite) as tmp:
             frame.to_crs(4326).to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946="YES",
-                                       WRITE_NAME="NO")
+                                       WRITE_NAME="NO", COORDINATE_PRECISION=7,
+                                       SIGNIFICANT_FIGURES=GEOJSON_SIGNIFICANT_FIGURES)
         return path
     layer = layer or path.stem
     if append_layer and path.exists():
@@ -99,5 +104,5 @@ def write_vectors(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer:
             frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", mode="w")
         return path
     with atomic_output(path, overwrite=overwrite) as tmp:
-        frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+        frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", **GPKG_OPTIONS)
     return path

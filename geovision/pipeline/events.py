@@ -39,6 +39,9 @@ class EventInputs:
     event_date: str | None = None  # ISO date of the event (STAC datetime of the run's outputs)
     bands: tuple[int, ...] | None = None  # 1-based bands of both images, in the model's order
     scaling: Scaling | None = None  # of both images; None = the inference default (to8bit)
+    title: str = ""  # the catalog's title of the event (place and kind of disaster)
+    pre_date: str | None = None  # acquisition dates of the images (ISO 8601), when known
+    post_date: str | None = None
 
     def to_json(self) -> dict:
         """A JSON-ready dict (paths as text, the scaling as a dict)."""
@@ -71,7 +74,20 @@ def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path 
     else:
         raise ConfigError(f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
                           fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`")
-    return replace(inputs, event_date=spec.date)
+    dates = {"pre_date": spec.pre.acquired if spec.pre else None, "post_date": spec.post.acquired if spec.post else None}
+    if spec.kind == "xbd":
+        dates = xbd_capture_dates(catalog.resolve(spec.xbd.labels_dir), spec.xbd.disaster, spec.xbd.tiles[0])
+    return replace(inputs, event_date=spec.date, title=spec.title, **dates)
+
+
+def xbd_capture_dates(labels: Path, disaster: str, tile: str) -> dict[str, str | None]:
+    """``pre_date``/``post_date`` from the ``capture_date`` of an xBD tile's label files (None where absent)."""
+    dates = {}
+    for date in ("pre", "post"):
+        path = labels / f"{disaster}_{tile}_{date}_disaster.json"
+        metadata = json.loads(path.read_text()).get("metadata", {}) if path.exists() else {}
+        dates[f"{date}_date"] = metadata.get("capture_date")
+    return dates
 
 
 def _synthetic(name: str, spec: EventSpec, folder: Path) -> EventInputs:

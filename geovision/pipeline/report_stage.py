@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from geovision.pipeline.run import Run, StageRecord
 
 
@@ -13,9 +11,10 @@ def report(run: Run) -> StageRecord:
 
     def body(record: StageRecord) -> None:
         from geovision.report.build import build_report
+        from geovision.report.figures import read_run_record
 
         run.save()  # run.json must hold every earlier stage: the page's numbers are read from it
-        document = json.loads(run.record_path.read_text())
+        document = read_run_record(run.out)
         result = build_report(run.out, document)
         record.outputs = {name: str(path) for name, path in result.files.items()}
         record.figures = {"layers": result.layers}

@@ -3,7 +3,8 @@
 Each stage writes into its own sub-folder of the output folder and records itself
 in ``run.json`` (inputs with hashes, versions, options, timings, figures). A rerun
 resumes: a stage whose record says done, with the same options and input hashes and
-with all its outputs present, is skipped.
+with all its outputs present, is skipped. Paths in run.json are relative to the run
+folder (:mod:`geovision.runrecord`); in memory they are absolute.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from geovision import __version__
 from geovision.errors import OutputExistsError
 from geovision.io.atomic import temp_path_for
 from geovision.pipeline.events import EventInputs
+from geovision.runrecord import relative_record, resolve_record
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +80,10 @@ class Run:
     """One run folder: its record, and the stages executed into it."""
 
     def __init__(self, inputs: EventInputs, out_dir: Path, options: RunOptions, *, overwrite: bool = False):
-        self.inputs, self.out, self.options = inputs, Path(out_dir), options
+        self.inputs, self.out, self.options = inputs, Path(os.path.abspath(out_dir)), options
         self.record_path = self.out / "run.json"
-        previous = json.loads(self.record_path.read_text()) if self.record_path.exists() else None
+        previous = (resolve_record(json.loads(self.record_path.read_text()), self.out)
+                    if self.record_path.exists() else None)
         if previous and not overwrite and previous.get("inputs", {}).get("name") != inputs.name:
             raise OutputExistsError(f"holds a run of `{previous['inputs'].get('name')}`", path=self.out,
                                     fix="choose another --out folder, or pass --overwrite")
@@ -107,6 +111,9 @@ class Run:
             body(record)
             if record.status == "pending":
                 record.status = "done"
+        except Exception as error:
+            record.status, record.reason = "failed", f"{type(error).__name__}: {error}"
+            raise
         finally:
             record.seconds = round(time.perf_counter() - started, 2)
             if record.status == "pending":
@@ -118,14 +125,14 @@ class Run:
     def save(self) -> None:
         """Write run.json atomically."""
         self.out.mkdir(parents=True, exist_ok=True)
-        document = {
+        document = relative_record({
             "geovision": __version__, "python": platform.python_version(), "created_by": "geovision run",
             "inputs": {**self.inputs.to_json(), "sha256": self.hashes},
             "options": asdict(self.options),
             "stages": {name: asdict(record) for name, record in self.stages.items()},
             "figures": {name: record.figures for name, record in self.stages.items() if record.figures},
             "versions": _versions(),
-        }
+        }, self.out)
         tmp = temp_path_for(self.record_path)
         tmp.write_text(json.dumps(document, indent=1, default=str))
         tmp.replace(self.record_path)
@@ -150,6 +157,7 @@ def run_pipeline(inputs: EventInputs, out_dir: str | Path, options: RunOptions =
 
     run = Run(inputs, Path(out_dir), options, overwrite=overwrite)
     for name, function in stages.STAGES:
+        echo(f"stage {name} started")
         record = function(run)
         note = f" ({record.reason})" if record.reason else ""
         echo(f"stage {name:10s} {record.status:8s} {record.seconds:7.1f} s{note}")

@@ -22,10 +22,11 @@ import shapely
 
 from geovision.io.atomic import atomic_output
 from geovision.report import package
-from geovision.report.figures import Figure, format_number, headline_figures
+from geovision.report.figures import Figure, count, format_number, format_size, headline_figures
 from geovision.report.plots import dii_histogram_png
 from geovision.report.quicklook import encode_image, quicklook_shape, read_quicklook
 from geovision.report.styles import DII_HTML_COLOURS, dii_breaks
+from geovision.report.summary import cell_size_m
 
 REPORT_NAME = "report.html"
 MAX_FEATURES = 5000  # per overlay layer; beyond that the page says how many were left out
@@ -75,10 +76,23 @@ class PageGeometry:
     """Maps scene coordinates to the quicklook's pixels."""
 
     def __init__(self, image_path: str | os.PathLike[str], max_px: int):
+        from geovision.vector.units import pixel_size_m
+
         with rasterio.open(image_path) as src:
             self.crs, self.transform = src.crs, src.transform
             self.height, self.width = quicklook_shape(src.width, src.height, max_px)
             self.scale = (self.width / src.width, self.height / src.height)
+            self.metres_per_px = pixel_size_m(src.transform, src.crs) / self.scale[0]  # per page pixel
+            self.north_up = src.transform.b == 0 and src.transform.d == 0 and src.transform.e < 0
+            lon, lat = _centre_lonlat(src)
+        self.centre = (lon, lat)
+
+    def scale_bar(self) -> dict[str, float | str]:
+        """A scale bar of a round length near a fifth of the map's width (page pixels and its label)."""
+        target = self.width * self.metres_per_px / 5
+        length = max(v * 10 ** e for e in range(-1, 7) for v in (1, 2, 5) if v * 10 ** e <= max(target, 0.1))
+        label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+        return {"px": length / self.metres_per_px, "label": label}
 
     def project(self, frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
         frame = frame.to_crs(self.crs) if frame.crs is not None and self.crs is not None else frame
@@ -90,6 +104,16 @@ class PageGeometry:
             return np.column_stack([(a * x + b * y + c) * sx, (d * x + e * y + f) * sy])
 
         return gpd.GeoSeries(shapely.transform(frame.geometry.values, to_page), index=frame.index)
+
+
+def _centre_lonlat(src) -> tuple[float, float]:
+    from rasterio.warp import transform as warp
+
+    x, y = src.xy(src.height / 2, src.width / 2)
+    if src.crs is None:
+        return float("nan"), float("nan")
+    xs, ys = warp(src.crs, "EPSG:4326", [x], [y])
+    return float(xs[0]), float(ys[0])
 
 
 def _overlay(key: str, label: str, frame: gpd.GeoDataFrame, page: PageGeometry, style, *, swatch: str,
@@ -134,7 +158,7 @@ def build_overlays(layers: dict[str, gpd.GeoDataFrame], page: PageGeometry, thet
         top = float(people["persons_impacted"].max()) if len(people) else 1.0
         overlays.append(_overlay("population", "Population in impacted cells", people, page, lambda r: {
             "fill": f"rgba(106,81,163,{0.25 + 0.6 * float(r['persons_impacted']) / top:.2f})", "stroke": "#3f007d",
-            "title": f"{format_number(float(r['persons_impacted']))} people in this impacted cell"},
+            "title": f"{count(float(r['persons_impacted']), 'person', 'people')} in this impacted cell"},
             swatch="#9e9ac8", checked=False))
     return overlays
 
@@ -166,11 +190,29 @@ def _file_rows(run_dir: Path) -> list[dict[str, str]]:
     for path in run_files(run_dir):
         relative = path.relative_to(run_dir).as_posix()
         if relative != REPORT_NAME:
-            rows.append({"href": relative, "size": f"{path.stat().st_size / 1e6:.2f} MB"})
+            rows.append({"href": relative, "size": format_size(path.stat().st_size)})
     stac = run_dir / "stac" / "catalog.json"
     if stac.exists():
-        rows.append({"href": "stac/catalog.json", "size": f"{stac.stat().st_size / 1e6:.2f} MB"})
+        rows.append({"href": "stac/catalog.json", "size": format_size(stac.stat().st_size)})
     return rows
+
+
+def _day(text: str | None) -> str | None:
+    """The date part of an ISO 8601 timestamp."""
+    return str(text)[:10] if text else None
+
+
+def _place(lonlat: tuple[float, float]) -> str:
+    lon, lat = lonlat
+    if not (np.isfinite(lon) and np.isfinite(lat)):
+        return "unknown (no CRS)"
+    return f"{abs(lat):.4f}° {'N' if lat >= 0 else 'S'}, {abs(lon):.4f}° {'E' if lon >= 0 else 'W'}"
+
+
+def _interval_level(record: dict[str, Any]) -> float | None:
+    population = record.get("stages", {}).get("impact_buildings", {}).get("figures", {}).get("population", {})
+    level = population.get("interval_level")
+    return float(level) if level is not None else None
 
 
 def render_report(run_dir: str | os.PathLike[str], record: dict[str, Any], *, max_px: int = 1024,
@@ -184,13 +226,21 @@ def render_report(run_dir: str | os.PathLike[str], record: dict[str, Any], *, ma
     figures: list[Figure] = headline_figures(record)
     grid = _grid_for_plots(layers)
     pr = _pr_curve(record)
+    cell_m = cell_size_m(record) or cell_size_m(record, "reference")
     context = {
         "name": inputs.get("name", run_dir.name), "licence": inputs.get("licence", ""),
+        "title": inputs.get("title", ""), "event_date": inputs.get("event_date"),
+        "pre_date": _day(inputs.get("pre_date")), "post_date": _day(inputs.get("post_date")),
+        "place": _place(page.centre), "cell_m": cell_m, "theta": theta,
+        "cell_px": record.get("options", {}).get("cell_px"),
+        "interval_level": _interval_level(record), "scale_bar": page.scale_bar(), "north_up": page.north_up,
+        "checks": [f for f in figures if f.available and not f.headline],
         "version": record.get("geovision", ""), "options": record.get("options", {}),
         "width": page.width, "height": page.height,
         "before": quicklook_uri(inputs["pre"], max_px), "after": quicklook_uri(inputs["post"], max_px),
         "overlays": build_overlays(layers, page, theta),
-        "figures": [f for f in figures if f.available], "missing": [f for f in figures if not f.available],
+        "figures": [f for f in figures if f.available and f.headline],
+        "missing": [f for f in figures if not f.available and f.headline],
         "histogram": None if grid is None else data_uri(dii_histogram_png(grid["dii"].to_numpy(dtype=float),
                                                                           theta=theta)),
         "pr_curve": None if pr is None else {"label": pr[0], "src": data_uri(pr[1].read_bytes())},

@@ -6,7 +6,10 @@ fraction), ``grid`` (buildings DII + population, roads DII as ``roads_*``),
 (DII of the ground truth), each only when its stage ran. Their QGIS styles go into
 the GeoPackage's ``layer_styles`` table (QGIS loads them by default) and, with
 RFC 7946 GeoJSON copies, into ``gis/<layer>.qml|.geojson``. Each COG of the run gets
-a ``.qml`` beside it.
+a ``.qml`` beside it; QGIS finds a file's default style by its base name, so the one of
+``impact/<kind>_impact.tif`` also holds the vector style of ``<kind>_impact.gpkg|.geojson``.
+GeoPackages are GeoPackage 1.2 with ISO 8601 ``update_time`` (read cleanly by GDAL 3.6 / QGIS 3.22).
+Records passed in have absolute paths (:func:`geovision.report.figures.read_run_record`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pandas as pd
 import rasterio
 
 from geovision.io.atomic import atomic_output
-from geovision.io.vectors import read_vectors, write_vectors
+from geovision.io.vectors import GPKG_OPTIONS, read_vectors, write_vectors
 from geovision.report import styles
 
 GPKG_NAME = "geovision.gpkg"
@@ -100,7 +103,7 @@ def layer_style(name: str, frame: gpd.GeoDataFrame, record: dict[str, Any]) -> s
         return styles.population_style(frame.get("affected_persons_impacted", pd.Series(dtype=float)).to_numpy(),
                                        "affected_persons_impacted")
     if name == "grid" and "dii" not in frame:
-        return styles.dii_grid_style(_theta(record, "roads"), field="roads_dii")
+        return styles.dii_grid_style(_theta(record, "roads"), field="roads_dii", features="roads")
     return styles.dii_grid_style(_theta(record))
 
 
@@ -111,7 +114,9 @@ def write_layer_styles(gpkg: Path, qml: dict[str, str]) -> None:
                    "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
                    "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
                    "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
-                   "update_time DATETIME DEFAULT CURRENT_TIMESTAMP)")
+                   "update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
+        db.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
+                   "VALUES ('layer_styles', 'attributes', 'layer_styles', strftime('%Y-%m-%dT%H:%M:%fZ','now'))")
         for layer, text in qml.items():
             column = db.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
                                 (layer,)).fetchone()
@@ -142,7 +147,7 @@ def package_run(run_dir: str | os.PathLike[str], record: dict[str, Any], *,
         out.gpkg = run_dir / GPKG_NAME
         with atomic_output(out.gpkg, overwrite=overwrite) as tmp:
             for name, frame in layers.items():
-                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **GPKG_OPTIONS)
             write_layer_styles(tmp, qml)
         out.files["gpkg"] = out.gpkg
     for name, frame in layers.items():
@@ -150,26 +155,31 @@ def package_run(run_dir: str | os.PathLike[str], record: dict[str, Any], *,
         geojson = write_vectors(frame, run_dir / GIS_DIR / f"{name}.geojson", overwrite=overwrite)
         out.files[f"{name}_geojson"] = geojson
         out.files[f"{name}_qml"] = _write_text(run_dir / GIS_DIR / f"{name}.qml", qml[name], overwrite)
-    for path, text in raster_styles(run_dir, record).items():
+    for path, text in file_styles(run_dir, record).items():
         out.files[f"{path.parent.name}/{path.stem}_qml"] = _write_text(path, text, overwrite)
     return out
 
 
-def raster_styles(run_dir: Path, record: dict[str, Any]) -> dict[Path, str]:
-    """A ``.qml`` (same name, beside the file, which QGIS loads by default) for each COG of the run."""
+def file_styles(run_dir: Path, record: dict[str, Any]) -> dict[Path, str]:
+    """A ``.qml`` (same base name, beside the file: QGIS loads it by default) for each COG and vector file."""
     out = {}
+    for path, style in ((run_dir / "vectors" / "buildings.qml", styles.lost_buildings_style),
+                        (run_dir / "impact" / "roads_damaged.qml", styles.damaged_roads_style)):
+        if any(path.with_suffix(suffix).exists() for suffix in (".gpkg", ".geojson")):
+            out[path] = style()
     for tif in sorted(run_dir.glob("*/*.tif")):
+        theta = _theta(record, "roads" if tif.stem.startswith("roads") else "buildings")
         if tif.parent.name == "masks":
             kind = "probability" if tif.stem.endswith("_prob") else "mask"
-            band = 1
-        else:
-            with rasterio.open(tif) as src:
-                if "dii" not in src.descriptions:
-                    continue
-                band = src.descriptions.index("dii") + 1
-            kind = "dii"
-        theta = _theta(record, "roads" if tif.stem.startswith("roads") else "buildings")
-        out[tif.with_suffix(".qml")] = styles.raster_style(band, kind, theta=theta)
+            out[tif.with_suffix(".qml")] = styles.raster_style(1, kind, theta=theta)
+            continue
+        with rasterio.open(tif) as src:
+            if "dii" not in src.descriptions:
+                continue
+            band = src.descriptions.index("dii") + 1
+        # the same-name .gpkg/.geojson grid is a vector layer: one file carries both styles
+        out[tif.with_suffix(".qml")] = styles.dii_grid_style(
+            theta, raster_band=band, features="roads" if tif.stem.startswith("roads") else "buildings")
     return out
 
 

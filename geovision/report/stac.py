@@ -1,9 +1,11 @@
-"""A STAC catalog (pystac) describing every file of a run folder, with the projection extension.
+"""A STAC catalog (pystac) describing every file of a run folder, with the projection and raster extensions.
 
 ``stac/catalog.json`` holds one item (the run) whose assets are all the run's files,
-by relative href. Validation runs offline: pystac ships the core STAC schemas; for the
-projection extension, whose schema pystac would fetch from the network, a local schema
-of its fields (written here from the extension's specification) is registered instead.
+by relative href; ``derived_from`` links name the input images, and a ``license`` link
+points at ``stac/licence.txt`` (the inputs' licence as the catalog states it). Validation
+runs offline: pystac ships the core STAC schemas; for the projection and raster
+extensions, whose schemas pystac would fetch from the network, local schemas of their
+fields (written here from the extensions' specifications) are registered instead.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pystac
 import rasterio
 import shapely.geometry
 from pystac.extensions.projection import ProjectionExtension
+from pystac.extensions.raster import RasterExtension
 from pystac.validation import JsonSchemaSTACValidator, RegisteredValidator
 from pystac.validation.stac_validator import GetSchemaError
 from rasterio.warp import transform_bounds, transform_geom
@@ -60,12 +63,34 @@ PROJECTION_SCHEMA: dict[str, Any] = {
 }
 
 
+RASTER_BAND_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"nodata": {"type": ["number", "string"]}, "data_type": {"type": "string"},
+                   "scale": {"type": "number"}, "offset": {"type": "number"}, "unit": {"type": "string"},
+                   "sampling": {"enum": ["area", "point"]}},
+}
+RASTER_SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "$id": RasterExtension.get_schema_uri(),
+    "title": "Raster extension fields (offline schema of geovision)",
+    "type": "object",
+    "required": ["stac_extensions"],
+    "properties": {
+        "stac_extensions": {"type": "array", "contains": {"const": RasterExtension.get_schema_uri()}},
+        "assets": {"type": "object", "additionalProperties": {
+            "type": "object", "properties": {"raster:bands": {"type": "array", "items": RASTER_BAND_SCHEMA}}}},
+    },
+}
+LICENCE_FILE = "licence.txt"
+
+
 class OfflineValidator(JsonSchemaSTACValidator):
     """pystac's JSON-schema validator that never reaches the network."""
 
     def __init__(self) -> None:
         super().__init__()
         self.schema_cache[ProjectionExtension.get_schema_uri()] = PROJECTION_SCHEMA
+        self.schema_cache[RasterExtension.get_schema_uri()] = RASTER_SCHEMA
 
     def _get_schema(self, schema_uri: str) -> dict[str, Any]:
         if schema_uri not in self.schema_cache:
@@ -150,7 +175,17 @@ def build_catalog(run_dir: str | os.PathLike[str], record: dict[str, Any], *, fo
             raster = _raster_projection(path)
             if raster is not None:
                 asset.extra_fields.update({k: v for k, v in raster[0].items() if v is not None})
+            asset.extra_fields["raster:bands"] = raster_bands(path)
         item.add_asset(relative.replace("/", "__"), asset)
+    if any(".tif" in key for key in item.assets):
+        item.stac_extensions.append(RasterExtension.get_schema_uri())
+    inputs = record.get("inputs", {})
+    for key, title in (("pre", "pre-event image"), ("post", "post-event image"), ("census", "census")):
+        if inputs.get(key) and Path(inputs[key]).exists():
+            item.add_link(pystac.Link("derived_from", Path(inputs[key]).resolve().as_uri(), title=title,
+                                      media_type=MEDIA_TYPES.get(Path(inputs[key]).suffix.lower())))
+    item.add_link(pystac.Link("license", LICENCE_FILE, media_type="text/plain",
+                              title=str(inputs.get("licence") or "licence not stated")))
     catalog = pystac.Catalog(id=f"{name}-geovision", description=f"Outputs of `geovision run` for {name}",
                              title=f"geovision: {name}")
     catalog.add_item(item)
@@ -158,4 +193,25 @@ def build_catalog(run_dir: str | os.PathLike[str], record: dict[str, Any], *, fo
     catalog.normalize_hrefs(str(stac_dir))
     item.make_asset_hrefs_relative()
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    licence = Path(item.get_self_href()).parent / LICENCE_FILE
+    licence.write_text(f"Licence of the inputs of this run: {inputs.get('licence') or 'not stated'}\n"
+                       "The derived outputs follow the licence of the imagery they were made from.\n",
+                       encoding="utf-8")
     return stac_dir / "catalog.json"
+
+
+def raster_bands(path: Path) -> list[dict[str, Any]]:
+    """``raster:bands`` of a raster: data type, nodata, scale/offset when set, the band description."""
+    with rasterio.open(path) as src:
+        bands = []
+        for index in range(src.count):
+            band: dict[str, Any] = {"data_type": src.dtypes[index]}
+            nodata = src.nodatavals[index]
+            if nodata is not None:
+                band["nodata"] = "nan" if nodata != nodata else nodata
+            if src.scales[index] != 1.0 or src.offsets[index] != 0.0:
+                band["scale"], band["offset"] = float(src.scales[index]), float(src.offsets[index])
+            if src.descriptions[index]:
+                band["description"] = src.descriptions[index]
+            bands.append(band)
+    return bands

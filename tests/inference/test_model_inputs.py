@@ -78,6 +78,7 @@ def test_cli_bands_option_and_exit_code(tmp_path):
 
     result = segment("--bands", "1,2,3,4")      # the shipped default model takes 3 bands
     assert result.exit_code == 2 and "needs 3" in result.output and "pre.tif" in result.output
+    assert "--bands 1,2,3,4 selects 4 band(s)" in result.output  # not "image has 4 band(s)": it has 5
     assert not (tmp_path / "o").exists()
     result = segment("--bands", "1,x")
     assert result.exit_code == 2 and "comma-separated" in result.output

@@ -84,3 +84,16 @@ def test_population_needs_a_census_and_says_so(reference_run, tmp_path):
 
     with pytest.raises(CellExecutionError, match="no admin_units layer"):
         execute("03_population_at_risk.ipynb", tmp_path, run_dir=str(reference_run))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_notebooks_run_from_notebooks_against_make_demo(demo_run, name):
+    """Exactly as a user runs them: from notebooks/, their default run_dir (../outputs/demo), no parameters."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    assert 'run_dir = "../outputs/demo"' in next(c.source for c in notebook.cells
+                                                 if "parameters" in c.metadata.get("tags", []))
+    if (NOTEBOOKS / "../outputs/demo").resolve() != demo_run.resolve():
+        pytest.skip(f"the demo run is at {demo_run}, not ../outputs/demo")
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
+                   env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}).execute()
+    assert _images(notebook) == 1

@@ -23,11 +23,15 @@ PAGE_STATE = """(() => {
   return {cards, layers, images, hidden, clip: document.getElementById("before").style.clipPath,
           ready: document.body.dataset.ready, map: [box.width, box.height],
           missing: Array.from(document.querySelectorAll("[data-missing]")).map(e => e.dataset.missing),
-          stages: Array.from(document.querySelectorAll("[data-stage]")).map(e => e.dataset.stage)};
+          stages: Array.from(document.querySelectorAll("[data-stage]")).map(e => e.dataset.stage),
+          checks: Object.fromEntries(Array.from(document.querySelectorAll("[data-check]")).map(
+            e => [e.dataset.check, Number(e.dataset.value)])),
+          terms: Array.from(document.querySelectorAll("#terms dt")).map(e => e.textContent),
+          furniture: [!!document.getElementById("scale-bar"), !!document.getElementById("north-arrow")]};
 })()"""
 
 SCALES = {"road_km_lost": 1e-3, "road_km": 1e-3}  # shown in km, recorded in m
-DIGITS = {"road_km_lost": 2, "road_km": 2, "grid_f1": 3, "reference_f1": 3}
+DIGITS = {"road_km_lost": 2, "road_km": 2, "truth_f1": 3, "grid_f1": 3, "reference_f1": 3}
 
 
 def _value_in_record(record, source):
@@ -54,8 +58,8 @@ def test_full_report_renders_map_and_numbers_equal_to_run_json(full_run, browser
     assert {"before the event", "after the event", "DII histogram", "precision-recall curve"} <= \
         {image["alt"] for image in page["images"]}
     keys = {card["key"] for card in page["cards"]}
-    assert {"buildings_lost", "road_km_lost", "persons_impacted", "persons_lost", "grid_f1",
-            "reference_cells_impacted"} <= keys and page["missing"] == []
+    assert {"buildings_lost", "road_km_lost", "persons_impacted", "persons_lost", "truth_f1"} <= keys
+    assert page["missing"] == [] and not keys & {"grid_f1", "reference_f1"}  # one F1 as a card, others as checks
     for card in page["cards"]:
         expected = _value_in_record(record, card["source"])
         assert float(card["value"]) == expected, card
@@ -68,14 +72,22 @@ def test_full_report_renders_map_and_numbers_equal_to_run_json(full_run, browser
     assert page["hidden"] == "none"  # the layer toggle works
     assert page["clip"] == "inset(0px 80% 0px 0px)"  # the swipe works
     assert page["stages"] == list(record["stages"])[: len(page["stages"])]
+    assert {"DII", "θ (theta)", "Impacted cell", "Interval", "Grid F1"} <= set(page["terms"])
+    assert page["furniture"] == [True, True]  # scale bar and north arrow
+
+
+def test_headline_speaks_in_metres_with_dates_place_and_interval_level(full_run):
+    text = (full_run / "report.html").read_text()
+    assert "grid cells of 64 m × 64 m (128 px)" in text and "95 % interval" in text
+    assert "place: 37." in text and "event date:" in text and "images: before" in text
+    assert re.search(r'<div class="card" data-figure="persons_impacted".*?95 % interval', text, re.S)
 
 
 def test_reference_only_report_says_what_is_missing(reference_run, browser):
     record = json.loads((reference_run / "run.json").read_text())
     page = _open(browser, reference_run)
-    assert [card["key"] for card in page["cards"]] == ["reference_cells_impacted", "reference_f1"]
-    card = page["cards"][0]
-    assert float(card["value"]) == record["stages"]["reference"]["figures"]["cells_impacted"]
+    assert page["cards"] == []
+    assert page["checks"]["reference_cells_impacted"] == record["stages"]["reference"]["figures"]["cells_impacted"]
     assert "buildings_lost" in page["missing"] and "persons_impacted" in page["missing"]
     assert set(page["layers"]) == {"dii"}
     assert page["layers"]["dii"]["paths"] == record["stages"]["reference"]["figures"]["cells_defined"]
@@ -110,9 +122,10 @@ def test_the_browser_check_sees_remote_requests(tmp_path, browser):
 
 
 def test_intervals_are_shown_when_the_run_has_them(full_run, tmp_path):
+    from geovision.report.figures import read_run_record
     from geovision.report.html import render_report
 
-    record = json.loads((full_run / "run.json").read_text())
+    record = read_run_record(full_run)
     population = record["stages"]["impact_buildings"]["figures"]["population"]
     population.update(persons_lost_low=100.0, persons_lost_high=140.4)
     path = render_report(tmp_path, record, max_px=128)

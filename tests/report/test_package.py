@@ -1,4 +1,5 @@
 import json
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 
@@ -11,12 +12,13 @@ import rasterio
 
 from geovision.io.cog import cog_problems
 from geovision.report import package, styles
+from geovision.report.figures import read_run_record
 
 LAYERS = ["buildings", "roads", "grid", "admin_units", "reference_grid"]
 
 
 def _record(run_dir):
-    return json.loads((run_dir / "run.json").read_text())
+    return read_run_record(run_dir)  # paths resolved against the run folder
 
 
 def test_geopackage_has_every_layer_with_the_stage_outputs(full_run):
@@ -51,17 +53,40 @@ def test_admin_units_carry_the_affected_population_of_their_zone(full_run):
         record["stages"]["impact_buildings"]["figures"]["population"]["persons_impacted"])
 
 
+def _fields(renderer: ET.Element) -> set[str]:
+    """The attributes a renderer reads: its ``attr`` or the quoted fields of its rules' filters."""
+    if renderer.get("attr"):
+        return {renderer.get("attr")}
+    return {field for rule in renderer.iter("rule") for field in re.findall(r'"([^"]+)"', rule.get("filter"))}
+
+
 def test_styles_are_stored_in_the_geopackage_and_fit_the_layers(full_run):
     gpkg = full_run / "geovision.gpkg"
     with sqlite3.connect(gpkg) as db:
-        rows = db.execute("SELECT f_table_name, f_geometry_column, styleQML, useAsDefault FROM layer_styles").fetchall()
+        rows = db.execute("SELECT f_table_name, f_geometry_column, styleQML, useAsDefault, update_time "
+                          "FROM layer_styles").fetchall()
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    assert version == 10200  # GeoPackage 1.2: GDAL 3.6 / QGIS 3.22 read it without warnings
     assert sorted(r[0] for r in rows) == sorted(LAYERS)
-    for layer, geometry_column, qml, default in rows:
+    for layer, geometry_column, qml, default, update_time in rows:
         assert default == 1 and geometry_column == "geom"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", update_time), update_time
         renderer = ET.fromstring(qml).find("renderer-v2")
-        assert renderer.get("attr") in gpd.read_file(gpkg, layer=layer).columns
+        assert _fields(renderer) <= set(gpd.read_file(gpkg, layer=layer).columns)
         assert len(renderer.find("symbols")) >= 2
         assert (full_run / "gis" / f"{layer}.qml").read_text() == qml
+
+
+def test_boolean_lost_is_categorised_as_qgis_reads_booleans():
+    categories = ET.fromstring(styles.lost_buildings_style()).findall("renderer-v2/categories/category")
+    assert {c.get("value") for c in categories} == {"true", "false"}
+
+
+def test_dii_style_has_a_class_for_cells_without_buildings_and_an_open_last_class():
+    rules = ET.fromstring(styles.dii_grid_style(0.1)).findall("renderer-v2/rules/rule")
+    assert rules[-1].get("filter") == '"dii" IS NULL' and "no buildings" in rules[-1].get("label")
+    assert rules[-2].get("label") == "3 and more" and "<" not in rules[-2].get("filter")
+    assert "1000000000" not in styles.dii_grid_style(0.1)
 
 
 def test_geojson_copies_are_rfc7946(full_run):
@@ -94,13 +119,22 @@ def test_reference_only_run_packages_what_exists(reference_run):
     assert not (reference_run / "gis" / "buildings.geojson").exists()
 
 
-def test_population_style_breaks_cover_the_values():
+def test_population_style_classes_cover_the_values():
     values = np.array([0.0, 3.0, 10.0, 50.0, np.nan])
-    ranges = ET.fromstring(styles.population_style(values, "persons")).findall("renderer-v2/ranges/range")
-    assert float(ranges[0].get("lower")) == 0.0 and float(ranges[-1].get("upper")) > 50.0
-    assert all(float(a.get("upper")) == float(b.get("lower")) for a, b in zip(ranges, ranges[1:]))
-    empty = ET.fromstring(styles.population_style(np.array([]), "persons")).findall("renderer-v2/ranges/range")
-    assert len(empty) == 1
+    rules = ET.fromstring(styles.population_style(values, "persons")).findall("renderer-v2/rules/rule")
+    assert rules[0].get("filter").startswith('"persons" >= 0.0') and rules[-1].get("filter") == '"persons" IS NULL'
+    assert " AND " not in rules[-2].get("filter")  # the last range is open-ended: 50 is inside it
+    empty = ET.fromstring(styles.population_style(np.array([]), "persons")).findall("renderer-v2/rules/rule")
+    assert len(empty) == 2
+
+
+def test_probability_style_is_in_scaled_units_and_mask_colour_matches_the_palette():
+    from geovision.io.cog import MASK_COLORMAP
+
+    items = ET.fromstring(styles.raster_style(1, "probability")).findall(".//item")
+    assert [float(i.get("value")) for i in items] == [0.0, 0.5, 1.0]  # QGIS applies the COG's scale 1/254
+    present = ET.fromstring(styles.raster_style(1, "mask")).findall(".//item")[-1]
+    assert present.get("color") == "#{:02x}{:02x}{:02x}".format(*MASK_COLORMAP[1][:3])
 
 
 def test_raster_style_rejects_unknown_kind():

@@ -6,10 +6,14 @@ from click.testing import CliRunner
 
 from geovision.pipeline.report_stage import report
 from geovision.pipeline.run import Run, RunOptions, StageRecord
+from geovision.report.figures import read_run_record
 
 
 def test_report_stage_records_its_outputs(full_run):
-    record = json.loads((full_run / "run.json").read_text())
+    raw = json.loads((full_run / "run.json").read_text())
+    assert raw["stages"]["report"]["outputs"]["report_html"] == "report.html"  # relative to the run folder
+    assert raw["stages"]["vectorize"]["outputs"]["buildings_gpkg"] == "vectors/buildings.gpkg"
+    record = read_run_record(full_run)
     stage = record["stages"]["report"]
     assert stage["status"] == "done"
     cells = record["stages"]["impact_buildings"]["figures"]["cells"]

@@ -1,6 +1,6 @@
 {%- from "_symbols.qml" import symbol -%}
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.28.0" styleCategories="Symbology">
+<qgis version="3.22.0" styleCategories="Symbology">
   <renderer-v2 type="categorizedSymbol" attr="{{ field }}" symbollevels="0" enableorderby="0" forceraster="0">
     <categories>
 {%- for category in categories %}

@@ -1,5 +1,6 @@
-<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.28.0" styleCategories="Symbology">
+{%- if not pipe_only %}<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology">
+{%- endif %}
   <pipe>
     <rasterrenderer type="singlebandpseudocolor" band="{{ band }}" opacity="{{ opacity }}" alphaBand="-1" classificationMin="{{ stops[0].value }}" classificationMax="{{ stops[-1].value }}" nodataColor="">
       <rastershader>
@@ -13,4 +14,6 @@
     <brightnesscontrast brightness="0" contrast="0" gamma="1"/>
   </pipe>
   <blendMode>0</blendMode>
+{%- if not pipe_only %}
 </qgis>
+{%- endif %}

@@ -15,6 +15,6 @@
   </renderer-v2>
   <layerGeometryType>{{ 2 if kind == 'fill' else 1 }}</layerGeometryType>
 {%- if raster %}
-{{ raster }}
+{{ raster|safe }}
 {%- endif %}
 </qgis>
