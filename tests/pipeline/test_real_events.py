@@ -3,12 +3,15 @@
 `geovision run demo` (synthetic) and `geovision run joplin-tornado-2011` (xBD tiles from
 ../shared/data) produce the same set of outputs, except what needs a census or an
 affected-area truth layer, which only the synthetic event has; the Joplin grid F1 of the
-predicted against the ground-truth impacted cells stays above the issue's 0.8.
+predicted against the ground-truth impacted cells stays above the issue's 0.8; a real QGIS
+draws every feature of both runs with the styles they ship.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -22,6 +25,15 @@ STAGES = {"inputs", "reference", "segment", "vectorize", "impact_buildings", "im
 CENSUS_OR_AREA_TRUTH = {"gis/admin_units.geojson", "gis/admin_units.qml", "impact/buildings_affected_by_unit.csv",
                         "impact/buildings_pr_curve.csv", "impact/buildings_pr_curve.png",
                         "reference/buildings_pr_curve.csv", "reference/buildings_pr_curve.png"}
+
+
+def _qgis_test():
+    """tests/report/test_qgis.py as a module (tests are collected with --import-mode=importlib)."""
+    spec = importlib.util.spec_from_file_location("geovision_tests_qgis",
+                                                  Path(__file__).resolve().parents[1] / "report" / "test_qgis.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _run(event, out, catalog):
@@ -56,3 +68,6 @@ def test_demo_and_joplin_give_the_same_outputs(catalog, tmp_path, monkeypatch):
     population = demo["figures"]["impact_buildings"]["population"]
     for quantity in ("persons_lost", "persons_impacted"):
         assert population[f"{quantity}_low"] <= population[f"{quantity}_expected"] <= population[f"{quantity}_high"]
+    for out in (tmp_path / "demo", tmp_path / "joplin"):  # issue 16: QGIS draws every feature of both runs
+        qgis = _qgis_test()
+        qgis.check_layers(qgis.qgis_report(out, tmp_path / f"qgis-{out.name}"), out)
