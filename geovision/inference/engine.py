@@ -151,8 +151,12 @@ def open_for_model(spec: SourceSpec, model: InferenceModel) -> tuple[SourceSpec,
 def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | Path, *,
                   options: SegmentOptions = SegmentOptions(), overwrite: bool = False, resume: bool = False,
                   scheduler: str | None = None, n_workers: int | None = None,
-                  show_progress: bool | None = None) -> SegmentResult:
-    """Segment every date of the scene into COG outputs in ``out_dir`` (see module docstring)."""
+                  show_progress: bool | None = None, restart_changed: bool = False) -> SegmentResult:
+    """Segment every date of the scene into COG outputs in ``out_dir`` (see module docstring).
+
+    ``resume`` reuses the stored batches of an interrupted run of the same inputs (by content)
+    and options; when they changed it is an error, or, with ``restart_changed``, a fresh start.
+    """
     options.check()
     options = options.resolved(model_ref.device)
     started = time.perf_counter()
@@ -168,10 +172,11 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
 
     windows = plan_windows(source.width, source.height, chip_px=options.chip_px, overlap_px=options.overlap_px)
     groups = _batches(len(windows), options.batch_windows)
-    plan = {"source": asdict(source_spec), "model": model_ref.key, "options": asdict(options),
-            "width": source.width, "height": source.height, "windows": len(windows), "outputs": names}
+    plan = {"source": asdict(source_spec), "content": input_hashes(source_spec), "model": model_ref.key,
+            "options": asdict(options), "width": source.width, "height": source.height, "windows": len(windows),
+            "outputs": names}
     out_dir.mkdir(parents=True, exist_ok=True)
-    store.start(plan, resume=resume)
+    store.start(plan, resume=resume, restart_changed=restart_changed)
     todo = [b for b, group in enumerate(groups)
             if not store.is_done(b, {f"w{i}_{name}" for i in range(len(group)) for name in names})]
     log.info("%d windows in %d batches; %d to predict", len(windows), len(groups), len(todo))
@@ -195,6 +200,14 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
                          seconds_predict=seconds_predict, seconds_total=time.perf_counter() - started,
                          runtime=runtime_name, extra={"res_m": source.res_m, "bands": {
                              date: plan.to_json() for date, plan in source.band_plans.items() if plan is not None}})
+
+
+def input_hashes(spec: SourceSpec) -> dict[str, str]:
+    """SHA-256 of each local input file of ``spec`` (images and AOI): the work store is keyed by content."""
+    from geovision.io.hashing import file_sha256
+
+    files = {"pre": spec.pre, "post": spec.post, "aoi": spec.aoi}
+    return {name: file_sha256(path) for name, path in files.items() if path and Path(path).is_file()}
 
 
 def _check_outputs(outputs: dict[str, Path], store: WorkStore, *, overwrite: bool, resume: bool) -> None:

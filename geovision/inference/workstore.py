@@ -33,20 +33,34 @@ class WorkStore:
     def exists(self) -> bool:
         return self.plan_path.exists()
 
-    def start(self, plan: dict, *, resume: bool) -> None:
-        """Create the store for ``plan``, or check that an existing one matches it when resuming."""
+    def start(self, plan: dict, *, resume: bool, restart_changed: bool = False) -> None:
+        """Create the store for ``plan``, or check that an existing one matches it when resuming.
+
+        The plan holds the inputs' content hashes, so batches of a replaced image are never reused.
+        A plan that changed is an error, or with ``restart_changed`` a fresh start.
+        """
         plan = json.loads(json.dumps(plan))  # compare as saved: tuples (bands, percentiles) come back as lists
         if resume and self.exists():
-            saved = json.loads(self.plan_path.read_text())
-            if saved != plan:
-                changed = sorted(key for key in set(saved) | set(plan) if saved.get(key) != plan.get(key))
-                raise ConfigError(f"cannot resume: options changed since the interrupted run ({', '.join(changed)})",
-                                  path=self.plan_path, fix="rerun with the same options, or use --overwrite")
-        else:
+            saved = self._saved_plan()
+            changed = sorted(key for key in set(saved) | set(plan) if saved.get(key) != plan.get(key))
+            if changed and not restart_changed:
+                what = "the input images changed" if "content" in changed and "content" in saved else "options changed"
+                raise ConfigError(f"cannot resume: {what} since the interrupted run ({', '.join(changed)})",
+                                  path=self.plan_path, fix="rerun with the same inputs and options, or use --overwrite")
+            resume = not changed
+        if not (resume and self.exists()):
             self.clear()
             self.batches.mkdir(parents=True, exist_ok=True)
             self._write_atomic(self.plan_path, json.dumps(plan, indent=1, sort_keys=True).encode())
         self.batches.mkdir(parents=True, exist_ok=True)
+
+    def _saved_plan(self) -> dict:
+        """The stored plan; an unreadable one (a kill while it was written is impossible, a hand edit is not) is empty."""
+        try:
+            saved = json.loads(self.plan_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {}
 
     def clear(self) -> None:
         """Remove every stored batch and the plan."""

@@ -23,6 +23,7 @@ from typing import Any
 from geovision import __version__
 from geovision.errors import OutputExistsError
 from geovision.io.atomic import temp_path_for
+from geovision.io.hashing import file_sha256
 from geovision.pipeline.events import EventInputs
 from geovision.runrecord import relative_record, resolve_record
 
@@ -57,23 +58,6 @@ class StageRecord:
     outputs: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     key: str = ""
-
-
-SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-
-
-def file_sha256(path: Path, *, block: int = 1 << 20) -> str:
-    """SHA-256 of a file; of a Shapefile, of all its parts (an edited .prj or .dbf changes it)."""
-    path = Path(path)
-    parts = [path]
-    if path.suffix.lower() == ".shp":
-        parts = [p for p in (path.with_suffix(s) for s in SHAPEFILE_PARTS) if p.exists()]
-    digest = hashlib.sha256()
-    for part in parts:
-        with open(part, "rb") as stream:
-            for chunk in iter(lambda: stream.read(block), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Run:

@@ -59,7 +59,7 @@ def segment(run: Run) -> StageRecord:
             bundle_ref(str(bundle), runtime=options.runtime, device=options.device), out,
             options=SegmentOptions(chip_px=options.chip_px, overlap_px=options.overlap_px,
                                    batch_windows=options.batch_windows),
-            overwrite=not resume, resume=resume, scheduler=options.scheduler)
+            overwrite=not resume, resume=resume, restart_changed=True, scheduler=options.scheduler)
         record.outputs = {name: str(path) for name, path in result.outputs.items()}
         record.figures = {"width_px": result.width, "height_px": result.height, "res_m": result.extra.get("res_m"),
                           "windows": result.windows,

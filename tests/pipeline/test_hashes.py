@@ -3,7 +3,7 @@
 import geopandas as gpd
 import shapely
 
-from geovision.pipeline.run import file_sha256
+from geovision.io.hashing import file_sha256
 
 
 def test_shapefile_hash_covers_its_prj_and_dbf(tmp_path):
