@@ -8,7 +8,10 @@ any of them into a one-line message and exit code 2.
 
 from __future__ import annotations
 
+import errno
+import os
 from os import PathLike
+from pathlib import Path
 
 
 class GeovisionError(Exception):
@@ -65,6 +68,10 @@ class OutputExistsError(GeovisionError, FileExistsError):
     """An output exists and ``--overwrite`` was not given."""
 
 
+class OutputWriteError(GeovisionError, OSError):
+    """An output could not be written or is incomplete (disk full, read-only or forbidden folder)."""
+
+
 class ConfigError(GeovisionError, ValueError):
     """A configuration or catalog file is invalid."""
 
@@ -75,3 +82,20 @@ class ModelBundleError(GeovisionError, ValueError):
 
 class StackError(GeovisionError, RuntimeError):
     """The installed software stack is broken."""
+
+
+#: errno values of OSErrors that mean "this output cannot be written here"
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+def output_write_error(error: OSError, path: str | PathLike[str] | None = None) -> OutputWriteError | None:
+    """A clear :class:`OutputWriteError` for an OSError on an output (None when it is not one of those)."""
+    if error.errno not in WRITE_ERRNOS:
+        return None
+    where = path or error.filename
+    folder = Path(where).parent if where else None
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        message, fix = "no space left to write the output", "free disk space there or choose another --out folder"
+    else:
+        message, fix = "the output folder cannot be written", "make it writable or choose another --out folder"
+    return OutputWriteError(f"{message} ({os.strerror(error.errno)})", path=folder or where, fix=fix)

@@ -18,7 +18,7 @@ import traceback
 import click
 
 from geovision import __version__
-from geovision.errors import GeovisionError
+from geovision.errors import GeovisionError, output_write_error
 from geovision.progress import set_quiet
 
 # command name -> module under geovision.cli (module exposes ``command``)
@@ -58,11 +58,14 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except GeovisionError as error:
+        except (GeovisionError, OSError) as error:
+            known = error if isinstance(error, GeovisionError) else output_write_error(error)
+            if known is None:
+                raise
             if ctx.obj and ctx.obj.get("verbosity", 0) > 0:
                 traceback.print_exc(file=sys.stderr)
-            click.echo(f"Error: {error}", err=True)
-            ctx.exit(error.exit_code)
+            click.echo(f"Error: {known}", err=True)
+            ctx.exit(known.exit_code)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geovision.errors import BandCountError, ConfigError, OutputExistsError
+from geovision.errors import BandCountError, ConfigError, OutputExistsError, OutputWriteError
 from geovision.inference.predictor import (MASK_NODATA, PROB_NODATA, PROB_SCALE, InferenceModel, ModelRef,
                                            load_model, predict_batch, runtime_for)
 from geovision.inference.sources import SceneSource, SourceSpec
@@ -175,6 +175,7 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
     plan = {"source": asdict(source_spec), "content": input_hashes(source_spec), "model": model_ref.key,
             "options": asdict(options), "width": source.width, "height": source.height, "windows": len(windows),
             "outputs": names}
+    check_free_space(out_dir, width=source.width, height=source.height, outputs=len(names))
     out_dir.mkdir(parents=True, exist_ok=True)
     store.start(plan, resume=resume, restart_changed=restart_changed)
     todo = [b for b, group in enumerate(groups)
@@ -200,6 +201,17 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
                          seconds_predict=seconds_predict, seconds_total=time.perf_counter() - started,
                          runtime=runtime_name, extra={"res_m": source.res_m, "bands": {
                              date: plan.to_json() for date, plan in source.band_plans.items() if plan is not None}})
+
+
+def check_free_space(out_dir: Path, *, width: int, height: int, outputs: int) -> None:
+    """Refuse to start when the disk cannot hold the job's work files (one uint8 byte per pixel and output)."""
+    need = width * height * outputs
+    existing = next(p for p in (out_dir, *out_dir.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < need:
+        raise OutputWriteError(f"needs about {need / 1e9:.2f} GB of free space for its work files, "
+                               f"{free / 1e9:.2f} GB is free", path=out_dir,
+                               fix="free disk space, choose another --out folder, or limit the job with --aoi")
 
 
 def input_hashes(spec: SourceSpec) -> dict[str, str]:

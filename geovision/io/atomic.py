@@ -6,10 +6,10 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from geovision.errors import OutputExistsError
+from geovision.errors import OutputExistsError, output_write_error
 
 
 def check_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
@@ -27,19 +27,27 @@ def temp_path_for(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False,
+                  verify: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Yield a temporary path; on success move it onto ``path``, on failure delete it.
 
-    An existing ``path`` is left untouched unless the block succeeds and
-    ``overwrite`` is true. Works for files and for folders.
+    An existing ``path`` is left untouched unless the block succeeds, ``verify(tmp)`` (when
+    given) raises nothing, and ``overwrite`` is true. Works for files and for folders. An
+    OSError such as a full disk becomes an :class:`~geovision.errors.OutputWriteError`
+    naming the folder; the temporary file is always removed.
     """
     final = check_output(path, overwrite=overwrite)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise output_write_error(error, final) or error from error
     tmp = temp_path_for(final)
     try:
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"{tmp}: the writer produced no output for {final}")
+        if verify is not None:
+            verify(tmp)
         if final.is_dir():
             backup = temp_path_for(final)
             os.replace(final, backup)
@@ -47,6 +55,11 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False) -> I
             shutil.rmtree(backup, ignore_errors=True)
         else:
             os.replace(tmp, final)
+    except OSError as error:
+        converted = output_write_error(error, final)
+        if converted is None:
+            raise
+        raise converted from error
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -22,7 +22,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from geovision.errors import NodataError
+from geovision.errors import NodataError, OutputWriteError
 from geovision.io.atomic import atomic_output, check_output, temp_path_for
 from geovision.io.raster import nodata_fits
 from geovision.types import PixelWindow
@@ -111,11 +111,15 @@ class StreamingCogWriter:
                 or window.row_off + window.height > self.height):
             raise ValueError(f"window {tuple(window)} is outside the {self.width}x{self.height} output")
         rio_window = Window(*window)
-        self._dataset.write(_cast(array, self.dtype), window=rio_window)
-        if self.mask:
-            if valid is None:
-                raise ValueError("this writer has a mask: pass valid=... to write()")
-            self._dataset.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=rio_window)
+        if self.mask and valid is None:
+            raise ValueError("this writer has a mask: pass valid=... to write()")
+        try:
+            self._dataset.write(_cast(array, self.dtype), window=rio_window)
+            if self.mask:
+                self._dataset.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=rio_window)
+        except rasterio.errors.RasterioIOError as error:  # GDAL's "No space left on device", quota ...
+            raise OutputWriteError(f"writing failed ({str(error).rsplit(': ', 1)[-1]})", path=self.path,
+                                   fix="check the free space and permissions of its folder, then rerun") from error
 
     @property
     def predictor(self) -> bool:
@@ -140,7 +144,7 @@ class StreamingCogWriter:
             if self._dataset is not None:
                 self._dataset.close()
             if exc_type is None:
-                with atomic_output(self.path, overwrite=self.overwrite) as out:
+                with atomic_output(self.path, overwrite=self.overwrite, verify=self._verify) as out:
                     rasterio.shutil.copy(self._tmp, out, driver="COG", BLOCKSIZE=BLOCK_PX, COMPRESS=self.compress,
                                          PREDICTOR="YES" if self.kind == "continuous" and self.predictor else "NO",
                                          OVERVIEW_RESAMPLING=OVERVIEW_RESAMPLING[self.kind], BIGTIFF="IF_SAFER",
@@ -150,6 +154,55 @@ class StreamingCogWriter:
             if self._tmp is not None:
                 for leftover in (self._tmp, Path(f"{self._tmp}.msk"), Path(f"{self._tmp}.aux.xml")):
                     leftover.unlink(missing_ok=True)
+
+
+    def _verify(self, path: Path) -> None:
+        """Raise unless ``path`` is this writer's complete COG (shape, every tile on disk, rio-cogeo valid)."""
+        try:
+            check_complete_tiff(path, width=self.width, height=self.height, count=self.count)
+        except OutputWriteError as error:  # name the output, not its temporary file
+            raise OutputWriteError(error.message, path=self.path, fix=error.fix) from error
+        problems = cog_problems(path)
+        if problems:
+            raise OutputWriteError(f"the written file is not a valid COG ({problems[0]})", path=self.path,
+                                   fix="check the free space and the disk, then rerun")
+
+
+def check_complete_tiff(path: str | os.PathLike[str], *, width: int, height: int, count: int) -> None:
+    """Raise :class:`OutputWriteError` unless the GeoTIFF opens with this shape and every tile lies in the file.
+
+    A write that failed half way (disk full, quota) leaves tile offsets pointing past the end of
+    the file, or a header that does not read; GDAL only logs such errors, so they are checked here
+    (every tile of every band and overview: a few hundred tag reads for a 10,000 px scene).
+    """
+    size = Path(path).stat().st_size
+    try:
+        with rasterio.open(path) as src:
+            shape, levels = (src.width, src.height, src.count), len(src.overviews(1)) if src.count else 0
+        if shape != (width, height, count):
+            raise OutputWriteError(f"the written file is {'x'.join(map(str, shape))}, not {width}x{height}x{count}",
+                                   path=path, fix="check the disk and rerun")
+        for level in [None, *range(levels)]:
+            with rasterio.open(path, overview_level=level) as src:
+                if _tile_end(src) > size:
+                    raise OutputWriteError("the written file is truncated (its tiles run past its end)", path=path,
+                                           fix="free disk space and rerun")
+    except rasterio.errors.RasterioError as error:
+        raise OutputWriteError(f"the written file does not read back ({str(error).rsplit(': ', 1)[-1]})", path=path,
+                               fix="free disk space and rerun") from error
+
+
+def _tile_end(src: rasterio.io.DatasetReader) -> int:
+    """The largest byte offset + size of any tile of ``src`` (0 for a file with only empty tiles)."""
+    block_h, block_w = src.block_shapes[0]
+    end = 0
+    for band in range(1, src.count + 1):
+        for row in range(-(-src.height // block_h)):
+            for col in range(-(-src.width // block_w)):
+                offset = src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
+                if offset:  # an empty (sparse) tile has none
+                    end = max(end, int(offset) + int(src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)))
+    return end
 
 
 def write_cog(path: str | os.PathLike[str], array: np.ndarray, *, transform: Affine, crs: CRS | str,
