@@ -35,21 +35,25 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--name", default=None,
               help="Name of the run, the report's title (default: the event, or the --out folder's name).")
 @click.option("--overwrite", is_flag=True, help="Start again, replacing a previous run in --out.")
+@click.option("--resume", is_flag=True,
+              help="Accepted, and the default: a rerun into --out resumes, recomputing only what changed.")
 @click.option("--json", "as_json", is_flag=True, help="End with the headline figures as JSON instead of a summary.")
 @click.pass_context
 def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, out_dir, model, runtime, device,
-            scheduler, cell_px, theta, catalog, name, overwrite, as_json) -> None:
+            scheduler, cell_px, theta, catalog, name, overwrite, resume, as_json) -> None:
     """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
     from dataclasses import replace
 
     from geovision.catalog import load_catalog
     from geovision.errors import ConfigError, OutputExistsError
-    from geovision.io.paths import check_input_file
     from geovision.pipeline.events import EventInputs, materialise
     from geovision.pipeline.run import RunOptions, run_pipeline
     from geovision.report.figures import read_run_record
     from geovision.report.summary import summary_figures, summary_lines
 
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other",
+                          fix="give --resume to continue the run in --out, or --overwrite to start again")
     if (event is None) == (pre is None or post is None):
         raise ConfigError("give either an EVENT name or both --pre and --post",
                           fix="e.g. `geovision run demo --out out/` or `geovision run --pre a.tif --post b.tif --out out/`")
@@ -72,10 +76,6 @@ def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, ou
     else:
         inputs = EventInputs(name=out.resolve().name, pre=Path(pre), post=Path(post),
                              census=Path(census) if census else None, census_pop_field=pop_field)
-    for path, kind in ((inputs.pre, "pre-event image"), (inputs.post, "post-event image"),
-                       (inputs.census, "census file")):
-        if path is not None:
-            check_input_file(path, kind=kind)  # before any stage runs or run.json is written
     if name is not None:
         inputs = replace(inputs, name=name)
     if aoi is not None:

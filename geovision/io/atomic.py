@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +25,22 @@ def check_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
 def temp_path_for(path: Path) -> Path:
     """A unique hidden sibling of ``path`` (same folder, so the final rename is atomic)."""
     return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+
+
+TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp")  # what temp_path_for makes (and GDAL's .msk/.aux.xml beside it)
+
+
+def remove_stale_temps(folder: str | os.PathLike[str]) -> int:
+    """Delete the temporary files a killed writer left anywhere under ``folder``; return how many.
+
+    Call it only while no writer is at work there (``geovision run`` holds the folder's lock).
+    """
+    removed = 0
+    for path in sorted(Path(folder).rglob(".*"), reverse=True):
+        if TEMP_NAME.match(path.name):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 @contextlib.contextmanager

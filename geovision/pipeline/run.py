@@ -15,14 +15,15 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from geovision import __version__
-from geovision.errors import OutputExistsError
-from geovision.io.atomic import temp_path_for
+from geovision.errors import OutputExistsError, output_write_error
+from geovision.io.atomic import remove_stale_temps, temp_path_for
 from geovision.io.hashing import file_sha256
 from geovision.pipeline.events import EventInputs
 from geovision.runrecord import relative_record, resolve_record
@@ -66,18 +67,18 @@ class Run:
     def __init__(self, inputs: EventInputs, out_dir: Path, options: RunOptions, *, overwrite: bool = False):
         self.inputs, self.out, self.options = inputs, Path(os.path.abspath(out_dir)), options
         self.record_path = self.out / "run.json"
-        previous = (resolve_record(json.loads(self.record_path.read_text()), self.out)
-                    if self.record_path.exists() else None)
-        if previous and not overwrite and previous.get("inputs", {}).get("name") != inputs.name:
-            raise OutputExistsError(f"holds a run of `{previous['inputs'].get('name')}`", path=self.out,
-                                    fix="choose another --out folder, or pass --overwrite")
-        self.previous_stages = {} if overwrite or not previous else previous.get("stages", {})
-        self.overwrite = overwrite
-        self.stages: dict[str, StageRecord] = {}
         self.hashes = {name: file_sha256(path) for name, path in
                        (("pre", inputs.pre), ("post", inputs.post), ("census", inputs.census),
                         ("aoi", inputs.aoi))
                        if path is not None and Path(path).exists()}
+        previous = read_previous_record(self.record_path) if self.record_path.exists() else None
+        if previous and not overwrite:
+            refuse_other_run(previous, inputs, self.hashes, self.out)
+        self.previous_stages = {} if overwrite or not previous else previous.get("stages", {})
+        self._previous_finished = bool(previous) and is_finished(previous)
+        self.overwrite = overwrite
+        self.stages: dict[str, StageRecord] = {}
+        self.valid_shares: dict[str, float] = {}  # share of each image holding data (checks.check_images)
 
     def stage(self, name: str, depends: dict[str, Any], body: Callable[[StageRecord], None]) -> StageRecord:
         """Run ``body`` unless a previous identical run of this stage is complete."""
@@ -117,9 +118,58 @@ class Run:
             "figures": {name: record.figures for name, record in self.stages.items() if record.figures},
             "versions": _versions(),
         }, self.out)
+        if self._previous_finished:  # a rerun: keep the finished run's record until this one finishes
+            os.replace(self.record_path, self.out / PREVIOUS_RECORD)
+            self._previous_finished = False
         tmp = temp_path_for(self.record_path)
-        tmp.write_text(json.dumps(document, indent=1, default=str))
-        tmp.replace(self.record_path)
+        try:
+            tmp.write_text(json.dumps(document, indent=1, default=str))
+            tmp.replace(self.record_path)
+        except OSError as error:
+            tmp.unlink(missing_ok=True)
+            raise output_write_error(error, self.record_path) or error from error
+        if is_finished(document):
+            (self.out / PREVIOUS_RECORD).unlink(missing_ok=True)
+
+
+PREVIOUS_RECORD = "run.previous.json"  # the last finished run's record, while a rerun is under way or failed
+
+
+def is_finished(record: dict[str, Any]) -> bool:
+    """True when every stage of ``record`` is done or skipped (nothing failed or pending)."""
+    from geovision.pipeline.stages import STAGES
+
+    stages = record.get("stages", {})
+    return all(stages.get(name, {}).get("status") in ("done", "skipped") for name, _ in STAGES)
+
+
+def read_previous_record(path: Path) -> dict[str, Any]:
+    """The run.json in an output folder, paths resolved; a corrupt one is a clear error, not a traceback."""
+    try:
+        record = json.loads(path.read_text())
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as error:
+        raise OutputExistsError(f"holds a run.json that does not read ({error})", path=path,
+                                fix="pass --overwrite to start a new run there, or choose another --out folder")
+    return resolve_record(record, path.parent)
+
+
+def refuse_other_run(previous: dict[str, Any], inputs: EventInputs, hashes: dict[str, str], out: Path) -> None:
+    """Raise unless ``out`` holds a run of the same event and, once finished, of the same images.
+
+    The images are what a run is of; a changed AOI, census or option recomputes what it affects.
+    An unfinished (killed) run may be resumed with replaced images: the changed stages start again.
+    """
+    old = previous.get("inputs", {})
+    fix = "choose another --out folder, or pass --overwrite to replace that run"
+    if old.get("name") != inputs.name:
+        raise OutputExistsError(f"holds a run of `{old.get('name')}`", path=out, fix=fix)
+    changed = [f"{date} image" for date in ("pre", "post")
+               if hashes.get(date) != old.get("sha256", {}).get(date)]
+    if changed and is_finished(previous):
+        raise OutputExistsError(f"holds a finished run of other images (the {' and '.join(changed)} changed)",
+                                path=out, fix=fix)
 
 
 def _versions() -> dict[str, str]:
@@ -138,12 +188,45 @@ def run_pipeline(inputs: EventInputs, out_dir: str | Path, options: RunOptions =
                  overwrite: bool = False, echo: Callable[[str], None] = print) -> Run:
     """Run every stage for ``inputs`` into ``out_dir`` (see module docstring)."""
     from geovision.pipeline import stages
+    from geovision.pipeline.checks import check_run
 
-    run = Run(inputs, Path(out_dir), options, overwrite=overwrite)
-    for name, function in stages.STAGES:
-        echo(f"stage {name} started")
-        record = function(run)
-        note = f" ({record.reason})" if record.reason else ""
-        echo(f"stage {name:10s} {record.status:8s} {record.seconds:7.1f} s{note}")
-    run.save()
+    shares = check_run(inputs, options)  # before anything is written
+    with output_lock(Path(out_dir)):
+        run = Run(inputs, Path(out_dir), options, overwrite=overwrite)
+        run.valid_shares = {date: round(share, 4) for date, share in shares.items()}
+        for name, function in stages.STAGES:
+            echo(f"stage {name} started")
+            record = function(run)
+            note = f" ({record.reason})" if record.reason else ""
+            echo(f"stage {name:10s} {record.status:8s} {record.seconds:7.1f} s{note}")
+        run.save()
     return run
+
+
+LOCK_NAME = ".geovision.lock"
+
+
+@contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold the output folder for one run at a time (a second run into it stops with a clear error)."""
+    from filelock import FileLock, Timeout
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise output_write_error(error, out / LOCK_NAME) or error from error
+    lock = FileLock(out / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout as error:
+        raise OutputExistsError("another geovision run is writing into this folder", path=out,
+                                fix="wait for it to finish, or choose another --out folder") from error
+    except OSError as error:
+        raise output_write_error(error, out / LOCK_NAME) or error from error
+    try:
+        removed = remove_stale_temps(out)
+        if removed:
+            log.info("removed %d temporary file(s) an interrupted run left in %s", removed, out)
+        yield
+    finally:
+        lock.release()

@@ -187,7 +187,7 @@ def inputs(run: Run) -> StageRecord:
     def body(record: StageRecord) -> None:
         record.outputs = {key: str(value) for key, value in asdict(run.inputs).items()
                           if isinstance(value, Path) and value.exists()}
-        record.figures = {"sha256": run.hashes}
+        record.figures = {"sha256": run.hashes, "valid_share": run.valid_shares}
 
     return run.stage("inputs", {"hashes": run.hashes}, body)
 

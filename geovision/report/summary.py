@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from geovision.io.validity import LOW_VALID_SHARE
 from geovision.report.figures import count, format_number, lookup
 from geovision.report.package import GPKG_NAME
 
@@ -41,6 +42,7 @@ def summary_figures(record: dict[str, Any], run_dir: str | os.PathLike[str]) -> 
         "cell_px": lookup(record, "impact_buildings.cell_px"),
         "theta": record.get("options", {}).get("theta_buildings"),
         "grid_f1": lookup(record, "evaluate.f1"),
+        "valid_share": lookup(record, "inputs.valid_share") or {},
         "report_html": str(report) if report.exists() else None,
         "geopackage": str(gpkg) if gpkg.exists() else None,
         "run_json": str(run_dir / "run.json"),
@@ -72,6 +74,11 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
                      f"cells{size} (DII >= theta {f['theta']:g})")
     if not lines:
         lines.append("no impact figures: see the skipped stages above")
+    low = {date: share for date, share in (f.get("valid_share") or {}).items() if share < LOW_VALID_SHARE}
+    if low:
+        lines.append("warning:         only " + ", ".join(f"{100 * share:.0f} % of the {date}-event image"
+                                                         for date, share in low.items())
+                     + " holds data: the figures cover only that part")
     for label, key in (("report", "report_html"), ("GeoPackage", "geopackage"), ("run record", "run_json")):
         if f[key]:
             lines.append(f"{label + ':':16s} {f[key]}")
