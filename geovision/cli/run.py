@@ -58,9 +58,6 @@ def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, ou
         raise ConfigError("give either an EVENT name or both --pre and --post",
                           fix="e.g. `geovision run demo --out out/` or `geovision run --pre a.tif --post b.tif --out out/`")
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not (out / "run.json").exists() and not overwrite:
-        raise OutputExistsError("output folder is not empty and holds no geovision run", path=out,
-                                fix="choose an empty folder, or pass --overwrite")
     if aoi is not None:
         from geovision.io.aoi import load_aoi
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from geovision import __version__
 from geovision.errors import OutputExistsError, output_write_error
-from geovision.io.atomic import remove_stale_temps, temp_path_for
+from geovision.io.atomic import TEMP_NAME, remove_stale_temps, temp_path_for
 from geovision.io.hashing import file_sha256
 from geovision.pipeline.events import EventInputs
 from geovision.runrecord import relative_record, resolve_record
@@ -71,10 +71,13 @@ class Run:
                        (("pre", inputs.pre), ("post", inputs.post), ("census", inputs.census),
                         ("aoi", inputs.aoi))
                        if path is not None and Path(path).exists()}
-        previous = read_previous_record(self.record_path) if self.record_path.exists() else None
-        if previous and not overwrite:
+        previous = read_previous_record(self.record_path) if self.record_path.exists() and not overwrite else None
+        if previous is None and not overwrite and _foreign_entries(self.out):
+            raise OutputExistsError("output folder is not empty and holds no geovision run", path=self.out,
+                                    fix="choose an empty folder, or pass --overwrite")
+        if previous:
             refuse_other_run(previous, inputs, self.hashes, self.out)
-        self.previous_stages = {} if overwrite or not previous else previous.get("stages", {})
+        self.previous_stages = previous.get("stages", {}) if previous else {}
         self._previous_finished = bool(previous) and is_finished(previous)
         self.overwrite = overwrite
         self.stages: dict[str, StageRecord] = {}
@@ -130,6 +133,11 @@ class Run:
             raise output_write_error(error, self.record_path) or error from error
         if is_finished(document):
             (self.out / PREVIOUS_RECORD).unlink(missing_ok=True)
+
+
+def _foreign_entries(out: Path) -> list[Path]:
+    """What is in ``out`` besides this run's lock and temporary files."""
+    return [p for p in out.iterdir() if p.name != LOCK_NAME and not TEMP_NAME.match(p.name)] if out.exists() else []
 
 
 PREVIOUS_RECORD = "run.previous.json"  # the last finished run's record, while a rerun is under way or failed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import rasterio
 import yaml
@@ -63,7 +64,11 @@ def test_run_refuses_foreign_folder_and_bad_arguments(tmp_path):
     out = tmp_path / "busy"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    result = CliRunner().invoke(cli, ["run", "--pre", "a.tif", "--post", "b.tif", "--out", str(out)])
+    image = tmp_path / "a.tif"
+    with rasterio.open(image, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8", crs="EPSG:32615",
+                       transform=rasterio.Affine(0.5, 0, 0, 0, -0.5, 0)) as dst:
+        dst.write(np.full((3, 64, 64), 100, np.uint8))
+    result = CliRunner().invoke(cli, ["run", "--pre", str(image), "--post", str(image), "--out", str(out)])
     assert result.exit_code == 2 and "--overwrite" in result.output
     assert (out / "notes.txt").read_text() == "mine"
     result = CliRunner().invoke(cli, ["run", "--out", str(tmp_path / "x")])
