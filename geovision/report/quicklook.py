@@ -23,20 +23,20 @@ def read_quicklook(path: str | os.PathLike[str], *, max_px: int = 1024) -> np.nd
 
     Only the output-sized array is held in memory (GDAL reads overviews or decimates
     block by block). Bands are stretched between their 2nd and 98th percentiles; pixels
-    that are nodata or masked become transparent.
+    that are nodata, masked, NaN or infinite become transparent.
     """
     check_input_file(path, kind="raster")
     with rasterio.open(path) as src:
         height, width = quicklook_shape(src.width, src.height, max_px)
         bands = [i for i, ci in enumerate(src.colorinterp, start=1) if ci != ColorInterp.alpha][:3]
         data = src.read(bands, out_shape=(len(bands), height, width), resampling=Resampling.average, masked=True)
-    valid = ~np.ma.getmaskarray(data).any(axis=0)
+    valid = ~np.ma.getmaskarray(data).any(axis=0) & np.isfinite(np.ma.getdata(data)).all(axis=0)  # NaN/inf: no data
     rgb = np.zeros((height, width, 3), dtype=np.uint8)
     for i in range(3):
         band = np.asarray(data[min(i, len(bands) - 1)], dtype=np.float64)
         values = band[valid]
         low, high = (np.percentile(values, (2, 98)) if values.size else (0.0, 1.0))
-        scaled = (band - low) / max(high - low, 1e-12)
+        scaled = np.where(valid, (band - low) / max(high - low, 1e-12), 0.0)
         rgb[..., i] = np.clip(np.rint(scaled * 255), 0, 255).astype(np.uint8)
     if valid.all():
         return rgb
