@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -186,7 +187,9 @@ class Trainer:
         """Train until ``self.step == steps`` (resumes from the current ``step``); returns the last metrics."""
         last: dict[str, float] = {}
         iterator = iter(batches)
-        for _ in progress(range(self.step, steps), total=max(0, steps - self.step), description="training"):
+        bar = None if sys.stdout.isatty() else False  # off a terminal the trainer's own log line says steps/s and ETA
+        for _ in progress(range(self.step, steps), total=max(0, steps - self.step), description="training",
+                          enabled=bar):
             try:
                 batch = [next(iterator) for _ in range(self.accumulate)] if self.accumulate > 1 else next(iterator)
             except StopIteration:
