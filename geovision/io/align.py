@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rasterio
 import shapely
 from affine import Affine
 from rasterio.crs import CRS
@@ -172,7 +173,7 @@ class AlignedPair:
                 options.update(src_nodata=math.nan, nodata=math.nan)
             vrt = WarpedVRT(source.dataset, crs=self.grid.crs, transform=self.grid.transform,
                             width=self.grid.width, height=self.grid.height, resampling=self.resampling,
-                            add_alpha=not source.has_alpha, **options)
+                            add_alpha=not source.has_alpha, **options, **across_antimeridian(source.dataset))
             self._vrts[which] = vrt
         return vrt
 
@@ -286,6 +287,21 @@ def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[st
         raise
 
 
+def across_antimeridian(dataset: rasterio.io.DatasetReader) -> dict[str, Any]:
+    """WarpedVRT source options that keep a lon/lat scene across the antimeridian whole ({} for any other).
+
+    GDAL maps grid pixels back to longitudes in -180..180, so everything of such a scene east of
+    180 degrees would be lost. Re-expressing the source against a prime meridian at its own centre
+    (``+pm``, with the transform shifted to match) puts all its longitudes within -180..180.
+    """
+    crs, bounds = dataset.crs, dataset.bounds
+    if crs is None or not crs.is_geographic or -180 <= bounds.left <= bounds.right <= 180:
+        return {}
+    centre = (bounds.left + bounds.right) / 2
+    shifted = CRS.from_proj4(f"{crs.to_proj4().replace('+no_defs', '').strip()} +pm={centre:.12g} +no_defs")
+    return {"src_crs": shifted, "src_transform": Affine.translation(-centre, 0) * dataset.transform}
+
+
 def warp_to_grid(path: str | os.PathLike[str], grid: Grid, out: str | os.PathLike[str], *,
                  aoi: BaseGeometry | None = None, nodata: int = 255, overwrite: bool = False,
                  strip_px: int = 512) -> Path:
@@ -297,7 +313,8 @@ def warp_to_grid(path: str | os.PathLike[str], grid: Grid, out: str | os.PathLik
 
     with open_raster(path, bands=[1]) as source, \
             WarpedVRT(source.dataset, crs=grid.crs, transform=grid.transform, width=grid.width,
-                      height=grid.height, resampling=Resampling.nearest, add_alpha=True) as vrt, \
+                      height=grid.height, resampling=Resampling.nearest, add_alpha=True,
+                      **across_antimeridian(source.dataset)) as vrt, \
             StreamingCogWriter(out, width=grid.width, height=grid.height, count=1, dtype="uint8",
                                transform=grid.transform, crs=grid.crs, nodata=nodata, kind="mask",
                                overwrite=overwrite) as writer:

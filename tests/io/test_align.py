@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 import shapely
 from affine import Affine
 from pyproj import Transformer
@@ -203,3 +204,29 @@ def test_puerto_rico_pair_aligns(shared_data):
         assert sample["valid"].all()
         for key, path in (("image_pre", pre_path), ("image_post", post_path)):
             np.testing.assert_array_equal(sample[key], open_raster(path).read(PixelWindow(0, 0, 512, 512))[0])
+
+
+def _lonlat_scene(path, left: float, seed: int, width: int = 512, height: int = 256, res: float = 4.5e-6):
+    data = np.random.default_rng(seed).integers(1, 255, (3, height, width), dtype=np.uint8)
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=3, dtype="uint8",
+                       crs="EPSG:4326", transform=Affine(res, 0, left, 0, -res, -16.5)) as dst:
+        dst.write(data)
+    return path
+
+
+def test_a_lon_lat_pair_across_the_antimeridian_stays_whole(tmp_path):
+    """Issue 17.5: everything east of 180 degrees used to be nodata."""
+    from geovision.io.align import align_pair
+    from geovision.io.bands import RGB
+    from geovision.types import PixelWindow
+
+    left = 180 - 256 * 4.5e-6  # half the scene west of 180, half east (longitudes past 180)
+    pre, post = (_lonlat_scene(tmp_path / f"{d}.tif", left, seed) for d, seed in (("pre", 1), ("post", 2)))
+    with align_pair(pre, post, model_bands=RGB) as pair:
+        assert pair.grid.crs.to_epsg() == 32760
+        whole = PixelWindow(0, 0, pair.grid.width, pair.grid.height)
+        for date in ("pre", "post"):
+            data, valid = pair.read_raw(date, whole)
+            half = pair.grid.width // 2
+            assert valid[5:-5, 5:half - 5].all() and valid[5:-5, half + 5:-5].all(), date
+            assert data[:, 5:-5, half + 5:-5].std() > 30  # the east half holds the image, not fill
