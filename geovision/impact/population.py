@@ -152,6 +152,21 @@ class RasterZones:
         return np.where(inside, pr * self.window.width + pc, -1)
 
 
+def read_census(path: Any, pop_field: str, *, skip_missing: bool = False) -> gpd.GeoDataFrame:
+    """Census units from a vector file: at least one unit, and ``pop_field`` holding counts (errors name the file)."""
+    from geovision.io.vectors import read_vectors
+
+    units = read_vectors(path)
+    if len(units) == 0:
+        raise ConfigError("census file has no units (0 features)", path=path,
+                          fix="give a census layer with one polygon per unit and its population")
+    try:
+        check_population_field(units, pop_field, allow_missing=skip_missing)
+    except ConfigError as error:
+        raise ConfigError(error.message, path=path, fix=error.fix) from error
+    return units
+
+
 def check_population_field(units: gpd.GeoDataFrame, pop_field: str, *, allow_missing: bool = False) -> None:
     """Raise unless ``pop_field`` is a column of finite, non-negative numbers (NaN allowed if ``allow_missing``)."""
     if pop_field not in units.columns:
@@ -363,11 +378,8 @@ def population_raster(out_path: Any, *, census: Any = None, pop_field: str = "po
     grid = FileSource(buildings if buildings is not None else pop_raster)
     try:
         if census is not None:
-            units = census
-            if not isinstance(units, gpd.GeoDataFrame):
-                from geovision.io.vectors import read_vectors
-
-                units = read_vectors(census)
+            units = census if isinstance(census, gpd.GeoDataFrame) else read_census(census, pop_field,
+                                                                                    skip_missing=skip_missing)
             zones: Zones = PolygonZones(units, pop_field=pop_field, crs=grid.crs, skip_missing=skip_missing)
         else:
             from geovision.io.raster import footprint_bounds

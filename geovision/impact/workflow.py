@@ -203,14 +203,12 @@ def read_validation_sample(path: Any) -> dict[str, tuple[np.ndarray, np.ndarray]
 def _affected(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, census: Any, pop_field: str,
               pop_raster: Any, weighting: str, interval: str | None, validation_sample: Any):
     from geovision.impact.affected import affected_population
-    from geovision.impact.population import PolygonZones, RasterZones, allocate
+    from geovision.impact.population import PolygonZones, RasterZones, allocate, read_census
     from geovision.impact.sources import FileSource
 
     with FileSource(pre_mask) as pre:
         if census is not None:
-            from geovision.io.vectors import read_vectors
-
-            zones = PolygonZones(read_vectors(census), pop_field=pop_field, crs=pre.crs)
+            zones = PolygonZones(read_census(census, pop_field), pop_field=pop_field, crs=pre.crs)
         else:
             from geovision.io.raster import footprint_bounds
 

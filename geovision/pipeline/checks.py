@@ -74,17 +74,9 @@ def check_images(inputs: EventInputs) -> dict[str, float]:
 
 def check_census(path: Path, pop_field: str) -> None:
     """The census opens, has units, and its population column holds counts."""
-    from geovision.impact.population import check_population_field
-    from geovision.io.vectors import read_vectors
+    from geovision.impact.population import read_census
 
-    units = read_vectors(path)
-    if len(units) == 0:
-        raise ConfigError("census file has no units (0 features)", path=path,
-                          fix="give a census layer with one polygon per unit and its population")
-    try:
-        check_population_field(units, pop_field)
-    except ConfigError as error:
-        raise ConfigError(error.message, path=path, fix=error.fix) from error
+    read_census(path, pop_field)
 
 
 def check_model(model: str) -> None:

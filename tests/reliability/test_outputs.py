@@ -99,17 +99,46 @@ def locked_folder(tmp_path):
         folder.chmod(0o700)
 
 
-@pytest.mark.parametrize("command", ["segment", "run"])
+def census_file(path: Path, rows: int) -> Path:
+    import geopandas as gpd
+    import shapely
+
+    boxes = [shapely.box(0, -32, 32, 0)] * rows
+    gpd.GeoDataFrame({"pop": [100] * rows}, geometry=boxes, crs="EPSG:32615").to_file(path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["segment", "run", "vectorize", "population"])
 def test_an_unwritable_output_folder_is_exit_2_with_its_name(tmp_path, locked_folder, command):
     from click.testing import CliRunner
 
     from geovision.cli.main import cli
 
     image = tmp_path / "in.tif"
-    write_cog(image, np.zeros((3, 64, 64), np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0), crs="EPSG:32615",
-              nodata=None, kind="continuous")
-    args = ["--pre", image] + ([] if command == "segment" else ["--post", image])
-    result = CliRunner().invoke(cli, [command, *map(str, args), "--out", str(locked_folder / "out")])
+    write_cog(image, np.full((3, 64, 64), 200, np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+              crs="EPSG:32615", nodata=None, kind="continuous")
+    mask = write_cog(tmp_path / "mask.tif", np.ones((64, 64), np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+                     crs="EPSG:32615", nodata=255, kind="mask")
+    out = locked_folder / "out"
+    args = {"segment": ["--pre", image, "--out", out], "run": ["--pre", image, "--post", image, "--out", out],
+            "vectorize": ["--mask", mask, "--kind", "buildings", "--out", out / "b.gpkg"],
+            "population": ["--census", census_file(tmp_path / "census.gpkg", 1), "--buildings", mask,
+                           "--out", out / "pop.tif"]}[command]
+    result = CliRunner().invoke(cli, [command, *map(str, args)])
     assert result.exit_code == 2, result.output
     assert "locked" in result.output and "Fix:" in result.output
     assert not isinstance(result.exception, OSError) or isinstance(result.exception, SystemExit)
+
+
+def test_an_empty_census_is_exit_2_naming_it(tmp_path):
+    from click.testing import CliRunner
+
+    from geovision.cli.main import cli
+
+    mask = write_cog(tmp_path / "mask.tif", np.ones((64, 64), np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+                     crs="EPSG:32615", nodata=255, kind="mask")
+    empty = census_file(tmp_path / "empty.gpkg", 0)
+    result = CliRunner().invoke(cli, ["population", "--census", str(empty), "--buildings", str(mask),
+                                      "--out", str(tmp_path / "pop.tif")])
+    assert result.exit_code == 2, result.output
+    assert str(empty) in result.output and "Traceback" not in result.output
