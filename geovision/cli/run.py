@@ -34,13 +34,21 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--catalog", type=click.Path(dir_okay=False), default=None, help="Event catalog (data_catalog.yaml).")
 @click.option("--name", default=None,
               help="Name of the run, the report's title (default: the event, or the --out folder's name).")
+@click.option("--adapt-with", "adapt_with", multiple=True, type=click.Path(dir_okay=False),
+              help="Map data of the place before the event (OpenStreetMap .osm/.pbf or any vector file, repeatable): "
+                   "first adapt the model to the pre image (`geovision adapt`), then run with it.")
+@click.option("--adapt-area", type=click.Path(dir_okay=False), default=None,
+              help="Polygon(s) where the --adapt-with labels are complete (default: their extent).")
+@click.option("--adapt-minutes", type=float, default=10.0, show_default=True,
+              help="Time budget of the adapt stage (CPU minutes, training and scoring).")
 @click.option("--overwrite", is_flag=True, help="Start again, replacing a previous run in --out.")
 @click.option("--resume", is_flag=True,
               help="Accepted, and the default: a rerun into --out resumes, recomputing only what changed.")
 @click.option("--json", "as_json", is_flag=True, help="End with the headline figures as JSON instead of a summary.")
 @click.pass_context
 def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, out_dir, model, runtime, device,
-            scheduler, cell_px, theta, catalog, name, overwrite, resume, as_json) -> None:
+            scheduler, cell_px, theta, catalog, name, adapt_with, adapt_area, adapt_minutes, overwrite, resume,
+            as_json) -> None:
     """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
     from dataclasses import replace
 
@@ -77,12 +85,17 @@ def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, ou
         inputs = replace(inputs, name=name)
     if aoi is not None:
         inputs = replace(inputs, aoi=Path(aoi))
+    if adapt_with:
+        inputs = replace(inputs, adapt_labels=tuple(Path(p) for p in adapt_with),
+                         adapt_area=Path(adapt_area) if adapt_area else None)
+    elif adapt_area:
+        raise ConfigError("--adapt-area needs --adapt-with", fix="give the map data to adapt to with --adapt-with")
     if bands is not None:
         inputs = replace(inputs, bands=bands)
     if event_date is not None:
         inputs = replace(inputs, event_date=event_date.date().isoformat())
     options = RunOptions(model=model, runtime=runtime, device=device, scheduler=scheduler, cell_px=cell_px,
-                         theta_buildings=theta, theta_roads=theta)
+                         theta_buildings=theta, theta_roads=theta, adapt_minutes=adapt_minutes)
     run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=echo)
     record = read_run_record(run.out)
     figures = summary_figures(record, out)

@@ -42,10 +42,11 @@ class Range:
 
 OPTION_RANGES = {"cell_px": Range(1), "theta_buildings": Range(0, low_open=True), "theta_roads": Range(0, low_open=True),
                  "tau": Range(0, 1, low_open=True), "chip_px": Range(64), "overlap_px": Range(0),
-                 "tolerance_px": Range(0), "min_building_m2": Range(0)}
+                 "tolerance_px": Range(0), "min_building_m2": Range(0), "adapt_minutes": Range(0.5)}
 
 
-CLI_NAMES = {"cell_px": "--cell-px", "theta_buildings": "--theta", "theta_roads": "--theta"}
+CLI_NAMES = {"cell_px": "--cell-px", "theta_buildings": "--theta", "theta_roads": "--theta",
+             "adapt_minutes": "--adapt-minutes"}
 
 
 def check_options(options) -> None:
@@ -94,7 +95,8 @@ def check_model(model: str) -> None:
 def check_run(inputs: EventInputs, options) -> dict[str, float]:
     """Check every input file and option of a run; return the images' valid shares."""
     for path, kind in ((inputs.pre, "pre-event image"), (inputs.post, "post-event image"),
-                       (inputs.census, "census file"), (inputs.aoi, "AOI file")):
+                       (inputs.census, "census file"), (inputs.aoi, "AOI file"), (inputs.adapt_area, "adapt area"),
+                       *((path, "adapt label file") for path in inputs.adapt_labels)):
         if path is not None:
             check_input_file(path, kind=kind)
     check_options(options)

@@ -42,10 +42,17 @@ class EventInputs:
     title: str = ""  # the catalog's title of the event (place and kind of disaster)
     pre_date: str | None = None  # acquisition dates of the images (ISO 8601), when known
     post_date: str | None = None
+    adapt_labels: tuple[Path, ...] = ()  # map data to adapt the model to the pre image (`run --adapt-with`)
+    adapt_area: Path | None = None  # polygon(s) where those labels are complete (default: their extent)
 
     def to_json(self) -> dict:
         """A JSON-ready dict (paths as text, the scaling as a dict)."""
-        return {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(self).items()}
+        def text(value):
+            if isinstance(value, tuple):
+                return [text(v) for v in value]
+            return str(value) if isinstance(value, Path) else value
+
+        return {key: text(value) for key, value in asdict(self).items()}
 
 
 def cache_root() -> Path:

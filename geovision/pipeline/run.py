@@ -48,6 +48,7 @@ class RunOptions:
     theta_roads: float = 0.1
     tolerance_px: int = 2
     min_building_m2: float = 10.0
+    adapt_minutes: float = 10.0  # time budget of the adapt stage (only with --adapt-with)
 
 
 @dataclass

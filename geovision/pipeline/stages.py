@@ -30,17 +30,49 @@ def segment_source(run: Run):
                       bands=run.inputs.bands, scaling=run.inputs.scaling)
 
 
+def adapt(run: Run) -> StageRecord:
+    """Fit the model to the pre image from map data (`run --adapt-with`); the segment stage then uses it."""
+    from geovision.io.hashing import file_sha256
+
+    labels, area = run.inputs.adapt_labels, run.inputs.adapt_area
+    depends = {"pre": run.hashes.get("pre"), "model": run.options.model, "minutes": run.options.adapt_minutes,
+               "labels": [file_sha256(p) for p in labels], "area": file_sha256(area) if area else None}
+
+    def body(record: StageRecord) -> None:
+        if not labels:
+            record.status, record.reason = "skipped", "no map data to adapt to (run --adapt-with FILE)"
+            return
+        from geovision.adapt.run import AdaptOptions, adapt as adapt_model
+
+        result = adapt_model([str(run.inputs.pre)], [str(p) for p in labels], run.out / "model",
+                             model=run.options.model, area=str(area) if area else None, overwrite=True,
+                             options=AdaptOptions(minutes=run.options.adapt_minutes))
+        record.outputs = {"bundle": str(result.out), "card": str(result.out / "MODEL_CARD.md")}
+        record.figures = {"adapted": result.adapted, "before": result.base, "after": result.after,
+                          "steps": result.steps}
+
+    return run.stage("adapt", depends, body)
+
+
 def segment(run: Run) -> StageRecord:
-    """Buildings and roads, pre and post (only within the AOI when given), through the shared-backbone model."""
+    """Buildings and roads, pre and post (only within the AOI when given), through the shared-backbone model.
+
+    The model is the adapt stage's bundle when that stage ran, else ``--model``.
+    """
     from geovision.models.registry import resolve_bundle
 
     options = run.options
+    adapted = run.stages.get("adapt")
     try:
-        bundle = resolve_bundle(None if options.model == "default" else options.model)
+        if adapted is not None and adapted.status == "done":
+            bundle = Path(adapted.outputs["bundle"])
+        else:
+            bundle = resolve_bundle(None if options.model == "default" else options.model)
     except ModelBundleError as error:
         bundle, reason = None, f"no model bundle: {error.fix or error.message}"
     aoi, scaling = run.inputs.aoi, run.inputs.scaling
-    depends = {"hashes": run.hashes, "model": str(bundle), "chip": options.chip_px, "overlap": options.overlap_px,
+    depends = {"hashes": run.hashes, "model": str(bundle), "adapt": adapted.key if adapted else None,
+               "chip": options.chip_px, "overlap": options.overlap_px,
                "runtime": options.runtime, **({"aoi": run.hashes.get("aoi", str(aoi))} if aoi else {}),
                **({"bands": list(run.inputs.bands)} if run.inputs.bands else {}),
                **({"scaling": asdict(scaling)} if scaling else {})}
@@ -192,6 +224,7 @@ def inputs(run: Run) -> StageRecord:
     return run.stage("inputs", {"hashes": run.hashes}, body)
 
 
-STAGES = [("inputs", inputs), ("reference", reference), ("segment", segment), ("vectorize", vectorize),
+STAGES = [("inputs", inputs), ("reference", reference), ("adapt", adapt), ("segment", segment),
+          ("vectorize", vectorize),
           ("impact_buildings", impact_buildings), ("impact_roads", impact_roads), ("evaluate", evaluate),
           ("report", report_stage.report)]

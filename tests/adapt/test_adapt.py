@@ -73,3 +73,24 @@ def test_read_labels_sorts_polygons_and_lines(event):
     labels = read_labels([event.paths["buildings"], event.paths["roads"]])
     assert len(labels.buildings) == 15 and len(labels.roads) == 14 and labels.tasks == ["buildings", "roads"]
     assert (labels.roads["width_m"] > 0).all()
+
+
+@pytest.mark.slow  # about 3 minutes on 2 cores: an adapt stage and two runs
+def test_run_adapt_with_adapts_then_segments_with_it_and_a_rerun_skips_it(event, tiny_bundle, tmp_path):
+    """`geovision run --adapt-with`: an adapt stage in run.json, the segment stage on its bundle, reruns resume."""
+    out = tmp_path / "run"
+    args = ["run", "--pre", event.pre, "--post", event.post, "--out", out, "--model", tiny_bundle,
+            "--adapt-with", event.paths["buildings"], "--adapt-minutes", "0.5"]
+    first = CliRunner().invoke(cli, list(map(str, args)))
+    assert first.exit_code == 0, first.output
+    record = json.loads((out / "run.json").read_text())
+    stage = record["stages"]["adapt"]
+    assert stage["status"] == "done" and stage["figures"]["steps"] >= 10
+    assert (out / stage["outputs"]["bundle"] / "adapt.json").exists()
+    assert json.loads((out / "model" / "adapt.json").read_text())["base"] == str(tiny_bundle)
+    again = CliRunner().invoke(cli, list(map(str, args)))
+    assert again.exit_code == 0, again.output
+    rerun = json.loads((out / "run.json").read_text())["stages"]
+    assert rerun["adapt"]["reason"].startswith("resumed") and rerun["segment"]["reason"].startswith("resumed")
+    missing = CliRunner().invoke(cli, list(map(str, args[:-4])) + ["--adapt-with", str(tmp_path / "none.osm")])
+    assert missing.exit_code == 2 and "adapt label file does not exist" in missing.output
