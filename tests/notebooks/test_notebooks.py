@@ -25,7 +25,7 @@ def inject_parameters(notebook: nbformat.NotebookNode, **parameters) -> nbformat
 
 def execute(name: str, tmp_path: Path, **parameters) -> nbformat.NotebookNode:
     notebook = inject_parameters(nbformat.read(NOTEBOOKS / name, as_version=4), **parameters)
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
+    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
                    env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}).execute()
     return notebook
 
@@ -94,6 +94,18 @@ def test_notebooks_run_from_notebooks_against_make_demo(demo_run, name):
                                                  if "parameters" in c.metadata.get("tags", []))
     if (NOTEBOOKS / "../outputs/demo").resolve() != demo_run.resolve():
         pytest.skip(f"the demo run is at {demo_run}, not ../outputs/demo")
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
+    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
                    env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}).execute()
+    assert _images(notebook) == 1
+
+
+@pytest.mark.slow  # the fast suite runs it once, from notebooks/ (test_notebooks_run_from_notebooks_against_make_demo)
+def test_adapt_notebook_adapts_the_demo_to_noisy_map_data(demo_run, tmp_path):
+    out = tmp_path / "adapted"
+    notebook = execute("04_adapt_to_your_event.ipynb", tmp_path, run_dir=str(demo_run), out_dir=str(out),
+                       minutes=0.5)
+    record = json.loads((out / "model" / "adapt.json").read_text())
+    assert record["labels"][0]["licence"] == "CC0-1.0 (synthetic demo)" and record["steps"] >= 10
+    text = _text(notebook)
+    assert "held-out buildings IoU" in text and ("adapted model kept" in text or "base model kept" in text)
     assert _images(notebook) == 1
