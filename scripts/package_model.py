@@ -73,12 +73,19 @@ def stamp(bundle: Path, config_path: Path, run: Path) -> dict:
     config = load_config(config_path)
     meta = read_meta(bundle)
     seconds, rate = wall_time_s(run / "metrics.jsonl")
-    training = meta.training.model_copy(update={"data": training_sources(config.data.train), "held_out": held_out(),
-                                                "wall_time_s": round(seconds, 1)})
+    run_steps, base = meta.training.steps, None
+    update = {"data": training_sources(config.data.train), "held_out": held_out(), "wall_time_s": round(seconds, 1)}
+    if config.init_from and Path(config.init_from).is_dir():  # continued training: count the base model's part
+        base = read_meta(Path(config.init_from))
+        update.update(base=f"{base.name} {base.version}, {base.training.steps} steps",
+                      steps=base.training.steps + run_steps,
+                      wall_time_s=round(seconds + base.training.wall_time_s, 1))
+    training = meta.training.model_copy(update=update)
     write_meta(bundle, meta.model_copy(update={"name": config.bundle.name, "version": config.bundle.version,
                                                "licence": config.bundle.licence, "training": training}))
     return {"wall_time_s": seconds, "steps_per_s": rate, "batch_size": config.trainer.batch_size,
-            "chip_px": config.data.chip_px, "amp": config.trainer.amp}
+            "chip_px": config.data.chip_px, "amp": config.trainer.amp, "run_steps": run_steps,
+            "base": training.base, "base_wall_time_s": base.training.wall_time_s if base else 0.0}
 
 
 def joplin_grid_f1(model: Path, work: Path) -> float | None:
@@ -88,6 +95,20 @@ def joplin_grid_f1(model: Path, work: Path) -> float | None:
                     "--model", str(model), "--overwrite"], check=True)
     record = json.loads((out / "run.json").read_text())
     return record.get("figures", {}).get("evaluate", {}).get("f1")
+
+
+def _made(meta, evaluation: dict) -> str:
+    """The card's first lines on how the weights were made: steps, batch, chips, time; the base model if any."""
+    train = evaluation["training"]
+    run = (f"{train.get('run_steps', meta.training.steps)} steps of batch {train['batch_size']} ({train['chip_px']} px "
+           f"chips at {meta.gsd_m} m, {train['amp']} autocast)")
+    this = f"on the 2-core development CPU in {train['wall_time_s'] / 60:.0f} minutes ({train['steps_per_s']:.2f} steps/s)"
+    if not train.get("base"):
+        return f"`geovision train {evaluation['config']}`: {run} from ImageNet, {this}."
+    total = (train["wall_time_s"] + train["base_wall_time_s"]) / 60
+    note = f" {evaluation['note']}" if evaluation.get("note") else ""
+    return (f"`geovision train {evaluation['config']}`: {run}, continuing **{train['base']}** (same data, augmentation "
+            f"and held-out sets), {this};{note} **{meta.training.steps} steps and {total:.0f} minutes in all**.")
 
 
 def model_card(bundle: Path, evaluation: dict, table: str) -> str:
@@ -116,9 +137,7 @@ Trained for effective resolutions of 0.3-1.0 m. Thresholds: {meta.thresholds}.
 
 ## How it was made
 
-`geovision train {evaluation['config']}`: {meta.training.steps} steps of batch {train['batch_size']}
-({train['chip_px']} px chips at {meta.gsd_m} m, {train['amp']} autocast) from ImageNet, on the 2-core development
-CPU in **{train['wall_time_s'] / 60:.0f} minutes** ({train['steps_per_s']:.2f} steps/s). Sources are sampled by weight
+{_made(meta, evaluation)} Sources are sampled by weight
 (balanced over sources and between buildings and roads: a registry entry's weight is shared by its files),
 with sensor-robust augmentation: shears (off-nadir lean), effective GSD 0.3-1.0 m, grey (pan-chromatic),
 per-band gain/offset/gamma, simulated 11-16-bit data through the engine's own stretch, haze, blur,
@@ -167,6 +186,7 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--install", default=None, metavar="NAME", help="copy the bundle to geovision/models/NAME")
     parser.add_argument("--skip-run", action="store_true", help="skip the Joplin end-to-end run (DII grid F1)")
+    parser.add_argument("--note", default="", help="a sentence for the card on how this run went")
     args = parser.parse_args()
     bundle = args.run / "model"
     training = stamp(bundle, args.config, args.run)
@@ -187,7 +207,7 @@ def main() -> None:
     table = generalization.markdown(results, model=read_meta(bundle).name, against=against, against_name=against_name)
     evaluation = {"config": str(args.config), "training": training, "generalization": results,
                   "against": {"name": against_name, "results": against}, "synthetic_seed950": synthetic,
-                  "joplin_grid_f1": grid, "latency_512px_s": latency}
+                  "joplin_grid_f1": grid, "latency_512px_s": latency, "note": args.note}
     (bundle / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     (bundle / "generalization.md").write_text(table)
     (bundle / "MODEL_CARD.md").write_text(model_card(bundle, evaluation, table))

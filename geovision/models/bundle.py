@@ -78,8 +78,9 @@ class TrainingInfo(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data: list[DataSource] = Field(default_factory=list)
     held_out: list[str] = Field(default_factory=list)
-    steps: int = 0
-    wall_time_s: float = 0.0  # training time, summed over resumed parts
+    steps: int = 0  # in all, the steps of the base model (``base``) included
+    wall_time_s: float = 0.0  # training time, summed over resumed parts (and the base model's)
+    base: str | None = None  # the bundle these weights continue (``init_from``): "name version, N steps"
     config: dict[str, Any] | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
 
