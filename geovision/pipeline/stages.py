@@ -30,6 +30,35 @@ def segment_source(run: Run):
                       bands=run.inputs.bands, scaling=run.inputs.scaling)
 
 
+def model_key(bundle: Path | None) -> str | None:
+    """What identifies a bundle's weights: their SHA-256 (a bundle retrained in place is a new model), else its path."""
+    if bundle is None:
+        return None
+    from geovision.models.bundle import read_meta
+
+    try:
+        return read_meta(bundle).weights_sha256 or str(bundle)
+    except Exception:  # an unreadable bundle fails in the stage itself, with its own clear error
+        return str(bundle)
+
+
+def file_key(path: Path | None) -> str | None:
+    """A file's content hash (None when there is no such file)."""
+    from geovision.io.hashing import file_sha256
+
+    return file_sha256(path) if path is not None and Path(path).is_file() else None
+
+
+def truth_key(folder: Path | None) -> dict[str, str] | None:
+    """Content hashes of the ground-truth masks of an event (not their folder's path)."""
+    from geovision.io.hashing import file_sha256
+
+    if folder is None or not Path(folder).is_dir():
+        return None
+    names = (f"{task}_{date}.tif" for task in TASKS for date in ("pre", "post"))
+    return {name: file_sha256(Path(folder) / name) for name in names if (Path(folder) / name).is_file()}
+
+
 def adapt(run: Run) -> StageRecord:
     """Fit the model to the pre image from map data (`run --adapt-with`); the segment stage then uses it."""
     from geovision.io.hashing import file_sha256
@@ -71,7 +100,8 @@ def segment(run: Run) -> StageRecord:
     except ModelBundleError as error:
         bundle, reason = None, f"no model bundle: {error.fix or error.message}"
     aoi, scaling = run.inputs.aoi, run.inputs.scaling
-    depends = {"hashes": run.hashes, "model": str(bundle), "adapt": adapted.key if adapted else None,
+    images = {date: run.hashes.get(date) for date in ("pre", "post")}  # not the census: it does not change masks
+    depends = {"images": images, "model": model_key(bundle), "adapt": adapted.key if adapted else None,
                "chip": options.chip_px, "overlap": options.overlap_px,
                "runtime": options.runtime, **({"aoi": run.hashes.get("aoi", str(aoi))} if aoi else {}),
                **({"bands": list(run.inputs.bands)} if run.inputs.bands else {}),
@@ -128,7 +158,8 @@ def _impact(run: Run, kind: str) -> StageRecord:
     census = run.inputs.census if kind == "buildings" and run.inputs.census else None
     depends = {"masks": run.stages.get("segment", StageRecord("segment")).key, "cell_px": run.options.cell_px,
                "tau": run.options.tau, "theta": theta, "tolerance": run.options.tolerance_px,
-               "truth": str(truth), "census": run.hashes.get("census")}
+               "truth": file_key(truth), "census": run.hashes.get("census"),
+               "pop_field": run.inputs.census_pop_field if census else None}
 
     def body(record: StageRecord) -> None:
         pre, post = masks[f"{kind}_pre"], masks[f"{kind}_post"]
@@ -168,7 +199,8 @@ def reference(run: Run) -> StageRecord:
     folder = run.inputs.truth_masks
     truth = run.inputs.truth_affected_area
     aoi = run.inputs.aoi
-    depends = {"truth": str(folder), "cell_px": run.options.cell_px, "theta": run.options.theta_buildings}
+    depends = {"truth": truth_key(folder), "area": file_key(truth), "cell_px": run.options.cell_px,
+               "theta": run.options.theta_buildings}
     if aoi:
         depends.update(aoi=run.hashes.get("aoi", str(aoi)), pre=run.hashes.get("pre"), post=run.hashes.get("post"))
 
