@@ -38,7 +38,8 @@ def test_default_is_the_robust_model_with_the_fast_architecture():
     robust, fast = load_bundle(resolve_bundle("robust")), load_bundle(resolve_bundle("fast"))
     assert resolve_bundle("default") == resolve_bundle("robust")
     assert robust.meta.architecture == fast.meta.architecture  # the same inference cost
-    assert robust.meta.training.steps == 10000 and robust.meta.training.wall_time_s > 3600
+    assert robust.meta.training.steps == 13600 and robust.meta.training.wall_time_s > 3600
+    assert robust.meta.training.base.startswith("geovision-robust 0.2.0")  # stage 2 continues stage 1
     assert "SpaceNet 3 Vegas img0" not in {d.name for d in robust.meta.training.data}
 
 
