@@ -37,9 +37,9 @@ def test_run_event_end_to_end_and_resume(tmp_path, monkeypatch, bundle, catalog)
     assert result.exit_code == 0, result.output
     record = json.loads((out / "run.json").read_text())
     statuses = {name: stage["status"] for name, stage in record["stages"].items()}
-    assert statuses == {name: "done" for name in
+    assert statuses == {"adapt": "skipped", **{name: "done" for name in
                         ("inputs", "reference", "segment", "vectorize", "impact_buildings", "impact_roads",
-                         "evaluate", "report")}, statuses
+                         "evaluate", "report")}}, statuses
     assert set(record["inputs"]["sha256"]) >= {"pre", "post", "census"}
     for name in ("buildings_pre_mask", "roads_post_prob", "valid"):
         path = out / "masks" / f"{name}.tif"
@@ -57,7 +57,8 @@ def test_run_event_end_to_end_and_resume(tmp_path, monkeypatch, bundle, catalog)
     again = _run(*args)
     assert again.exit_code == 0, again.output
     resumed = json.loads((out / "run.json").read_text())["stages"]
-    assert all(stage["reason"].startswith("resumed") for stage in resumed.values()), resumed
+    assert all(stage["reason"].startswith("resumed") for stage in resumed.values() if stage["status"] == "done")
+    assert resumed["adapt"]["status"] == "skipped"  # no --adapt-with
 
 
 def test_run_refuses_foreign_folder_and_bad_arguments(tmp_path):

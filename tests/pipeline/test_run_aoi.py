@@ -54,7 +54,8 @@ def test_run_event_with_aoi_and_rerun_on_changed_aoi(tmp_path, bundle, event):
     result = _run(*args)
     assert result.exit_code == 0, result.output
     record = json.loads((out / "run.json").read_text())
-    assert {name: stage["status"] for name, stage in record["stages"].items()} == {s: "done" for s in STAGES}
+    assert {name: stage["status"] for name, stage in record["stages"].items()} == {"adapt": "skipped",
+                                                                                 **{s: "done" for s in STAGES}}
     assert record["inputs"]["aoi"] == str(aoi) and "aoi" in record["inputs"]["sha256"]
     for path in (out / "masks" / "valid.tif", out / "reference" / "truth_buildings_pre.tif"):
         with rasterio.open(path) as src:
