@@ -8,8 +8,10 @@ any of them into a one-line message and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 
@@ -99,3 +101,15 @@ def output_write_error(error: OSError, path: str | PathLike[str] | None = None) 
     else:
         message, fix = "the output folder cannot be written", "make it writable or choose another --out folder"
     return OutputWriteError(f"{message} ({os.strerror(error.errno)})", path=folder or where, fix=fix)
+
+
+@contextlib.contextmanager
+def writing_to(path: str | PathLike[str]) -> Iterator[None]:
+    """Turn an OSError that means "cannot write here" (disk full, read-only ...) into an OutputWriteError naming ``path``."""
+    try:
+        yield
+    except OSError as error:
+        converted = output_write_error(error, path)
+        if converted is None:
+            raise
+        raise converted from error

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geovision.errors import ConfigError, output_write_error
+from geovision.errors import ConfigError, writing_to
 from geovision.io.atomic import temp_path_for
 
 
@@ -84,14 +84,14 @@ class WorkStore:
         tmp = temp_path_for(final)
         constant = all(a.size == 0 or a.min() == a.max() for a in arrays.values())
         try:
-            with open(tmp, "wb") as handle:
-                (np.savez_compressed if constant else np.savez)(handle, **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, final)
-        except OSError as error:
+            with writing_to(self.root):
+                with open(tmp, "wb") as handle:
+                    (np.savez_compressed if constant else np.savez)(handle, **arrays)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, final)
+        finally:
             tmp.unlink(missing_ok=True)
-            raise output_write_error(error, self.root) or error from error
 
     def load(self, batch_id: int) -> dict[str, np.ndarray]:
         with np.load(self.batch_path(batch_id)) as data:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from geovision.errors import OutputExistsError, output_write_error
+from geovision.errors import OutputExistsError, writing_to
 
 
 def check_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
@@ -54,31 +54,30 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False,
     naming the folder; the temporary file is always removed.
     """
     final = check_output(path, overwrite=overwrite)
-    try:
+    with writing_to(final):
         final.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise output_write_error(error, final) or error from error
     tmp = temp_path_for(final)
     try:
-        yield tmp
-        if not tmp.exists():
-            raise FileNotFoundError(f"{tmp}: the writer produced no output for {final}")
-        if verify is not None:
-            verify(tmp)
-        if final.is_dir():
-            backup = temp_path_for(final)
-            os.replace(final, backup)
-            os.replace(tmp, final)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    except OSError as error:
-        converted = output_write_error(error, final)
-        if converted is None:
-            raise
-        raise converted from error
+        with writing_to(final):
+            yield tmp
+            _finish(tmp, final, verify)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def _finish(tmp: Path, final: Path, verify: Callable[[Path], None] | None) -> None:
+    """Verify ``tmp`` and move it onto ``final`` (a folder replaces a folder)."""
+    if not tmp.exists():
+        raise FileNotFoundError(f"{tmp}: the writer produced no output for {final}")
+    if verify is not None:
+        verify(tmp)
+    if final.is_dir():
+        backup = temp_path_for(final)
+        os.replace(final, backup)
+        os.replace(tmp, final)
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(tmp, final)

@@ -21,7 +21,6 @@ from geovision.pipeline.events import EventInputs
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Range:
     """A numeric option's allowed values: ``low`` < / <= value <= ``high``, always finite."""
@@ -73,13 +72,6 @@ def check_images(inputs: EventInputs) -> dict[str, float]:
     return shares
 
 
-def check_census(path: Path, pop_field: str) -> None:
-    """The census opens, has units, and its population column holds counts."""
-    from geovision.impact.population import read_census
-
-    read_census(path, pop_field)
-
-
 def check_model(model: str) -> None:
     """``model`` names a shipped model or a bundle folder (an error, not a skipped stage, when it does not)."""
     from geovision.models.registry import resolve_bundle
@@ -102,5 +94,7 @@ def check_run(inputs: EventInputs, options) -> dict[str, float]:
     check_options(options)
     check_model(options.model)
     if inputs.census is not None:
-        check_census(Path(inputs.census), inputs.census_pop_field)
+        from geovision.impact.population import read_census
+
+        read_census(Path(inputs.census), inputs.census_pop_field)  # units, and counts in the column
     return check_images(inputs)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from geovision import __version__
-from geovision.errors import OutputExistsError, output_write_error
+from geovision.errors import OutputExistsError, writing_to
 from geovision.io.atomic import TEMP_NAME, remove_stale_temps, temp_path_for
 from geovision.io.hashing import file_sha256
 from geovision.pipeline.events import EventInputs
@@ -127,11 +127,11 @@ class Run:
             self._previous_finished = False
         tmp = temp_path_for(self.record_path)
         try:
-            tmp.write_text(json.dumps(document, indent=1, default=str))
-            tmp.replace(self.record_path)
-        except OSError as error:
+            with writing_to(self.record_path):
+                tmp.write_text(json.dumps(document, indent=1, default=str))
+                tmp.replace(self.record_path)
+        finally:
             tmp.unlink(missing_ok=True)
-            raise output_write_error(error, self.record_path) or error from error
         if is_finished(document):
             (self.out / PREVIOUS_RECORD).unlink(missing_ok=True)
 
@@ -220,18 +220,14 @@ def output_lock(out: Path) -> Iterator[None]:
     """Hold the output folder for one run at a time (a second run into it stops with a clear error)."""
     from filelock import FileLock, Timeout
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise output_write_error(error, out / LOCK_NAME) or error from error
     lock = FileLock(out / LOCK_NAME, timeout=0)
     try:
-        lock.acquire()
+        with writing_to(out / LOCK_NAME):
+            out.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
     except Timeout as error:
         raise OutputExistsError("another geovision run is writing into this folder", path=out,
                                 fix="wait for it to finish, or choose another --out folder") from error
-    except OSError as error:
-        raise output_write_error(error, out / LOCK_NAME) or error from error
     try:
         removed = remove_stale_temps(out)
         if removed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from geovision.errors import ModelBundleError
+from geovision.errors import GeovisionError, ModelBundleError
 from geovision.pipeline import report_stage
 from geovision.pipeline.run import Run, StageRecord
 
@@ -38,7 +38,7 @@ def model_key(bundle: Path | None) -> str | None:
 
     try:
         return read_meta(bundle).weights_sha256 or str(bundle)
-    except Exception:  # an unreadable bundle fails in the stage itself, with its own clear error
+    except (GeovisionError, OSError, ValueError):  # an unreadable bundle fails in the stage, with its own error
         return str(bundle)
 
 
