@@ -20,15 +20,36 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | os.PathLike[str]) -> dict:
-    """Read a YAML mapping safely; errors name the file."""
+    """Read a YAML mapping safely (no tags, no duplicate keys); errors name the file."""
     path = Path(path)
     if not path.is_file():
         raise MissingFileError("config file not found", path=path, fix="check the path")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
-        raise ConfigError(f"not valid YAML ({error})", path=path, fix="correct the YAML syntax") from error
+        raise ConfigError(f"not valid YAML ({' '.join(str(error).split())})", path=path,
+                          fix="correct the YAML syntax") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"not a UTF-8 text file (byte {error.start})", path=path,
+                          fix="give a YAML text file saved as UTF-8") from error
+    except RecursionError as error:
+        raise ConfigError("nested too deeply to be a configuration", path=path,
+                          fix="write the configuration as plain nested `key: value` pairs") from error
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -36,14 +57,18 @@ def read_yaml(path: str | os.PathLike[str]) -> dict:
     return data
 
 
+def validation_problems(error: ValidationError) -> str:
+    """A pydantic validation error on one line: ``key.path: message; ...``."""
+    return "; ".join(f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
+                     for item in error.errors())
+
+
 def validate_config(data: dict, model: type[ModelT], *, source: str | os.PathLike[str] | None = None) -> ModelT:
     """Build ``model`` from ``data``; a validation failure becomes a one-line ConfigError."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors())
-        raise ConfigError(f"invalid {model.__name__}: {problems}", path=source,
+        raise ConfigError(f"invalid {model.__name__}: {validation_problems(error)}", path=source,
                           fix="correct or remove the named keys (see the documented schema)") from error
 
 

@@ -86,6 +86,15 @@ def _check_georeference(dataset: rasterio.io.DatasetReader, path: str) -> None:
                                     "events) give `crs: EPSG:32615` under the image in data_catalog.yaml")
 
 
+def _check_pixel_type(dataset: rasterio.io.DatasetReader, path: str) -> None:
+    kinds = {np.dtype(dtype).kind for dtype in dataset.dtypes}
+    if not kinds <= {"u", "i", "f", "b"}:
+        raise CorruptFileError(f"pixels are of type {dataset.dtypes[0]}, not an image of intensities "
+                               "(complex values are SAR phase data)", path=path,
+                               fix="give an optical image, or convert it to intensities first "
+                                   "(e.g. `gdal_translate -ot Float32` of its amplitude)")
+
+
 def _probe_corners(dataset: rasterio.io.DatasetReader, path: str) -> None:
     """Read the first and last pixel: catches most truncated files at open time."""
     for col, row in ((0, 0), (dataset.width - 1, dataset.height - 1)):
@@ -291,6 +300,7 @@ def open_raster(path: str | os.PathLike[str], *, bands: list[int] | None = None,
                                fix="check that it is a complete GeoTIFF (or other GDAL format); re-download it") from error
     try:
         _check_georeference(dataset, name)
+        _check_pixel_type(dataset, name)
         _check_nodata(dataset, name)
         plan = plan_bands(dataset, model_bands, bands=bands, path=name) if model_bands is not None else None
         selected = list(plan.bands) if plan else list(bands) if bands is not None else usable_bands(dataset)

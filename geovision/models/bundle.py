@@ -24,6 +24,7 @@ from torch import Tensor
 
 from geovision import __version__
 from geovision.errors import ConfigError, ModelBundleError
+from geovision.config import validation_problems
 from geovision.io.atomic import atomic_output
 from geovision.models.multitask import MultiTaskSegmenter, build_model
 from geovision.models.spec import ModelSpec
@@ -206,8 +207,9 @@ def read_meta(path: str | Path) -> BundleMeta:
     except FileNotFoundError as error:
         raise ModelBundleError("model.json is missing", path=meta_path,
                                fix="a bundle folder needs model.json and model.safetensors") from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelBundleError(f"model.json is not valid JSON: {error}", path=meta_path) from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ModelBundleError(f"model.json is not valid JSON: {error or 'nested too deeply'}",
+                               path=meta_path) from error
     found = raw.get("format") if isinstance(raw, dict) else None
     if found != BUNDLE_FORMAT:
         raise ModelBundleError(f"unknown model bundle format {found!r}; this geovision reads {BUNDLE_FORMAT!r}",
@@ -215,7 +217,8 @@ def read_meta(path: str | Path) -> BundleMeta:
     try:
         return BundleMeta.model_validate(raw)
     except ValidationError as error:
-        raise ModelBundleError(f"invalid model metadata: {error}", path=meta_path) from error
+        raise ModelBundleError(f"invalid model metadata ({validation_problems(error)})", path=meta_path,
+                               fix="use a bundle written by geovision (or upgrade geovision)") from error
 
 
 def load_bundle(path: str | Path, *, device: str | torch.device = "cpu", gsd_m: float | None = None,

@@ -20,6 +20,8 @@ from geovision.pipeline.events import EventInputs
 
 log = logging.getLogger(__name__)
 
+MIN_SCENE_PX = 32  # the smallest grid side segmentation is run on (a model needs context around each pixel)
+
 
 @dataclass(frozen=True)
 class Range:
@@ -72,14 +74,38 @@ def check_images(inputs: EventInputs) -> dict[str, float]:
     return shares
 
 
+def check_pair(inputs: EventInputs) -> None:
+    """The two images open, are georeferenced, overlap, and the AOI lies within their overlap."""
+    from geovision.io.align import align_pair
+    from geovision.io.bands import RGB
+
+    if is_remote(inputs.pre) or is_remote(inputs.post):
+        return
+    # the grid is what is checked: any band choice that fits both dates will do (as in the reference stage)
+    with align_pair(inputs.pre, inputs.post, aoi=inputs.aoi, bands=inputs.bands, model_bands=RGB) as pair:
+        width, height = pair.grid.width, pair.grid.height
+    if min(width, height) < MIN_SCENE_PX:
+        where = f"the area {'of the AOI within' if inputs.aoi else 'covered by'} both images"
+        raise CorruptFileError(f"{where} is only {width} x {height} px; segmentation needs at least "
+                               f"{MIN_SCENE_PX} x {MIN_SCENE_PX} px of context", path=inputs.aoi or inputs.pre,
+                               fix=f"give images (and an AOI) covering at least {MIN_SCENE_PX} px on each side "
+                                   f"with {inputs.post}")
+
+
 def check_model(model: str) -> None:
     """``model`` names a shipped model or a bundle folder (an error, not a skipped stage, when it does not)."""
     from geovision.models.registry import resolve_bundle
 
     if model == "default":
         return  # the shipped default; a broken install is reported by the segment stage and `geovision doctor`
+    from geovision.models.bundle import WEIGHTS_NAME, read_meta
+
     try:
-        resolve_bundle(model)
+        folder = resolve_bundle(model)
+        read_meta(folder)  # its model.json: format, and every field
+        if not (folder / WEIGHTS_NAME).is_file():
+            raise ModelBundleError(f"{WEIGHTS_NAME} is missing", path=folder,
+                                   fix="a bundle folder needs model.json and model.safetensors")
     except GeovisionError as error:
         raise ModelBundleError(error.message, path=error.path or model, fix=error.fix) from error
 
@@ -97,4 +123,6 @@ def check_run(inputs: EventInputs, options) -> dict[str, float]:
         from geovision.impact.population import read_census
 
         read_census(Path(inputs.census), inputs.census_pop_field)  # units, and counts in the column
-    return check_images(inputs)
+    shares = check_images(inputs)
+    check_pair(inputs)
+    return shares

@@ -231,3 +231,26 @@ def test_a_lon_lat_pair_across_the_antimeridian_stays_whole(tmp_path):
             west, east = valid[:, :half].mean(), valid[:, half:].mean()  # the UTM grid is turned ~0.85 degrees
             assert west > 0.93 and east > 0.93, (date, west, east)
             assert data[:, 5:-5, half + 5:-5].std() > 30  # the east half holds the image, not fill
+
+
+@pytest.mark.parametrize("form", ["longitudes-past-180", "split-at-180"])
+def test_an_aoi_across_the_antimeridian_keeps_both_sides(tmp_path, form):
+    """Issue 17.5: an AOI over 180 degrees, written with longitudes past 180 or split in two (RFC 7946)."""
+    import geopandas as gpd
+    import shapely
+
+    from geovision.io.align import align_pair
+    from geovision.io.bands import RGB
+    from geovision.types import PixelWindow
+
+    left = 180 - 256 * 4.5e-6
+    pre, post = (_lonlat_scene(tmp_path / f"{d}.tif", left, seed) for d, seed in (("pre", 1), ("post", 2)))
+    w, top, bottom = 200 * 4.5e-6, -16.5 - 40 * 4.5e-6, -16.5 - 400 * 4.5e-6
+    area = (shapely.box(180 - w, bottom, 180 + w, top) if form == "longitudes-past-180" else
+            shapely.MultiPolygon([shapely.box(180 - w, bottom, 180, top), shapely.box(-180, bottom, -180 + w, top)]))
+    gpd.GeoDataFrame(geometry=[area], crs="EPSG:4326").to_file(tmp_path / "aoi.gpkg")
+    with align_pair(pre, post, aoi=tmp_path / "aoi.gpkg", model_bands=RGB) as pair:
+        assert pair.grid.width == pytest.approx(2 * w * 111_000 * 0.958 / pair.res_m, rel=0.1)  # both sides, ~400 px
+        _, valid = pair.read_raw("pre", PixelWindow(0, 0, pair.grid.width, pair.grid.height))
+        half = pair.grid.width // 2
+        assert valid[:, :half].mean() > 0.9 and valid[:, half:].mean() > 0.9

@@ -142,3 +142,41 @@ def test_an_empty_census_is_exit_2_naming_it(tmp_path):
                                       "--out", str(tmp_path / "pop.tif")])
     assert result.exit_code == 2, result.output
     assert str(empty) in result.output and "Traceback" not in result.output
+
+
+RECORD_LIMITED = """
+import resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from geovision.errors import OutputWriteError
+from geovision.pipeline.events import EventInputs
+from geovision.pipeline.run import Run, RunOptions
+image, out, what = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+run = Run(EventInputs(name="x", pre=image, post=image), out, RunOptions())
+resource.setrlimit(resource.RLIMIT_FSIZE, (600, 600))  # run.json is a few kB: the disk fills while it is written
+try:
+    if what == "record":
+        run.save()
+    else:
+        from geovision.inference.workstore import WorkStore
+        import numpy as np
+        store = WorkStore(out / ".work")
+        store.start({"plan": 1}, resume=False)
+        store.save(0, {"w0": np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8)})
+except OutputWriteError as error:
+    print(error)
+    sys.exit(2)
+"""
+
+
+@pytest.mark.parametrize("what", ["record", "work-store"])
+def test_a_full_disk_while_the_record_or_work_is_written_is_exit_2(tmp_path, what):
+    image = write_cog(tmp_path / "in.tif", np.full((3, 64, 64), 200, np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+                      crs="EPSG:32615", nodata=None, kind="continuous")
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-c", RECORD_LIMITED, str(image), str(out), what], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "Fix:" in done.stdout
+    assert str(out) in done.stdout
+    assert not [p.name for p in out.rglob("*") if p.is_file() and p.name != "plan.json"]  # no partial or temp file
