@@ -58,7 +58,7 @@ def match_vector_grids(pred, truth) -> dict:
     centroids = pred.geometry.representative_point()
     pred_idx, truth_idx = truth.sindex.query(centroids, predicate="within")
     first: dict[int, int] = {}
-    for p, t in zip(pred_idx.tolist(), truth_idx.tolist()):
+    for p, t in zip(pred_idx.tolist(), truth_idx.tolist(), strict=True):
         first.setdefault(p, t)
     if len(pred) and not first:
         raise AlignmentError("no cell of the predicted grid lies inside a truth cell",

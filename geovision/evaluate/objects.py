@@ -78,7 +78,7 @@ def match_polygons(pred: np.ndarray, truth: np.ndarray, *, iou_threshold: float 
     with np.errstate(invalid="ignore", divide="ignore"):
         iou = np.where(union > 0, inter / union, 0.0)
     keep = iou >= iou_threshold
-    candidates = sorted(zip(-iou[keep], pi[keep].tolist(), tj[keep].tolist()))
+    candidates = sorted(zip(-iou[keep], pi[keep].tolist(), tj[keep].tolist(), strict=True))
     used_pred, used_truth, pairs = set(), set(), []
     for neg_iou, i, j in candidates:
         if i not in used_pred and j not in used_truth:

@@ -83,7 +83,8 @@ def _windows(width: int, height: int, size: int):
 
 def aligned_windows(pred_path: str | Path, truth_path: str | Path, *, band: int = 1,
                     window_px: int = WINDOW_PX, extra_path: str | Path | None = None,
-                    description: str = "scoring") -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
+                    description: str = "scoring",
+                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
     """Yield ``(pred, truth, valid, extra)`` per window of the prediction's grid.
 
     ``extra`` is the same window of a third raster on the prediction's grid (e.g. a separate

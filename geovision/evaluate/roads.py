@@ -17,8 +17,14 @@ import networkx as nx
 import shapely
 
 from geovision.errors import ConfigError, GeoreferenceError
-from geovision.evaluate.apls import (DEFAULT_CURVATURE_EPS, DEFAULT_MAX_SNAP_M, DEFAULT_MIDPOINT_SPACING_M,
-                                     DEFAULT_MIN_PATH_LENGTH_M, APLSResult, apls_graphs)
+from geovision.evaluate.apls import (
+    DEFAULT_CURVATURE_EPS,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_MIDPOINT_SPACING_M,
+    DEFAULT_MIN_PATH_LENGTH_M,
+    APLSResult,
+    apls_graphs,
+)
 from geovision.evaluate.road_graph import GRAPH_RULES, GraphRules, road_graph
 from geovision.evaluate.vectors import common_crs, metric_crs
 

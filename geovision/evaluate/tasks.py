@@ -15,8 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geovision.errors import ConfigError, MissingFileError
-from geovision.evaluate.apls import (DEFAULT_CURVATURE_EPS, DEFAULT_MAX_SNAP_M, DEFAULT_MIDPOINT_SPACING_M,
-                                     DEFAULT_MIN_PATH_LENGTH_M)
+from geovision.evaluate.apls import (
+    DEFAULT_CURVATURE_EPS,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_MIDPOINT_SPACING_M,
+    DEFAULT_MIN_PATH_LENGTH_M,
+)
 from geovision.evaluate.spacenet2 import MIN_AREA_PX
 
 TASKS = ("buildings", "roads", "damage", "dii")

@@ -29,7 +29,7 @@ class PixelGrid:
     crs: object
 
     @classmethod
-    def from_raster(cls, path: str | Path) -> "PixelGrid":
+    def from_raster(cls, path: str | Path) -> PixelGrid:
         import rasterio
 
         if not Path(path).exists():

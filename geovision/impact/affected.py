@@ -282,14 +282,14 @@ def _impacted_intervals(dii: xr.Dataset, cells: xr.Dataset, units: pd.DataFrame,
 
     sims = model_threshold_ci(p_lost, pixels, impacted, persons_cell[relevant], groups, n_boot=n_boot,
                               level=level, seed=seed + 1)
-    for name, values in zip(("expected", "low", "high"), sims["cells"]):
+    for name, values in zip(("expected", "low", "high"), sims["cells"], strict=True):
         grid = np.zeros(persons_cell.size)
         grid[relevant] = values
         cells[f"persons_impacted_{name}"] = (("y", "x"), grid.reshape(shape))
-    for name, values in zip(("expected", "low", "high"), sims["groups"]):
+    for name, values in zip(("expected", "low", "high"), sims["groups"], strict=True):
         units[f"persons_impacted_{name}"] = values
     totals.update({f"persons_impacted_{name}": float(values[0])
-                   for name, values in zip(("expected", "low", "high"), sims["total"])})
+                   for name, values in zip(("expected", "low", "high"), sims["total"], strict=True)})
     totals["interval_theta"] = theta if np.isfinite(theta) else None
 
 

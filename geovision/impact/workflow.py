@@ -166,8 +166,14 @@ def impact_stage(pre_mask: Any, post_mask: Any, out_dir: Any, *, kind: str = "bu
 
 def _evaluate(ds: xr.Dataset, truth: Any, out_dir: Path, kind: str, min_overlap: float, exclude_mixed: bool,
               overwrite: bool, paths: dict) -> dict:
-    from geovision.impact.evaluate_impact import (UNDEFINED, best_theta, cell_outcomes, grid_scores, pr_curve,
-                                                  save_pr_curve)
+    from geovision.impact.evaluate_impact import (
+        UNDEFINED,
+        best_theta,
+        cell_outcomes,
+        grid_scores,
+        pr_curve,
+        save_pr_curve,
+    )
 
     true = read_truth_grid(truth, ds, min_overlap=min_overlap, exclude_mixed=exclude_mixed)
     defined = ds["dii"].notnull().to_numpy()

@@ -235,7 +235,7 @@ class AlignedPair:
         self.pre.close()
         self.post.close()
 
-    def __enter__(self) -> "AlignedPair":
+    def __enter__(self) -> AlignedPair:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -320,8 +320,8 @@ def warp_to_grid(path: str | os.PathLike[str], grid: Grid, out: str | os.PathLik
                                overwrite=overwrite) as writer:
         for row in range(0, grid.height, strip_px):
             window = Window(0, row, grid.width, min(strip_px, grid.height - row))
-            data = source.checked_read(lambda _: vrt.read(1, window=window), f"warped rows {row}+")
-            valid = source.checked_read(lambda _: vrt.read(vrt.count, window=window), f"warped rows {row}+") > 0
+            data = source.checked_read(lambda _, w=window: vrt.read(1, window=w), f"warped rows {row}+")
+            valid = source.checked_read(lambda _, w=window: vrt.read(vrt.count, window=w), f"warped rows {row}+") > 0
             if aoi is not None:
                 valid &= aoi_mask(aoi, window_transform(window, grid.transform), window.height, window.width)
             writer.write(PixelWindow(0, row, window.width, window.height),

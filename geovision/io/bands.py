@@ -45,7 +45,7 @@ class BandPlan:
         """E.g. ``red <- band 5, green <- band 3, blue <- band 2 (band descriptions)``."""
         if len(self.bands) != len(self.model_bands):
             return f"bands {', '.join(map(str, self.bands))} ({self.reason})"
-        pairs = ", ".join(f"{name} <- band {band}" for name, band in zip(self.model_bands, self.bands))
+        pairs = ", ".join(f"{name} <- band {band}" for name, band in zip(self.model_bands, self.bands, strict=True))
         return f"{pairs} ({self.reason})"
 
 
@@ -87,7 +87,7 @@ def _by_description(dataset: Any, usable: list[int], model_bands: Sequence[str])
 
 def _listing(dataset: Any) -> str:
     parts = []
-    for band, (ci, text) in enumerate(zip(dataset.colorinterp, dataset.descriptions), start=1):
+    for band, (ci, text) in enumerate(zip(dataset.colorinterp, dataset.descriptions, strict=True), start=1):
         parts.append(f"{band}: {ci.name}" + (f" {text!r}" if text else ""))
     return ", ".join(parts)
 

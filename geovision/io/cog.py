@@ -85,7 +85,7 @@ class StreamingCogWriter:
         self._tmp: Path | None = None
         self._dataset: rasterio.io.DatasetWriter | None = None
 
-    def __enter__(self) -> "StreamingCogWriter":
+    def __enter__(self) -> StreamingCogWriter:
         check_output(self.path, overwrite=self.overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temp_path_for(self.path.with_suffix(".tif"))

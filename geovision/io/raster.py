@@ -35,7 +35,7 @@ SAMPLE_PX = 1024  # long side of the decimated read used for percentile statisti
 
 def footprint_bounds(transform: Affine, width: int, height: int) -> Bounds:
     """Bounds of the four corners (correct for rotated and south-up transforms)."""
-    xs, ys = zip(*(transform @ corner for corner in ((0, 0), (width, 0), (0, height), (width, height))))
+    xs, ys = zip(*(transform @ corner for corner in ((0, 0), (width, 0), (0, height), (width, height))), strict=True)
     return Bounds(min(xs), min(ys), max(xs), max(ys))
 
 
@@ -183,7 +183,7 @@ class RasterSource:
             self._dataset.close()
             self._dataset = None
 
-    def __enter__(self) -> "RasterSource":
+    def __enter__(self) -> RasterSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -288,7 +288,8 @@ def open_raster(path: str | os.PathLike[str], *, bands: list[int] | None = None,
             dataset = rasterio.open(name)
     except RasterioIOError as error:
         raise CorruptFileError(f"not a readable raster ({_gdal_message(error)})", path=name,
-                               fix="check that it is a complete GeoTIFF (or other GDAL format); re-download it") from error
+                               fix="check that it is a complete GeoTIFF (or other GDAL format); "
+                                   "re-download it") from error
     try:
         _check_georeference(dataset, name)
         _check_nodata(dataset, name)

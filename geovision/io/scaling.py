@@ -113,7 +113,8 @@ def _per_band(value: float | tuple[float, ...], count: int, name: str) -> np.nda
     return values
 
 
-def percentile_stretch(sample: np.ndarray, valid: np.ndarray, percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def percentile_stretch(sample: np.ndarray, valid: np.ndarray,
+                       percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """Per-band low/high percentiles of the valid pixels of a ``[bands, h, w]`` sample."""
     count = sample.shape[0]
     low = np.zeros(count, np.float32)

@@ -33,7 +33,10 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
 
 
 def read_vectors(path: str | os.PathLike[str], *, layer: str | int | None = None) -> gpd.GeoDataFrame:
-    """Read a vector layer; raises MissingFileError, CorruptFileError, ConfigError (no such layer), GeoreferenceError."""
+    """Read a vector layer.
+
+    Raises MissingFileError, CorruptFileError, ConfigError (no such layer) or GeoreferenceError.
+    """
     check_input_file(path, kind="vector file")
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")

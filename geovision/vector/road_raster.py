@@ -123,6 +123,6 @@ def lines_graph(lines: np.ndarray) -> nx.MultiGraph:
     for i, (x, y) in enumerate(points):
         graph.add_node(i, x=float(x), y=float(y))
     n = len(lines)
-    for line, u, v in zip(lines, node[:n], node[n:]):
+    for line, u, v in zip(lines, node[:n], node[n:], strict=True):
         graph.add_edge(int(u), int(v), geometry=line)
     return graph
