@@ -10,7 +10,7 @@ many as the model takes. Anything else is a BandCountError that lists the file's
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,8 @@ def usable_bands(dataset: Any) -> list[int]:
     return bands or list(range(1, dataset.count + 1))
 
 
-def _unique_matches(usable: list[int], model_bands: Sequence[str], matches) -> tuple[int, ...] | None:
+def _unique_matches(usable: list[int], model_bands: Sequence[str],
+                    matches: Callable[[int, str], bool]) -> tuple[int, ...] | None:
     """One file band per model band where ``matches(band, name)`` picks exactly one; else None."""
     chosen = []
     for name in model_bands:

@@ -176,7 +176,7 @@ def georeference_png(png_path: str | os.PathLike[str], json_path: str | os.PathL
 
 def read_mask_png(path: str | os.PathLike[str], *, threshold: int = 127) -> np.ndarray:
     """A mask image as bool ``[h, w]``: True where any band is above ``threshold``."""
-    return (_read_plain_image(path) > threshold).any(axis=0)
+    return np.asarray((_read_plain_image(path) > threshold).any(axis=0))
 
 
 def rasterize_vectors(gdf: gpd.GeoDataFrame, *, transform: Affine, width: int, height: int,

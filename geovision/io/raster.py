@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
@@ -222,7 +223,8 @@ class RasterSource:
         return data, valid
 
     # -- reading ------------------------------------------------------------------
-    def checked_read(self, fn, where: str) -> np.ndarray:
+    def checked_read(self, fn: Callable[[Any], np.ndarray], where: str) -> np.ndarray:
+        """``fn(dataset)``; a GDAL read error becomes a CorruptFileError naming the file and ``where``."""
         try:
             return fn(self.dataset)
         except RasterioIOError as error:
@@ -230,7 +232,7 @@ class RasterSource:
                                    f"({_gdal_message(error)})", path=self.path,
                                    fix="re-download or re-export the file") from error
 
-    def _valid(self, data: np.ndarray, read_masks) -> np.ndarray:
+    def _valid(self, data: np.ndarray, read_masks: Callable[[Any], np.ndarray]) -> np.ndarray:
         if self._all_valid:
             valid = np.ones(data.shape[1:], dtype=bool)
         else:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 from geopandas.array import GeometryDtype
 from pyogrio.errors import DataLayerError, DataSourceError
@@ -53,7 +54,7 @@ def read_vectors(path: str | os.PathLike[str], *, layer: str | int | None = None
     return frame
 
 
-def _is_geometry_column(series) -> bool:
+def _is_geometry_column(series: pd.Series) -> bool:
     if isinstance(series.dtype, GeometryDtype):
         return True
     values = series.dropna()
