@@ -51,7 +51,6 @@ class SegmentOptions:
             raise ConfigError("batch_windows must be at least 1 (or 0 for auto)", fix="use e.g. --batch-windows 4")
 
 
-
 def batch_groups(n_windows: int, batch_windows: int) -> list[list[int]]:
     """The window indexes of each batch: consecutive runs of ``batch_windows`` (the last may be shorter)."""
     return [list(range(start, min(start + batch_windows, n_windows)))
