@@ -1,31 +1,43 @@
-# geovision: the two commands of the README.
+# geovision: the commands of the README.
 #   make demo   set everything up, then run the main job on the demo event
-#   make test   set everything up, then run the fast test suite
+#   make test   set everything up, then run the fast test suite (-m "not slow")
+#   make lint   set everything up, then ruff (lint + format check), mypy and the import contracts
+# "Set everything up" is `make install`: the .venv with the exact versions of requirements.lock,
+# and the system packages the browser and QGIS tests drive (installing those needs root; each is
+# a no-op when already present).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= outputs/demo
 
-.PHONY: demo test test-all install doctor browser qgis clean
+.PHONY: demo test test-all lint install doctor browser qgis clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test,dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser qgis
 
-demo: $(STAMP)
+demo: install
 	$(BIN)/geovision run demo --out $(OUT) --overwrite
 
-test: $(STAMP) browser qgis
+test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow" -q
 
-test-all: $(STAMP)
+test-all: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
-# headless Chromium for the report's browser test (Debian package; needs root)
+# every check runs, even after one fails; the target fails if any did
+lint: $(STAMP)
+	@status=0; \
+	for check in "ruff check ." "ruff format --check --output-format concise ." "mypy" "lint-imports"; do \
+		echo "== $$check"; $(BIN)/$$check || status=1; \
+	done; \
+	exit $$status
+
+# headless Chromium for the report's browser tests (Debian package; needs root)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
 
@@ -37,4 +49,4 @@ doctor: $(STAMP)
 	$(BIN)/geovision doctor
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache .hypothesis
+	rm -rf $(VENV) outputs .pytest_cache .hypothesis .mypy_cache .ruff_cache .grimp_cache

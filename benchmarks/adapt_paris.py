@@ -52,7 +52,7 @@ def score(mask: Path, roads: gpd.GeoDataFrame, east_lonlat: shapely.Polygon) -> 
         predicted, transform, crs = src.read(1), src.transform, src.crs
     east = gpd.GeoSeries([east_lonlat], crs=roads.crs).to_crs(crs).iloc[0]
     lines = roads.to_crs(crs)
-    buffered = [g.buffer(w / 2, cap_style="flat") for g, w in zip(lines.geometry, road_width_m(lines))]
+    buffered = [g.buffer(w / 2, cap_style="flat") for g, w in zip(lines.geometry, road_width_m(lines), strict=True)]
     truth = rasterize(((g, 1) for g in buffered), out_shape=predicted.shape, transform=transform, dtype="uint8")
     inside = rasterize([(east, 1)], out_shape=predicted.shape, transform=transform, dtype="uint8").astype(bool)
     pred = (predicted == 1) & inside

@@ -46,9 +46,9 @@ from geovision.evaluate.roads import road_scores  # noqa: E402
 from geovision.inference.engine import segment_scene  # noqa: E402
 from geovision.inference.predictor import bundle_ref  # noqa: E402
 from geovision.inference.sources import SourceSpec  # noqa: E402
-from geovision.train.config import ImageSource  # noqa: E402
 from geovision.io.labels import rasterize_vectors, read_xbd_json  # noqa: E402
 from geovision.io.vectors import read_vectors  # noqa: E402
+from geovision.train.config import ImageSource  # noqa: E402
 from geovision.vector.polygons import polygonize_raster  # noqa: E402
 from geovision.vector.road_raster import road_lines_from_raster  # noqa: E402
 

@@ -85,7 +85,7 @@ def run_geovision(pre: str, post: str, out_dir: str, bundle: str | None, runtime
     import functools
 
     from geovision.inference.engine import SegmentOptions, segment_scene
-    from geovision.inference.predictor import InferenceModel, ModelRef, bundle_ref
+    from geovision.inference.predictor import ModelRef, bundle_ref
     from geovision.inference.sources import SourceSpec
 
     if bundle:

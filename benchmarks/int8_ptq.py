@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -46,8 +47,13 @@ def joplin_chips(tiles: list[str], mean: tuple[float, ...], std: tuple[float, ..
 def quantise(fp32_onnx: Path, out: Path, calibration: np.ndarray, method: str, exclude: list[str]) -> Path:
     """Static QDQ int8 quantisation of ``fp32_onnx`` calibrated on ``calibration`` (batches of 2)."""
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     prepared = out.with_name("prepared.onnx")
@@ -98,7 +104,8 @@ def main() -> None:
     test = joplin_chips(["00000000"], model.mean, model.std)
     with torch.inference_mode():
         eager = TasksAsTuple(model.module, model.tasks).eval()
-        reference = {task: out.numpy()[:, 0] > 0 for task, out in zip(model.tasks, eager(torch.from_numpy(test)))}
+        reference = {task: out.numpy()[:, 0] > 0
+                     for task, out in zip(model.tasks, eager(torch.from_numpy(test)), strict=True)}
 
     def flips(probabilities: dict[str, np.ndarray]) -> str:
         return ", ".join(f"{task} {100 * np.mean((probabilities[task] > 0.5) != reference[task]):.3f} %"
@@ -121,8 +128,9 @@ def main() -> None:
         for name, path in variants:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             outputs = session.run(None, {"image": test})
-            probabilities = {task: 1 / (1 + np.exp(-out[:, 0])) for task, out in zip(model.tasks, outputs)}
-            rows.append((name, flips(probabilities), best_time(lambda: session.run(None, {"image": pair}))))
+            probabilities = {task: 1 / (1 + np.exp(-out[:, 0]))
+                             for task, out in zip(model.tasks, outputs, strict=True)}
+            rows.append((name, flips(probabilities), best_time(functools.partial(session.run, None, {"image": pair}))))
     print(f"Joplin tile 0 (pre + post, {len(test)} chips of {CHIP} px): mask pixels that differ from fp32; "
           f"time per batch of 2 chips")
     for name, flipped, seconds in rows:

@@ -20,7 +20,6 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import rasterio
 
 from geovision.evaluate.objects import object_f1

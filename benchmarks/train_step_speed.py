@@ -11,7 +11,6 @@ one process, so the figures are ratios measured in the same run.
 from __future__ import annotations
 
 import argparse
-import itertools
 import tempfile
 import time
 from pathlib import Path

@@ -38,7 +38,7 @@ class ScalingSpec(StrictModel):
         return {"method": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _valid(self) -> "ScalingSpec":
+    def _valid(self) -> ScalingSpec:
         self.to_scaling()  # raises ConfigError (a ValueError) on e.g. `fixed` without low/high
         return self
 
@@ -60,7 +60,8 @@ class SourceSpec(StrictModel):
     path: str | None = None
     url: str | None = None
     bands: list[Annotated[int, Field(ge=1)]] | None = Field(
-        None, min_length=1, description="1-based band indexes, in model order (default: chosen from the file's metadata)")
+        None, min_length=1,
+        description="1-based band indexes, in model order (default: chosen from the file's metadata)")
     band_names: list[str] | None = None
     crs: str | None = Field(None, description="override when the file's CRS is missing or wrong")
     gsd_m: float | None = Field(None, gt=0)
@@ -69,7 +70,7 @@ class SourceSpec(StrictModel):
     sensor: str | None = None
 
     @model_validator(mode="after")
-    def _one_location(self) -> "SourceSpec":
+    def _one_location(self) -> SourceSpec:
         if (self.path is None) == (self.url is None):
             raise ValueError("give exactly one of `path` or `url`")
         if self.bands is not None and self.band_names is not None and len(self.bands) != len(self.band_names):
@@ -149,7 +150,7 @@ class EventSpec(StrictModel):
     requires: Literal["nothing", "shared-data", "network"] = "nothing"
 
     @model_validator(mode="after")
-    def _sources_for_kind(self) -> "EventSpec":
+    def _sources_for_kind(self) -> EventSpec:
         needs = {"synthetic": ("synth",), "files": ("pre", "post"), "xbd": ("xbd",), "stac": ("stac_collection",)}
         missing = [key for key in needs[self.kind] if getattr(self, key) is None]
         if missing:

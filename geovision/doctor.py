@@ -46,8 +46,8 @@ def _gdal_checks() -> list[Check]:
     with rasterio.Env() as env:
         drivers = env.drivers()
     missing = [name for name in REQUIRED_DRIVERS if name not in drivers]
-    checks.append(Check("rasterio drivers", f"{len(drivers)} ({', '.join(d for d in REQUIRED_DRIVERS if d in drivers)})",
-                        ok=not missing,
+    present = ", ".join(d for d in REQUIRED_DRIVERS if d in drivers)
+    checks.append(Check("rasterio drivers", f"{len(drivers)} ({present})", ok=not missing,
                         fix=f"GDAL lacks drivers {missing}: install rasterio wheels from PyPI ({REINSTALL})"))
     return checks
 

@@ -105,7 +105,10 @@ def output_write_error(error: OSError, path: str | PathLike[str] | None = None) 
 
 @contextlib.contextmanager
 def writing_to(path: str | PathLike[str]) -> Iterator[None]:
-    """Turn an OSError that means "cannot write here" (disk full, read-only ...) into an OutputWriteError naming ``path``."""
+    """Turn an OSError that means "cannot write here" (disk full, read-only ...) into an OutputWriteError.
+
+    The error names ``path``.
+    """
     try:
         yield
     except OSError as error:

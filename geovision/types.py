@@ -25,7 +25,7 @@ class Bounds(NamedTuple):
     def area(self) -> float:
         return max(self.width, 0.0) * max(self.height, 0.0)
 
-    def intersection(self, other: "Bounds") -> "Bounds | None":
+    def intersection(self, other: Bounds) -> Bounds | None:
         """The overlap of two bounds, or ``None`` when they do not overlap (touching is no overlap)."""
         box = Bounds(max(self.xmin, other.xmin), max(self.ymin, other.ymin),
                      min(self.xmax, other.xmax), min(self.ymax, other.ymax))

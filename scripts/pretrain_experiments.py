@@ -144,7 +144,8 @@ def run_distill(args, budget: dict, helpers, data_root: Path) -> dict:
                                                      REPO / "outputs" / "train" / "default-cpu" / "model")
                                          if (p / "model.json").is_file()), None)
     if teacher_path is None:
-        log.warning("no teacher bundle found: train the unet model first (scripts/train_default_model.py) or pass --teacher")
+        log.warning("no teacher bundle found: train the unet model first (scripts/train_default_model.py) "
+                    "or pass --teacher")
         return {}
     config_path = CONFIGS / args.distill_config
     raw = {**read_yaml(config_path), "data_root": str(data_root)}

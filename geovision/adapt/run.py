@@ -42,7 +42,7 @@ MIN_POSITIVE_PX = 400  # labelled feature pixels (at the model's GSD) needed in 
 READ_PX = 2048
 
 
-@dataclass
+@dataclass(frozen=True)
 class AdaptOptions:
     minutes: float = 10.0
     block_m: float = 64.0
@@ -342,8 +342,10 @@ This bundle holds {verdict}.
 
 - Base bundle: {record['base']} ({record['base_name']}, licence {meta.licence}); its own card lists its training data.
 - Images: {', '.join(record['images'])}
-- Labelled area: {record['area']}; labelled pixels in the training blocks (at {meta.gsd_m} m): {record['labelled_pixels']}
-- Budget: {record['minutes']:g} minutes; {record['steps']} steps of weak-label fine-tuning; took {record['seconds'] / 60:.1f} minutes
+- Labelled area: {record['area']}; labelled pixels in the training blocks (at {meta.gsd_m} m): \
+{record['labelled_pixels']}
+- Budget: {record['minutes']:g} minutes; {record['steps']} steps of weak-label fine-tuning; \
+took {record['seconds'] / 60:.1f} minutes
 - Validation: {record['validation']}
 
 | label source | licence |

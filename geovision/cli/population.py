@@ -20,7 +20,8 @@ import click
 @click.option("--skip-missing-pop", is_flag=True, help="Units with a missing count get NaN instead of an error.")
 @click.option("--zones-out", type=click.Path(dir_okay=False),
               help="Also write the zone of every input pixel (int32 COG) to check the totals.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output COG (persons per pixel).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Output COG (persons per pixel).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 def command(census: str | None, pop_field: str, buildings: str | None, buildings_are: str, pop_raster: str | None,
             weighting: str, res_m: float, skip_missing_pop: bool, zones_out: str | None, out_path: str,

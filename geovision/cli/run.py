@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from geovision.cli.options import bands_option
-
 from geovision.inference.runtime import RUNTIMES
 
 
@@ -24,7 +23,8 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--event-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date of the event (YYYY-MM-DD): the STAC datetime of the outputs. Default: the catalog's.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--model", default="default", show_default=True, help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).")
+@click.option("--model", default="default", show_default=True,
+              help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).")
 @click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True,
               help="Inference precision/engine: auto picks bf16 on a capable CPU/GPU, else fp32.")
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda or cuda:N.")
@@ -53,7 +53,7 @@ def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, ou
     from dataclasses import replace
 
     from geovision.catalog import load_catalog
-    from geovision.errors import ConfigError, OutputExistsError
+    from geovision.errors import ConfigError
     from geovision.pipeline.events import EventInputs, materialise
     from geovision.pipeline.run import RunOptions, run_pipeline
     from geovision.report.figures import read_run_record
@@ -64,7 +64,8 @@ def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, ou
                           fix="give --resume to continue the run in --out, or --overwrite to start again")
     if (event is None) == (pre is None or post is None):
         raise ConfigError("give either an EVENT name or both --pre and --post",
-                          fix="e.g. `geovision run demo --out out/` or `geovision run --pre a.tif --post b.tif --out out/`")
+                          fix="e.g. `geovision run demo --out out/` or "
+                              "`geovision run --pre a.tif --post b.tif --out out/`")
     out = Path(out_dir)
     if aoi is not None:
         from geovision.io.aoi import load_aoi

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from geovision.cli.options import bands_option
-
 from geovision.inference.runtime import RUNTIMES
 
 
@@ -14,7 +13,8 @@ from geovision.inference.runtime import RUNTIMES
               help="Image to segment (the pre-event image of a pair).")
 @click.option("--post", type=click.Path(dir_okay=False), default=None, help="Post-event image (aligned to --pre).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--model", "model", default="default", show_default=True, help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).")
+@click.option("--model", "model", default="default", show_default=True,
+              help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).")
 @click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps.")
 @click.option("--chip-px", type=int, default=512, show_default=True)

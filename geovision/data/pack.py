@@ -48,7 +48,7 @@ class ArrayScene:
         return int(self.image_data.shape[0])
 
     @property
-    def image(self) -> "ArrayScene":  # ChipReader.check reads ``scene.image.count``
+    def image(self) -> ArrayScene:  # ChipReader.check reads ``scene.image.count``
         return self
 
     @property

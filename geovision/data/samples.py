@@ -53,8 +53,8 @@ class ChipReader:
         for scene in scenes:
             if scene.image.count != len(self.normalization.mean):
                 raise BandCountError(f"scene {scene.name} has {scene.image.count} bands, the config "
-                                     f"{len(self.normalization.mean)}", fix="select bands per source (bands: [1, 2, 3]) "
-                                                               "or change the normalization")
+                                     f"{len(self.normalization.mean)}",
+                                     fix="select bands per source (bands: [1, 2, 3]) or change the normalization")
 
     def read_px(self, scene: Scene, scale: float = 1.0) -> int:
         """Side in scene pixels of the window that covers one chip."""

@@ -19,6 +19,7 @@ Every draw comes from the sample's ``numpy`` generator, so a chip is the same fo
 from __future__ import annotations
 
 import io
+
 import numpy as np
 import torch
 import torch.nn.functional as F

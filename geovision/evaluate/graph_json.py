@@ -23,12 +23,16 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import shapely
 from shapely.geometry import LineString, shape
 
 from geovision.errors import CorruptFileError, GeoreferenceError
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 # a file is taken for a graph when its top level has these keys (GeoJSON never has both)
 _NODE_KEY = "nodes"
@@ -40,7 +44,7 @@ class RoadGraphFile:
     """A road graph read from JSON: the undirected graph and the CRS of its coordinates (or None)."""
 
     graph: nx.MultiGraph
-    crs: object  # pyproj.CRS | None
+    crs: CRS | None
     path: Path
 
     @property
@@ -64,7 +68,7 @@ def is_graph_json(path: str | Path) -> bool:
     return isinstance(data, dict) and _NODE_KEY in data and any(k in data for k in _EDGE_KEYS)
 
 
-def _node_id(value, path: Path):
+def _node_id(value: Any, path: Path) -> int | str:
     if isinstance(value, bool) or value is None:
         raise CorruptFileError(f"node id {value!r} is not a number or a string", path=path,
                                fix="give every node an integer or string 'id'")
@@ -76,7 +80,7 @@ def _node_id(value, path: Path):
     return value
 
 
-def _number(value, what: str, path: Path) -> float:
+def _number(value: Any, what: str, path: Path) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -87,7 +91,7 @@ def _number(value, what: str, path: Path) -> float:
     return number
 
 
-def _edge_geometry(raw, ends: tuple[tuple[float, float], tuple[float, float]], path: Path) -> LineString:
+def _edge_geometry(raw: Any, ends: tuple[tuple[float, float], tuple[float, float]], path: Path) -> LineString:
     if raw is None or (isinstance(raw, dict) and raw.get("coordinates") is None):
         return LineString(ends)
     try:
@@ -101,7 +105,7 @@ def _edge_geometry(raw, ends: tuple[tuple[float, float], tuple[float, float]], p
     return geometry
 
 
-def _crs_of(data: dict, path: Path):
+def _crs_of(data: dict, path: Path) -> CRS | None:
     attributes = data.get("graph")
     raw = attributes.get("crs") if isinstance(attributes, dict) else None
     if raw is None:
@@ -149,7 +153,7 @@ def read_graph_json(path: str | Path) -> RoadGraphFile:
         if u not in graph or v not in graph:
             raise CorruptFileError(f"edge {u!r}-{v!r} names a node that is not in 'nodes'", path=path,
                                    fix="list every node an edge uses")
-        ends = tuple((graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (u, v))
+        ends = ((graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"]))
         geometry = _edge_geometry(edge.get("geometry"), ends, path)
         length = geometry.length if edge.get("length") is None else _number(edge["length"], "an edge length", path)
         if length < 0:

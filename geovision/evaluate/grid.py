@@ -7,11 +7,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geovision.errors import AlignmentError, ConfigError
 from geovision.evaluate.pixel import PixelCounts
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 
 def grid_f1(pred_impacted: np.ndarray, true_impacted: np.ndarray, valid: np.ndarray | None = None) -> dict:
@@ -31,7 +35,7 @@ def impacted_from_table(values: np.ndarray, *, threshold: float | None) -> np.nd
 
 
 def read_vector_grid(path: str | Path, *, threshold: float | None = None,
-                     column: str | None = None):
+                     column: str | None = None) -> gpd.GeoDataFrame:
     """A vector grid as a GeoDataFrame with a boolean ``impacted`` column and a ``valid`` column.
 
     ``column`` defaults to ``impacted`` without a threshold and to ``dii`` with one. Cells whose
@@ -50,7 +54,7 @@ def read_vector_grid(path: str | Path, *, threshold: float | None = None,
     return frame
 
 
-def match_vector_grids(pred, truth) -> dict:
+def match_vector_grids(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> dict:
     """:func:`grid_f1` of two vector grids; each predicted cell is paired with the truth cell that
     contains its centroid (the truth is reprojected to the prediction's CRS first)."""
     if pred.crs is not None and truth.crs is not None and pred.crs != truth.crs:
@@ -58,7 +62,7 @@ def match_vector_grids(pred, truth) -> dict:
     centroids = pred.geometry.representative_point()
     pred_idx, truth_idx = truth.sindex.query(centroids, predicate="within")
     first: dict[int, int] = {}
-    for p, t in zip(pred_idx.tolist(), truth_idx.tolist()):
+    for p, t in zip(pred_idx.tolist(), truth_idx.tolist(), strict=True):
         first.setdefault(p, t)
     if len(pred) and not first:
         raise AlignmentError("no cell of the predicted grid lies inside a truth cell",

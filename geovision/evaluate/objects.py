@@ -14,6 +14,7 @@ turn takes its best remaining truth), used by :mod:`geovision.evaluate.spacenet2
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -21,6 +22,9 @@ import shapely
 from geovision.errors import ConfigError
 from geovision.evaluate.pixel import PixelCounts
 from geovision.evaluate.vectors import common_crs, metric_crs, repair_polygons
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def match_polygons(pred: np.ndarray, truth: np.ndarray, *, iou_threshold: float 
     with np.errstate(invalid="ignore", divide="ignore"):
         iou = np.where(union > 0, inter / union, 0.0)
     keep = iou >= iou_threshold
-    candidates = sorted(zip(-iou[keep], pi[keep].tolist(), tj[keep].tolist()))
+    candidates = sorted(zip(-iou[keep], pi[keep].tolist(), tj[keep].tolist(), strict=True))
     used_pred, used_truth, pairs = set(), set(), []
     for neg_iou, i, j in candidates:
         if i not in used_pred and j not in used_truth:
@@ -115,7 +119,7 @@ def match_in_confidence_order(pred: np.ndarray, truth: np.ndarray, *,
     return pairs
 
 
-def _clean(frame, crs_for_area, min_area_m2: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+def _clean(frame: gpd.GeoDataFrame, crs_for_area: Any, min_area_m2: float) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Repaired polygons, the row positions kept, repairs and small ones dropped."""
     geoms, repaired = repair_polygons(frame.geometry.values)
     keep = ~shapely.is_empty(geoms)
@@ -130,7 +134,8 @@ def _clean(frame, crs_for_area, min_area_m2: float) -> tuple[np.ndarray, np.ndar
     return geoms, np.flatnonzero(keep), repaired, n_small
 
 
-def object_f1(pred, truth, *, iou_threshold: float = 0.5, min_area_m2: float = 0.0) -> ObjectScore:
+def object_f1(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, *, iou_threshold: float = 0.5,
+              min_area_m2: float = 0.0) -> ObjectScore:
     """Score predicted footprints against true ones (GeoDataFrames; an ``image_id`` column, as
     :func:`~geovision.evaluate.vectors.read_vectors` returns, scores per image, else one image)."""
     pred, truth = (frame if "image_id" in frame else frame.assign(image_id="all") for frame in (pred, truth))

@@ -28,7 +28,7 @@ class PixelCounts:
     fn: int = 0
     tn: int = 0
 
-    def update(self, pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> "PixelCounts":
+    def update(self, pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> PixelCounts:
         """Add one tile: ``pred`` and ``truth`` are boolean-like arrays of one shape; ``valid``
         (same shape) marks the elements to count. Returns ``self``."""
         pred = np.asarray(pred).astype(bool, copy=False)
@@ -48,7 +48,7 @@ class PixelCounts:
         self.tn += int(pred.size) - n_pred - n_truth + tp
         return self
 
-    def __add__(self, other: "PixelCounts") -> "PixelCounts":
+    def __add__(self, other: PixelCounts) -> PixelCounts:
         return PixelCounts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn)
 
     @property

@@ -11,6 +11,7 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,8 @@ from geovision.progress import progress
 WINDOW_PX = 1024
 
 
-def _open(path: str | Path):
+def _open(path: str | Path) -> Any:
+    """The raster at ``path`` opened with rasterio (missing or unreadable files are clear errors)."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
@@ -37,12 +39,12 @@ def _open(path: str | Path):
                                fix="check that the file is a complete GeoTIFF/PNG") from error
 
 
-def _same_grid(a, b) -> bool:
+def _same_grid(a: Any, b: Any) -> bool:
     return a.crs == b.crs and a.transform == b.transform and a.shape == b.shape
 
 
 @contextlib.contextmanager
-def _on_grid_of(reference, source, source_path):
+def _on_grid_of(reference: Any, source: Any, source_path: str | Path) -> Iterator[Any]:
     """``source`` itself when it shares ``reference``'s grid, else a nearest-neighbour warped view."""
     from rasterio.enums import Resampling
     from rasterio.vrt import WarpedVRT
@@ -72,7 +74,7 @@ def _on_grid_of(reference, source, source_path):
         yield vrt
 
 
-def _windows(width: int, height: int, size: int):
+def _windows(width: int, height: int, size: int) -> list[Any]:
     """Non-overlapping rasterio windows tiling the scene once."""
     from rasterio.windows import Window
 
@@ -83,7 +85,8 @@ def _windows(width: int, height: int, size: int):
 
 def aligned_windows(pred_path: str | Path, truth_path: str | Path, *, band: int = 1,
                     window_px: int = WINDOW_PX, extra_path: str | Path | None = None,
-                    description: str = "scoring") -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
+                    description: str = "scoring",
+                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
     """Yield ``(pred, truth, valid, extra)`` per window of the prediction's grid.
 
     ``extra`` is the same window of a third raster on the prediction's grid (e.g. a separate

@@ -86,7 +86,7 @@ def lines_to_graph(geometries: Iterable[BaseGeometry | None], *, keep_duplicates
     lon_lat = [None] * len(geometries) if lon_lat is None else list(lon_lat)
     if len(lon_lat) != len(geometries):
         raise ValueError(f"{len(geometries)} lines but {len(lon_lat)} lon/lat lines")
-    for geometry, geographic in zip(geometries, lon_lat):
+    for geometry, geographic in zip(geometries, lon_lat, strict=True):
         lines, geo_lines = _lines_of(geometry), _lines_of(geographic)
         for i, line in enumerate(lines):
             lengths = None
@@ -154,7 +154,7 @@ def simplify_graph(graph: nx.MultiGraph) -> nx.MultiGraph:
             path, coords, length = [start], _coords_from(graph, start, first, key), 0.0
             length += graph.edges[start, first, key]["length"]
             done.update({(start, first, key), (first, start, key)})
-            previous, current = start, first
+            current = first
             while current not in endpoints:
                 path.append(current)
                 (nxt, nkey), = [(n, k) for _, n, k in graph.edges(current, keys=True)
@@ -162,7 +162,7 @@ def simplify_graph(graph: nx.MultiGraph) -> nx.MultiGraph:
                 done.update({(current, nxt, nkey), (nxt, current, nkey)})
                 coords += _coords_from(graph, current, nxt, nkey)[1:]
                 length += graph.edges[current, nxt, nkey]["length"]
-                previous, current = current, nxt
+                current = nxt
             out.remove_nodes_from(path[1:])
             out.add_edge(start, current, geometry=LineString(coords), length=length)
     return out
@@ -196,7 +196,7 @@ def drop_duplicate_edges(graph: nx.MultiGraph) -> nx.MultiGraph:
     for u, v in {(min(u, v), max(u, v)) for u, v in graph.edges() if graph.number_of_edges(u, v) > 1}:
         edges = list(graph[u][v].items())
         coords = [tuple(data["geometry"].coords) for _, data in edges]
-        for key, own in zip((key for key, _ in edges), coords):
+        for key, own in zip((key for key, _ in edges), coords, strict=True):
             copies = sum(other == own or other == own[::-1] for other in coords)
             if copies > 1:
                 out.remove_edge(u, v, key)
@@ -233,7 +233,7 @@ def _split_edge(graph: nx.MultiGraph, u: int, v: int, key: int, cuts: Sequence[t
     nodes = [start, *(node for _, node in cuts), end]
     positions = [0.0, *(position for position, _ in cuts), geometry.length]
     graph.remove_edge(u, v, key)
-    for a, b, d0, d1 in zip(nodes, nodes[1:], positions, positions[1:]):
+    for a, b, d0, d1 in zip(nodes, nodes[1:], positions, positions[1:], strict=False):
         piece = substring(geometry, d0, d1)
         graph.add_edge(a, b, geometry=piece, length=piece.length)
 
@@ -278,7 +278,8 @@ def inject_midpoints(graph: nx.MultiGraph, *, spacing_m: float = 200.0,
     return out
 
 
-def snap_points(graph: nx.MultiGraph, xy: np.ndarray, *, max_distance_m: float) -> tuple[nx.MultiGraph, list[int | None]]:
+def snap_points(graph: nx.MultiGraph, xy: np.ndarray, *,
+                max_distance_m: float) -> tuple[nx.MultiGraph, list[int | None]]:
     """Insert points onto their nearest edge (APLS ``insert_control_points``).
 
     Returns a copy of ``graph`` with the points inserted and, for each point, the node it became:
@@ -295,7 +296,7 @@ def snap_points(graph: nx.MultiGraph, xy: np.ndarray, *, max_distance_m: float) 
     (point_idx, edge_idx), distances = tree.query_nearest(points, max_distance=max_distance_m,
                                                           return_distance=True, all_matches=True)
     nearest: dict[int, int] = {}
-    for p, e, distance in zip(point_idx.tolist(), edge_idx.tolist(), distances.tolist()):
+    for p, e, distance in zip(point_idx.tolist(), edge_idx.tolist(), distances.tolist(), strict=True):
         if distance <= max_distance_m and (p not in nearest or e < nearest[p]):
             nearest[p] = e  # ties: the first edge, as the reference's argmin
     cuts_of: dict[int, list[tuple[float, int]]] = {}

@@ -12,15 +12,25 @@ pickled graphs).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import shapely
 
 from geovision.errors import ConfigError, GeoreferenceError
-from geovision.evaluate.apls import (DEFAULT_CURVATURE_EPS, DEFAULT_MAX_SNAP_M, DEFAULT_MIDPOINT_SPACING_M,
-                                     DEFAULT_MIN_PATH_LENGTH_M, APLSResult, apls_graphs)
+from geovision.evaluate.apls import (
+    DEFAULT_CURVATURE_EPS,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_MIDPOINT_SPACING_M,
+    DEFAULT_MIN_PATH_LENGTH_M,
+    APLSResult,
+    apls_graphs,
+)
 from geovision.evaluate.road_graph import GRAPH_RULES, GraphRules, road_graph
 from geovision.evaluate.vectors import common_crs, metric_crs
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 # SpaceNet's reference drops truth components shorter than 5 m and proposal ones shorter than
 # 10 pixels (3 m at 0.3 m/px)
@@ -57,7 +67,7 @@ class RoadSettings:
         return asdict(self)
 
 
-def relaxed_f1(pred_lines, truth_lines, *, buffer_m: float = 3.0) -> dict:
+def relaxed_f1(pred_lines: Any, truth_lines: Any, *, buffer_m: float = 3.0) -> dict:
     """Length-based precision, recall and F1 of two line arrays in one metric CRS."""
     pred = shapely.union_all(pred_lines)
     truth = shapely.union_all(truth_lines)
@@ -73,7 +83,7 @@ def relaxed_f1(pred_lines, truth_lines, *, buffer_m: float = 3.0) -> dict:
             "pred_length_m": pred_len, "truth_length_m": truth_len}
 
 
-def to_metric(pred, truth):
+def to_metric(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Both frames in one metric CRS (UTM of the data unless already projected in metres)."""
     pred, truth = common_crs(pred, truth)
     if pred.crs is None:
@@ -85,7 +95,8 @@ def to_metric(pred, truth):
     return pred.to_crs(crs), truth.to_crs(crs)
 
 
-def graph_from_lines(frame, *, crs=None, truth: bool, settings: RoadSettings) -> nx.MultiGraph:
+def graph_from_lines(frame: gpd.GeoDataFrame, *, crs: Any = None, truth: bool,
+                     settings: RoadSettings) -> nx.MultiGraph:
     """The road graph of a line GeoDataFrame, built in ``crs`` (metric; default: the frame's own).
 
     Truth components under 5 m and predicted ones under 3 m are dropped (the reference's
@@ -106,7 +117,7 @@ def _edge_lines(graph: nx.MultiGraph) -> list:
 
 
 def score_road_graphs(truth: nx.MultiGraph, pred: nx.MultiGraph, *, settings: RoadSettings | None = None,
-                      truth_lines=None, pred_lines=None) -> dict:
+                      truth_lines: Any = None, pred_lines: Any = None) -> dict:
     """APLS and relaxed F1 of two road graphs in one metric CRS (one image).
 
     Relaxed F1 measures ``truth_lines``/``pred_lines`` when given (the input lines, in the
@@ -132,7 +143,8 @@ def summarize(per_image: dict[str, dict], settings: RoadSettings) -> dict:
             "n_images": len(per_image), "per_image": per_image, "settings": settings.to_dict()}
 
 
-def road_scores(pred, truth, *, settings: RoadSettings | None = None, **overrides) -> dict:
+def road_scores(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, *, settings: RoadSettings | None = None,
+                **overrides: Any) -> dict:
     """APLS and relaxed F1 per image and their means, for line GeoDataFrames with ``image_id``.
 
     ``overrides`` replace fields of ``settings`` (e.g. ``max_snap_dist_m=3``).

@@ -20,6 +20,7 @@ Invalid polygons are repaired with ``shapely.make_valid`` first and counted (sol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -27,6 +28,9 @@ import shapely
 from geovision.errors import ConfigError
 from geovision.evaluate.objects import match_in_confidence_order
 from geovision.evaluate.vectors import repair_polygons
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 CONFIDENCE_COLUMN = "Confidence"
 MIN_AREA_PX = 20.0
@@ -40,7 +44,7 @@ class Counts:
     fp: int = 0
     fn: int = 0
 
-    def __add__(self, other: "Counts") -> "Counts":
+    def __add__(self, other: Counts) -> Counts:
         return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
     @property
@@ -104,13 +108,14 @@ def aoi_of(image_id: str) -> str:
     return head if sep else str(image_id)
 
 
-def _check_pixel_frame(frame, side: str) -> None:
+def _check_pixel_frame(frame: gpd.GeoDataFrame, side: str) -> None:
     if frame.crs is not None:
         raise ConfigError(f"the SpaceNet 2 scorer works in pixel coordinates, the {side} has a CRS ({frame.crs})",
                           fix="give SpaceNet CSVs with PolygonWKT_Pix and no --image")
 
 
-def spacenet2_score(pred, truth, *, iou_threshold: float = 0.5, min_area_px: float = MIN_AREA_PX) -> SpaceNet2Score:
+def spacenet2_score(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, *, iou_threshold: float = 0.5,
+                    min_area_px: float = MIN_AREA_PX) -> SpaceNet2Score:
     """Score SpaceNet-format footprints (GeoDataFrames in pixel coordinates with ``image_id``, as
     :func:`~geovision.evaluate.vectors.read_vectors` returns them; ``Confidence`` optional)."""
     _check_pixel_frame(pred, "prediction")

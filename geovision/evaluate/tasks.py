@@ -13,11 +13,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from geovision.errors import ConfigError, MissingFileError
-from geovision.evaluate.apls import (DEFAULT_CURVATURE_EPS, DEFAULT_MAX_SNAP_M, DEFAULT_MIDPOINT_SPACING_M,
-                                     DEFAULT_MIN_PATH_LENGTH_M)
+from geovision.evaluate.apls import (
+    DEFAULT_CURVATURE_EPS,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_MIDPOINT_SPACING_M,
+    DEFAULT_MIN_PATH_LENGTH_M,
+)
 from geovision.evaluate.spacenet2 import MIN_AREA_PX
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from pyproj import CRS
+
+    from geovision.evaluate.roads import RoadSettings
+
+#: (prediction, truth) files, as :func:`file_pairs` returns them
+Pairs = list[tuple[Path, Path]]
 
 TASKS = ("buildings", "roads", "damage", "dii")
 # challenge preset -> the task it belongs to
@@ -59,7 +73,7 @@ def _kind(path: Path) -> str:
                           f"({', '.join(sorted(VECTOR_SUFFIXES))}) file")
 
 
-def file_pairs(pred: Path, truth: Path) -> list[tuple[Path, Path]]:
+def file_pairs(pred: Path, truth: Path) -> Pairs:
     """``[(pred, truth)]`` for two files, or files of one name in two folders."""
     for path in (pred, truth):
         if not path.exists():
@@ -82,7 +96,7 @@ def file_pairs(pred: Path, truth: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _kind_of_pairs(pairs: list[tuple[Path, Path]]) -> str:
+def _kind_of_pairs(pairs: Pairs) -> str:
     kinds = {_kind(p) for pair in pairs for p in pair}
     if len(kinds) != 1:
         raise ConfigError("prediction and truth must both be rasters or both be vectors", path=pairs[0][0],
@@ -90,7 +104,7 @@ def _kind_of_pairs(pairs: list[tuple[Path, Path]]) -> str:
     return kinds.pop()
 
 
-def _pixel(pairs, options: Options) -> dict:
+def _pixel(pairs: Pairs, options: Options) -> dict:
     from geovision.evaluate.pixel import PixelCounts
     from geovision.evaluate.rasters import score_mask_rasters
 
@@ -101,7 +115,7 @@ def _pixel(pairs, options: Options) -> dict:
     return {"pixel": total.to_dict(), "n_files": len(pairs)}
 
 
-def _read_pair(pred: Path, truth: Path, options: Options):
+def _read_pair(pred: Path, truth: Path, options: Options) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     from geovision.evaluate.vectors import PixelGrid, align_image_ids, read_vectors
 
     grid = PixelGrid.from_raster(options.image) if options.image is not None else None
@@ -110,13 +124,13 @@ def _read_pair(pred: Path, truth: Path, options: Options):
     return align_image_ids(p, t)
 
 
-def _concat(frames):
+def _concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     import pandas as pd
 
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def _buildings_vectors(pairs, options: Options) -> dict:
+def _buildings_vectors(pairs: Pairs, options: Options) -> dict:
     from geovision.evaluate.objects import object_f1
 
     read = [_read_pair(p, t, options) for p, t in pairs]
@@ -125,7 +139,7 @@ def _buildings_vectors(pairs, options: Options) -> dict:
     return {"objects": score.to_dict(), "iou_threshold": options.iou_threshold, "min_area_m2": options.min_area_m2}
 
 
-def _buildings_spacenet2(pairs, options: Options) -> dict:
+def _buildings_spacenet2(pairs: Pairs, options: Options) -> dict:
     from geovision.evaluate.spacenet2 import spacenet2_score
     from geovision.evaluate.vectors import read_vectors
 
@@ -142,7 +156,7 @@ def _buildings_spacenet2(pairs, options: Options) -> dict:
     return {"spacenet2": score.to_dict()}
 
 
-def _road_settings(options: Options):
+def _road_settings(options: Options) -> RoadSettings:
     from geovision.evaluate.roads import RoadSettings
 
     return RoadSettings(max_snap_dist_m=options.max_snap_dist_m, midpoint_spacing_m=options.midpoint_spacing_m,
@@ -151,7 +165,7 @@ def _road_settings(options: Options):
                         graph_rules="cosmiq" if options.challenge == "spacenet3" else "geovision")
 
 
-def _graph_crs(graphs: dict, pred: Path, truth: Path):
+def _graph_crs(graphs: dict[str, Any], pred: Path, truth: Path) -> CRS | None:
     """The CRS the pair is scored in: the graphs' (which must agree)."""
     crss = {side: g.crs for side, g in graphs.items()}
     if len(graphs) == 2:
@@ -167,7 +181,7 @@ def _graph_crs(graphs: dict, pred: Path, truth: Path):
     return crs
 
 
-def _road_graph_pair(pred: Path, truth: Path, options: Options, settings) -> tuple[str, dict]:
+def _road_graph_pair(pred: Path, truth: Path, options: Options, settings: RoadSettings) -> tuple[str, dict]:
     """One image's scores when one or both sides are JSON road graphs."""
     from geovision.evaluate.graph_json import is_graph_json, read_graph_json
     from geovision.evaluate.roads import graph_from_lines, score_road_graphs
@@ -189,12 +203,12 @@ def _road_graph_pair(pred: Path, truth: Path, options: Options, settings) -> tup
         names += images
         built[side] = graph_from_lines(frame, crs=crs, truth=side == "truth", settings=settings)
         lines[side] = frame.to_crs(crs).geometry.values
-    name = names[0] if names else graphs.get("truth", graphs.get("pred")).name
+    name = names[0] if names else (graphs["truth"] if "truth" in graphs else graphs["pred"]).name
     return name, score_road_graphs(built["truth"], built["pred"], settings=settings,
                                    truth_lines=lines.get("truth"), pred_lines=lines.get("pred"))
 
 
-def _roads_vectors(pairs, options: Options) -> dict:
+def _roads_vectors(pairs: Pairs, options: Options) -> dict:
     from geovision.evaluate.graph_json import is_graph_json
     from geovision.evaluate.roads import road_scores, summarize
 
@@ -212,7 +226,7 @@ def _roads_vectors(pairs, options: Options) -> dict:
     return summarize(per_image, settings)
 
 
-def _damage(pairs, options: Options) -> dict:
+def _damage(pairs: Pairs, options: Options) -> dict:
     from geovision.evaluate.rasters import score_damage_rasters
     from geovision.evaluate.xview2 import XView2Counts
 
@@ -224,7 +238,7 @@ def _damage(pairs, options: Options) -> dict:
     return {"xview2": counts.to_dict()}
 
 
-def _dii(pairs, kind: str, options: Options) -> dict:
+def _dii(pairs: Pairs, kind: str, options: Options) -> dict:
     if kind == "raster":
         result = _pixel(pairs, options)
         return {"cells": result["pixel"], "n_files": result["n_files"]}

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geovision.errors import ConfigError, CorruptFileError, GeoreferenceError, MissingFileError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from affine import Affine
 
 IMAGE_COLUMNS = ("image_id", "ImageId", "imageid", "image")
 WKT_COLUMNS = ("PolygonWKT_Pix", "WKT_Pix", "PolygonWKT_Geo", "WKT_Geo", "wkt", "WKT", "geometry")
@@ -25,11 +30,11 @@ DEFAULT_IMAGE = "all"
 class PixelGrid:
     """The affine transform and CRS that turn pixel WKT into map coordinates."""
 
-    transform: object  # affine.Affine
-    crs: object
+    transform: Affine
+    crs: Any  # rasterio's CRS
 
     @classmethod
-    def from_raster(cls, path: str | Path) -> "PixelGrid":
+    def from_raster(cls, path: str | Path) -> PixelGrid:
         import rasterio
 
         if not Path(path).exists():
@@ -41,7 +46,7 @@ class PixelGrid:
             return cls(src.transform, src.crs)
 
 
-def _read_csv(path: Path, *, wkt_column: str | None):
+def _read_csv(path: Path, *, wkt_column: str | None) -> gpd.GeoDataFrame:
     import geopandas as gpd
     import pandas as pd
     import shapely
@@ -56,7 +61,7 @@ def _read_csv(path: Path, *, wkt_column: str | None):
     return frame
 
 
-def _with_image_ids(frame, image_column: str | None, path: Path):
+def _with_image_ids(frame: gpd.GeoDataFrame, image_column: str | None, path: Path) -> gpd.GeoDataFrame:
     column = image_column or next((c for c in IMAGE_COLUMNS if c in frame.columns), None)
     if image_column is not None and image_column not in frame.columns:
         raise ConfigError(f"no image column {image_column!r}", path=path, fix="check --image-column")
@@ -65,7 +70,7 @@ def _with_image_ids(frame, image_column: str | None, path: Path):
 
 
 def read_vectors(path: str | Path, *, wkt_column: str | None = None, image_column: str | None = None,
-                 pixel_grid: PixelGrid | None = None, image_id: str | None = None):
+                 pixel_grid: PixelGrid | None = None, image_id: str | None = None) -> gpd.GeoDataFrame:
     """A GeoDataFrame of the file's geometries with an ``image_id`` column.
 
     Empty geometries are kept (they declare images with no objects). ``pixel_grid`` maps pixel
@@ -100,7 +105,7 @@ def read_vectors(path: str | Path, *, wkt_column: str | None = None, image_colum
     return frame
 
 
-def common_crs(pred, truth):
+def common_crs(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Put ``truth`` in ``pred``'s CRS; both must have a CRS, or neither (pixel space)."""
     if (pred.crs is None) != (truth.crs is None):
         raise GeoreferenceError("one input has a CRS and the other has not (pixel coordinates?)",
@@ -111,7 +116,7 @@ def common_crs(pred, truth):
     return pred, truth
 
 
-def metric_crs(*frames):
+def metric_crs(*frames: gpd.GeoDataFrame) -> Any:
     """The UTM zone of the first non-empty georeferenced frame (metres, little distortion), or None.
 
     UTM is used even for data already projected: Web Mercator and many national grids do not
@@ -123,7 +128,7 @@ def metric_crs(*frames):
     return frame[~frame.geometry.is_empty].estimate_utm_crs()
 
 
-def repair_polygons(geometries) -> tuple[np.ndarray, int]:
+def repair_polygons(geometries: Any) -> tuple[np.ndarray, int]:
     """Make invalid polygons valid (``shapely.make_valid``, polygonal parts kept); return the
     repaired array and how many were repaired."""
     import shapely
@@ -141,7 +146,7 @@ def repair_polygons(geometries) -> tuple[np.ndarray, int]:
     return out, int(invalid.sum())
 
 
-def align_image_ids(pred, truth):
+def align_image_ids(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """When one side names no images and the other names exactly one, use that name for both."""
     ids_pred, ids_truth = set(pred["image_id"]), set(truth["image_id"])
     if ids_pred <= {DEFAULT_IMAGE} and len(ids_truth) == 1:

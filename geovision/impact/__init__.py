@@ -6,10 +6,24 @@ Core functions take numpy/dask/xarray arrays and return xarray Datasets;
 
 from geovision.impact.affected import AffectedResult, affected_population, validation_sample
 from geovision.impact.dii import compute_dii_grid, flag_impacted, lost_pixels
-from geovision.impact.evaluate_impact import (best_theta, cell_outcomes, grid_scores, pr_curve, save_pr_curve,
-                                              truth_from_mask, truth_from_polygons)
-from geovision.impact.population import (Allocation, PolygonZones, RasterZones, allocate, density_array,
-                                         population_raster, write_density)
+from geovision.impact.evaluate_impact import (
+    best_theta,
+    cell_outcomes,
+    grid_scores,
+    pr_curve,
+    save_pr_curve,
+    truth_from_mask,
+    truth_from_polygons,
+)
+from geovision.impact.population import (
+    Allocation,
+    PolygonZones,
+    RasterZones,
+    allocate,
+    density_array,
+    population_raster,
+    write_density,
+)
 from geovision.impact.roads import damaged_roads
 from geovision.impact.stats import Interval, model_ci, validation_ci, validation_ci_groups
 

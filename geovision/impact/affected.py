@@ -181,7 +181,7 @@ def _max_filter(values: np.ndarray, radius_px: int) -> np.ndarray:
 def _assemble(dii: xr.Dataset, persons_cell: np.ndarray, lost_cell: np.ndarray, pairs: list[pd.DataFrame],
               records: list[pd.DataFrame], n_zones: int, uncertainty: Uncertainty | None,
               validation: dict | None, *, n_boot: int, level: float, seed: int,
-              pieces: list[pd.DataFrame] | None = None, theta: float | None = None) -> AffectedResult:
+              pieces: list[pd.DataFrame], theta: float | None = None) -> AffectedResult:
     impacted = np.nan_to_num(dii["impacted"].to_numpy(), nan=0.0) > 0
     cells = xr.Dataset({"persons": (("y", "x"), persons_cell), "persons_lost": (("y", "x"), lost_cell),
                         "persons_impacted": (("y", "x"), np.where(impacted, persons_cell, 0.0))},
@@ -198,7 +198,7 @@ def _assemble(dii: xr.Dataset, persons_cell: np.ndarray, lost_cell: np.ndarray, 
         _model_intervals(cells, units, totals, buildings, n_zones, n_boot=n_boot, level=level, seed=seed)
         _impacted_intervals(dii, cells, units, totals, pair, pd.concat(pieces, ignore_index=True), n_zones,
                             theta=theta, n_boot=n_boot, level=level, seed=seed)
-    if uncertainty == "validation":
+    if uncertainty == "validation" and validation is not None:  # affected_population checked it is given
         _validation_intervals(cells, units, totals, validation, n_boot=n_boot, level=level, seed=seed)
     return AffectedResult(cells, units.reset_index(), totals, buildings)
 
@@ -207,7 +207,7 @@ def _model_intervals(cells: xr.Dataset, units: pd.DataFrame, totals: dict, build
                      n_zones: int, *, n_boot: int, level: float, seed: int) -> None:
     persons, p_lost = buildings["persons"].to_numpy(), buildings["p_lost"].to_numpy()
     shape = cells["persons"].shape
-    kwargs = dict(n_boot=n_boot, level=level, seed=seed)
+    kwargs: dict[str, Any] = {"n_boot": n_boot, "level": level, "seed": seed}
     est, low, high = model_ci_groups(persons, p_lost, buildings["cell"].to_numpy(),
                                      n_groups=shape[0] * shape[1], **kwargs)
     for name, values in (("expected", est), ("low", low), ("high", high)):
@@ -282,14 +282,14 @@ def _impacted_intervals(dii: xr.Dataset, cells: xr.Dataset, units: pd.DataFrame,
 
     sims = model_threshold_ci(p_lost, pixels, impacted, persons_cell[relevant], groups, n_boot=n_boot,
                               level=level, seed=seed + 1)
-    for name, values in zip(("expected", "low", "high"), sims["cells"]):
+    for name, values in zip(("expected", "low", "high"), sims["cells"], strict=True):
         grid = np.zeros(persons_cell.size)
         grid[relevant] = values
         cells[f"persons_impacted_{name}"] = (("y", "x"), grid.reshape(shape))
-    for name, values in zip(("expected", "low", "high"), sims["groups"]):
+    for name, values in zip(("expected", "low", "high"), sims["groups"], strict=True):
         units[f"persons_impacted_{name}"] = values
     totals.update({f"persons_impacted_{name}": float(values[0])
-                   for name, values in zip(("expected", "low", "high"), sims["total"])})
+                   for name, values in zip(("expected", "low", "high"), sims["total"], strict=True)})
     totals["interval_theta"] = theta if np.isfinite(theta) else None
 
 
@@ -298,7 +298,7 @@ def _validation_intervals(cells: xr.Dataset, units: pd.DataFrame, totals: dict, 
     unknown = set(validation) - set(QUANTITIES)
     if unknown:
         raise ConfigError(f"validation sample for unknown quantity {sorted(unknown)}", fix=f"use {QUANTITIES}")
-    kwargs = dict(n_boot=n_boot, level=level, seed=seed)
+    kwargs: dict[str, Any] = {"n_boot": n_boot, "level": level, "seed": seed}
     for quantity, (pred, true) in validation.items():
         est, low, high = validation_ci_groups(cells[quantity].to_numpy(), pred, true, **kwargs)
         for name, values in (("calibrated", est), ("low", low), ("high", high)):

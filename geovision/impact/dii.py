@@ -134,7 +134,6 @@ def dii_from_counts(f: Any, c: Any, n_valid: Any, *, raster_shape: tuple[int, in
     with np.errstate(divide="ignore", invalid="ignore"):
         dii = _where(defined, c / mean_f)
         lost_fraction = _where(defined, c / np.maximum(f, 1))
-    grid_transform = None if transform is None else cell_transform(transform, cell_px)
     y, x = cell_centres(transform if transform is not None else Affine.identity(), f.shape, cell_px)
     ds = xr.Dataset(
         {
@@ -151,8 +150,8 @@ def dii_from_counts(f: Any, c: Any, n_valid: Any, *, raster_shape: tuple[int, in
     ds["mean_f"] = mean_f
     edge = cell_pixel_counts(raster_shape, cell_px)
     ds["cell_pixels"] = (dims, edge)
-    if grid_transform is not None:
-        ds.attrs["transform"] = tuple(grid_transform)[:6]
+    if transform is not None:
+        ds.attrs["transform"] = tuple(cell_transform(transform, cell_px))[:6]
         ds.attrs["pixel_transform"] = tuple(transform)[:6]
     if crs is not None:
         from rasterio.crs import CRS

@@ -20,7 +20,7 @@ from geovision.impact.grid import cell_boxes, cell_transform
 
 
 def _grid_variables(ds: xr.Dataset, variables: list[str] | None) -> list[str]:
-    names = [v for v in ds.data_vars if ds[v].dims == ("y", "x")] if variables is None else list(variables)
+    names = [str(v) for v in ds.data_vars if ds[v].dims == ("y", "x")] if variables is None else list(variables)
     missing = [v for v in names if v not in ds]
     if missing:
         raise ConfigError(f"grid has no variable(s) {missing}", fix=f"choose from {list(ds.data_vars)}")

@@ -13,7 +13,7 @@ import numpy as np
 from affine import Affine
 
 from geovision.errors import ConfigError, GeoreferenceError
-from geovision.vector.units import pixel_size_m
+from geovision.vector.units import pixel_size_m, pixel_xy
 
 
 def is_dask(array: Any) -> bool:
@@ -91,8 +91,8 @@ def cell_boxes(transform: Affine, raster_shape: tuple[int, int], cell_px: int) -
     col0 = np.arange(n_cells(cols, cell_px)) * cell_px
     r0, c0 = np.meshgrid(row0, col0, indexing="ij")
     r1, c1 = np.minimum(r0 + cell_px, rows), np.minimum(c0 + cell_px, cols)
-    xa, ya = transform @ (c0.ravel(), r0.ravel())
-    xb, yb = transform @ (c1.ravel(), r1.ravel())
+    xa, ya = pixel_xy(transform, c0.ravel(), r0.ravel())
+    xb, yb = pixel_xy(transform, c1.ravel(), r1.ravel())
     return shapely.box(np.minimum(xa, xb), np.minimum(ya, yb), np.maximum(xa, xb), np.maximum(ya, yb))
 
 

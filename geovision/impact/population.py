@@ -376,11 +376,13 @@ def population_raster(out_path: Any, *, census: Any = None, pop_field: str = "po
     if census is not None and buildings is None:
         raise ConfigError("census disaggregation needs a building raster", fix="pass --buildings")
     grid = FileSource(buildings if buildings is not None else pop_raster)
+    polygons: PolygonZones | None = None  # census units, whose attributes go into the table
     try:
         if census is not None:
             units = census if isinstance(census, gpd.GeoDataFrame) else read_census(census, pop_field,
                                                                                     skip_missing=skip_missing)
-            zones: Zones = PolygonZones(units, pop_field=pop_field, crs=grid.crs, skip_missing=skip_missing)
+            polygons = PolygonZones(units, pop_field=pop_field, crs=grid.crs, skip_missing=skip_missing)
+            zones: Zones = polygons
         else:
             from geovision.io.raster import footprint_bounds
 
@@ -394,8 +396,8 @@ def population_raster(out_path: Any, *, census: Any = None, pop_field: str = "po
         grid.close()
     table = allocation.table()
     table["allocated"] = allocated
-    if census is not None:
-        attributes = pd.DataFrame(zones.units.drop(columns=zones.units.geometry.name))
+    if polygons is not None:
+        attributes = pd.DataFrame(polygons.units.drop(columns=polygons.units.geometry.name))
         table = pd.concat([attributes.drop(columns=[c for c in table.columns if c in attributes.columns]),
                            table], axis=1)
     return table

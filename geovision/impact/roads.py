@@ -105,7 +105,8 @@ def damaged_roads(lines: gpd.GeoDataFrame, post: Any, *, pre: Any = None, valid:
     if cell_px is not None:
         sample_m = out["length_m"].to_numpy()[line_idx] / per_line[line_idx]
         grid = _road_grid(rows, cols, ok, lost, sample_m, post_s.height, post_s.width, cell_px)
-        y, x = cell_centres(post_s.transform, grid["road_length_m"].shape, cell_px)
+        n_rows, n_cols = grid["road_length_m"].shape
+        y, x = cell_centres(post_s.transform, (n_rows, n_cols), cell_px)
         grid = grid.assign_coords(y=y, x=x)
     return out, grid
 

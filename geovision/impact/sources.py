@@ -79,7 +79,7 @@ class FileSource:
     def close(self) -> None:
         self.raster.close()
 
-    def __enter__(self) -> "FileSource":
+    def __enter__(self) -> FileSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

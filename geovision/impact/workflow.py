@@ -10,14 +10,18 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from geovision.errors import ConfigError
+from geovision.errors import ConfigError, CorruptFileError
 from geovision.impact.dii import MeanOver, compute_dii_grid, flag_impacted
 from geovision.impact.grid import cell_px_from_m
+
+if TYPE_CHECKING:
+    from geovision.impact.affected import AffectedResult, Uncertainty
+    from geovision.impact.population import Weighting, Zones
 
 CHUNK_PX = 2048
 
@@ -33,8 +37,12 @@ def open_mask_lazy(path: str | os.PathLike[str], *, chunk_px: int = CHUNK_PX) ->
 
     with open_raster(path, bands=[1]) as raster:  # validates file, georeference and nodata
         nodata = raster.nodata
-    array = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunk_px, "x": chunk_px}, masked=False,
-                                    lock=False).isel(band=0, drop=True)
+    opened = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunk_px, "x": chunk_px}, masked=False,
+                                     lock=False)
+    if not isinstance(opened, xr.DataArray):  # a file of several subdatasets (netCDF, HDF)
+        raise CorruptFileError("holds several rasters, not one mask", path=path,
+                               fix="give a single-band GeoTIFF (gdal_translate the subdataset you mean)")
+    array = opened.isel(band=0, drop=True)
     valid = array == array  # false on NaN
     if nodata is not None and not np.isnan(nodata):
         valid = valid & (array != nodata)
@@ -105,7 +113,7 @@ def impact_stage(pre_mask: Any, post_mask: Any, out_dir: Any, *, kind: str = "bu
                  mean_over: MeanOver = "all", tolerance_px: int = 0, min_valid_fraction: float = 0.5,
                  truth: Any = None, min_overlap: float = 0.5, exclude_mixed: bool = False, census: Any = None,
                  pop_field: str = "pop",
-                 pop_raster: Any = None, weighting: str = "pixel", interval: str | None = None,
+                 pop_raster: Any = None, weighting: Weighting = "pixel", interval: Uncertainty | None = None,
                  validation_sample: Any = None, road_lines: Any = None, overwrite: bool = False) -> ImpactOutputs:
     """DII grid (+ evaluation, affected population, damaged roads) of one feature kind into ``out_dir``.
 
@@ -166,8 +174,14 @@ def impact_stage(pre_mask: Any, post_mask: Any, out_dir: Any, *, kind: str = "bu
 
 def _evaluate(ds: xr.Dataset, truth: Any, out_dir: Path, kind: str, min_overlap: float, exclude_mixed: bool,
               overwrite: bool, paths: dict) -> dict:
-    from geovision.impact.evaluate_impact import (UNDEFINED, best_theta, cell_outcomes, grid_scores, pr_curve,
-                                                  save_pr_curve)
+    from geovision.impact.evaluate_impact import (
+        UNDEFINED,
+        best_theta,
+        cell_outcomes,
+        grid_scores,
+        pr_curve,
+        save_pr_curve,
+    )
 
     true = read_truth_grid(truth, ds, min_overlap=min_overlap, exclude_mixed=exclude_mixed)
     defined = ds["dii"].notnull().to_numpy()
@@ -197,15 +211,17 @@ def read_validation_sample(path: Any) -> dict[str, tuple[np.ndarray, np.ndarray]
                           fix="write one row per validation cell: pred,true[,quantity]")
     if "quantity" not in table:
         table["quantity"] = "persons_lost"
-    return {q: (g["pred"].to_numpy(float), g["true"].to_numpy(float)) for q, g in table.groupby("quantity")}
+    return {str(q): (g["pred"].to_numpy(float), g["true"].to_numpy(float)) for q, g in table.groupby("quantity")}
 
 
 def _affected(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, census: Any, pop_field: str,
-              pop_raster: Any, weighting: str, interval: str | None, validation_sample: Any):
+              pop_raster: Any, weighting: Weighting, interval: Uncertainty | None,
+              validation_sample: Any) -> AffectedResult:
     from geovision.impact.affected import affected_population
     from geovision.impact.population import PolygonZones, RasterZones, allocate, read_census
     from geovision.impact.sources import FileSource
 
+    zones: Zones
     with FileSource(pre_mask) as pre:
         if census is not None:
             zones = PolygonZones(read_census(census, pop_field), pop_field=pop_field, crs=pre.crs)
@@ -236,6 +252,8 @@ def _roads(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, road_lines
         pre = pre_mask
     roads, grid = damaged_roads(lines, post_mask, pre=pre, valid=valid, tau=tau, tolerance_px=tolerance_px,
                                 cell_px=int(ds.attrs["cell_px"]))
+    if grid is None:  # never: damaged_roads returns the grid whenever cell_px is given
+        raise RuntimeError("damaged_roads returned no grid")
     paths["damaged_roads"] = out_dir / "roads_damaged.gpkg"
     out_dir.mkdir(parents=True, exist_ok=True)
     with open_raster(pre_mask, bands=[1]) as raster:

@@ -54,10 +54,10 @@ def xbd_masks(post_labels: Sequence[str | os.PathLike[str]], *, lost_classes: Se
     total_h = max(row + h for _, _, row, _, h in placed)
     pre = np.zeros((total_h, total_w), np.uint8)
     post = np.zeros((total_h, total_w), np.uint8)
-    lost_classes = set(lost_classes)
+    lost = set(lost_classes)
     for frame, col, row, width, height in placed:
         buildings = frame[frame["feature_type"].fillna("building") == "building"]
-        standing = buildings[~buildings["subtype"].isin(lost_classes)]
+        standing = buildings[~buildings["subtype"].isin(lost)]
         window = (slice(row, row + height), slice(col, col + width))
         pre[window] |= rasterize_vectors(buildings, transform=Affine.identity(), width=width, height=height)
         post[window] |= rasterize_vectors(standing, transform=Affine.identity(), width=width, height=height)

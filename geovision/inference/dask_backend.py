@@ -2,7 +2,7 @@
 
 ``scheduler`` is ``local`` (a LocalCluster of worker processes on this machine)
 or the address of a running scheduler (``tcp://host:8786``). Each task predicts a
-contiguous run of batches with :func:`~geovision.inference.engine.predict_batches`;
+contiguous run of batches with :func:`~geovision.inference.batches.predict_batches`;
 the model is built once per worker process (cached), and the results land in the
 shared work folder, so workers must see the same filesystem as the client.
 """
@@ -55,7 +55,7 @@ def connect(scheduler: str, *, n_workers: int | None = None):
 def predict_on_dask(source_spec, model_ref, options, work_dir: str, batch_ids: Sequence[int], *,
                     scheduler: str, n_workers: int | None = None, tasks_per_worker: int = 2) -> int:
     """Predict ``batch_ids`` on Dask workers; returns the number of batches predicted."""
-    from geovision.inference.engine import predict_batches
+    from geovision.inference.batches import predict_batches
 
     if not batch_ids:
         return 0

@@ -13,54 +13,30 @@ import shutil
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from geovision.errors import BandCountError, ConfigError, OutputExistsError, OutputWriteError
-from geovision.inference.predictor import (MASK_NODATA, PROB_NODATA, PROB_SCALE, InferenceModel, ModelRef,
-                                           load_model, predict_batch, runtime_for)
+from geovision.errors import BandCountError, OutputExistsError, OutputWriteError
+from geovision.inference.batches import SegmentOptions, batch_groups, predict_batches
+from geovision.inference.predictor import (
+    MASK_NODATA,
+    PROB_NODATA,
+    PROB_SCALE,
+    InferenceModel,
+    ModelRef,
+    load_model,
+    runtime_for,
+)
 from geovision.inference.sources import SceneSource, SourceSpec
 from geovision.inference.workstore import WorkStore
 from geovision.io.cog import MASK_COLORMAP
 from geovision.io.windows import plan_windows
 from geovision.models.bundle import GSD_TOLERANCE
-from geovision.progress import progress
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SegmentOptions:
-    """Tiling and batching of a segmentation run."""
-
-    chip_px: int = 512
-    overlap_px: int = 64
-    batch_windows: int = 0   # 0 = auto: 1 on CPU (pre + post make a batch of 2), 8 on GPU
-
-    def resolved(self, device: str = "auto") -> "SegmentOptions":
-        """These options with ``batch_windows`` 0 (auto) replaced by the best batch for ``device``.
-
-        Measured on a 2-core AVX-512/bf16 CPU: model batches of 2 ran 1.3-1.6x faster than
-        batches of 8 (cache-bound depthwise convolutions); GPUs want large batches.
-        """
-        if self.batch_windows:
-            return self
-        from geovision.inference.runtime import pick_device
-
-        return replace(self, batch_windows=1 if pick_device(device).type == "cpu" else 8)
-
-    def check(self) -> None:
-        if self.chip_px % 32:
-            raise ConfigError(f"chip_px={self.chip_px} is not a multiple of 32", fix="use e.g. 256, 512 or 1024")
-        if not 0 <= self.overlap_px < self.chip_px // 2 or self.overlap_px % 2:
-            raise ConfigError(f"overlap_px={self.overlap_px} must be even and smaller than chip_px / 2",
-                              fix="use e.g. --overlap-px 64")
-        if self.batch_windows < 0:
-            raise ConfigError("batch_windows must be at least 1 (or 0 for auto)", fix="use e.g. --batch-windows 4")
 
 
 @dataclass
@@ -83,35 +59,6 @@ def output_names(tasks: Sequence[str], dates: Sequence[str]) -> list[str]:
     """The output file stems, in a fixed order."""
     names = [f"{task}_{date}_{kind}" for task in tasks for date in dates for kind in ("prob", "mask")]
     return names + ["valid"]
-
-
-def _batches(n_windows: int, batch_windows: int) -> list[list[int]]:
-    return [list(range(start, min(start + batch_windows, n_windows)))
-            for start in range(0, n_windows, batch_windows)]
-
-
-def predict_batches(source_spec: SourceSpec, model_ref: ModelRef, options: SegmentOptions, work_dir: str,
-                    batch_ids: Sequence[int], show_progress: bool | None = False) -> int:
-    """Predict and store the given batches (runs in this process or on a Dask worker). Returns the count."""
-    source = source_spec.open()
-    windows = plan_windows(source.width, source.height, chip_px=options.chip_px, overlap_px=options.overlap_px)
-    groups = _batches(len(windows), options.batch_windows)
-    runtime, model = runtime_for(model_ref, chip_px=options.chip_px, bands=source.bands)
-    store = WorkStore(work_dir)
-
-    def read(batch_id: int):
-        return [source.read(windows[i].read) for i in groups[batch_id]]
-
-    with ThreadPoolExecutor(max_workers=1) as reader:  # read the next batch while the model runs
-        pending = reader.submit(read, batch_ids[0]) if batch_ids else None
-        for position, batch_id in enumerate(progress(batch_ids, total=len(batch_ids), description="segmenting",
-                                                     enabled=show_progress)):
-            samples = pending.result()
-            if position + 1 < len(batch_ids):
-                pending = reader.submit(read, batch_ids[position + 1])
-            batch_windows = [windows[i] for i in groups[batch_id]]
-            store.save(batch_id, predict_batch(source, batch_windows, runtime, model, samples))
-    return len(batch_ids)
 
 
 def open_for_model(spec: SourceSpec, model: InferenceModel) -> tuple[SourceSpec, SceneSource]:
@@ -171,7 +118,7 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
     _check_outputs(outputs, store, overwrite=overwrite, resume=resume)
 
     windows = plan_windows(source.width, source.height, chip_px=options.chip_px, overlap_px=options.overlap_px)
-    groups = _batches(len(windows), options.batch_windows)
+    groups = batch_groups(len(windows), options.batch_windows)
     plan = {"source": asdict(source_spec), "content": input_hashes(source_spec), "model": model_ref.key,
             "options": asdict(options), "width": source.width, "height": source.height, "windows": len(windows),
             "outputs": names}

@@ -16,8 +16,8 @@ import numpy as np
 from torch import nn
 
 from geovision.inference.runtime import Runtime, build_runtime
-from geovision.models.bundle import Normalization
 from geovision.inference.sources import SceneSource
+from geovision.models.bundle import Normalization
 
 PROB_NODATA = 255
 PROB_SCALE = 254  # probability p is stored as round(p * 254); 255 is nodata

@@ -178,7 +178,8 @@ class TorchRuntime:
         x = x.contiguous(memory_format=self.memory_format)
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
             logits = self.module(x)
-        return {task: torch.sigmoid(out.float())[:, 0].cpu().numpy() for task, out in zip(self.tasks, logits)}
+        return {task: torch.sigmoid(out.float())[:, 0].cpu().numpy()
+                for task, out in zip(self.tasks, logits, strict=True)}
 
 
 class OnnxRuntime:
@@ -199,7 +200,7 @@ class OnnxRuntime:
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         outputs = self.session.run(None, {"image": np.ascontiguousarray(batch, dtype=np.float32)})
-        return {task: _sigmoid(out[:, 0]) for task, out in zip(self.tasks, outputs)}
+        return {task: _sigmoid(out[:, 0]) for task, out in zip(self.tasks, outputs, strict=True)}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -213,7 +214,8 @@ class StaticSamePad(nn.Module):
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
-        pads = [max((k - 1) * d + 1 - s, 0) for k, s, d in zip(conv.kernel_size, conv.stride, conv.dilation)]
+        pads = [max((k - 1) * d + 1 - s, 0)
+                for k, s, d in zip(conv.kernel_size, conv.stride, conv.dilation, strict=True)]
         self.pad = nn.ZeroPad2d((pads[1] // 2, pads[1] - pads[1] // 2, pads[0] // 2, pads[0] - pads[0] // 2))
         self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, 0, conv.dilation,
                               conv.groups, conv.bias is not None)

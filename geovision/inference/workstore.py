@@ -55,7 +55,10 @@ class WorkStore:
         self.batches.mkdir(parents=True, exist_ok=True)
 
     def _saved_plan(self) -> dict:
-        """The stored plan; an unreadable one (a kill while it was written is impossible, a hand edit is not) is empty."""
+        """The stored plan; an unreadable one is empty.
+
+        A kill while it was written is impossible (atomic write), a hand edit is not.
+        """
         try:
             saved = json.loads(self.plan_path.read_text())
         except (OSError, ValueError):

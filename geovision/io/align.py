@@ -235,7 +235,7 @@ class AlignedPair:
         self.pre.close()
         self.post.close()
 
-    def __enter__(self) -> "AlignedPair":
+    def __enter__(self) -> AlignedPair:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -318,10 +318,14 @@ def warp_to_grid(path: str | os.PathLike[str], grid: Grid, out: str | os.PathLik
             StreamingCogWriter(out, width=grid.width, height=grid.height, count=1, dtype="uint8",
                                transform=grid.transform, crs=grid.crs, nodata=nodata, kind="mask",
                                overwrite=overwrite) as writer:
+
+        def read(band: int, window: Window) -> np.ndarray:
+            return source.checked_read(lambda _: vrt.read(band, window=window), f"warped rows {window.row_off}+")
+
         for row in range(0, grid.height, strip_px):
             window = Window(0, row, grid.width, min(strip_px, grid.height - row))
-            data = source.checked_read(lambda _: vrt.read(1, window=window), f"warped rows {row}+")
-            valid = source.checked_read(lambda _: vrt.read(vrt.count, window=window), f"warped rows {row}+") > 0
+            data = read(1, window)
+            valid = read(vrt.count, window) > 0
             if aoi is not None:
                 valid &= aoi_mask(aoi, window_transform(window, grid.transform), window.height, window.width)
             writer.write(PixelWindow(0, row, window.width, window.height),

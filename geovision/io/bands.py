@@ -10,7 +10,7 @@ many as the model takes. Anything else is a BandCountError that lists the file's
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,7 @@ class BandPlan:
         """E.g. ``red <- band 5, green <- band 3, blue <- band 2 (band descriptions)``."""
         if len(self.bands) != len(self.model_bands):
             return f"bands {', '.join(map(str, self.bands))} ({self.reason})"
-        pairs = ", ".join(f"{name} <- band {band}" for name, band in zip(self.model_bands, self.bands))
+        pairs = ", ".join(f"{name} <- band {band}" for name, band in zip(self.model_bands, self.bands, strict=True))
         return f"{pairs} ({self.reason})"
 
 
@@ -60,7 +60,8 @@ def usable_bands(dataset: Any) -> list[int]:
     return bands or list(range(1, dataset.count + 1))
 
 
-def _unique_matches(usable: list[int], model_bands: Sequence[str], matches) -> tuple[int, ...] | None:
+def _unique_matches(usable: list[int], model_bands: Sequence[str],
+                    matches: Callable[[int, str], bool]) -> tuple[int, ...] | None:
     """One file band per model band where ``matches(band, name)`` picks exactly one; else None."""
     chosen = []
     for name in model_bands:
@@ -87,7 +88,7 @@ def _by_description(dataset: Any, usable: list[int], model_bands: Sequence[str])
 
 def _listing(dataset: Any) -> str:
     parts = []
-    for band, (ci, text) in enumerate(zip(dataset.colorinterp, dataset.descriptions), start=1):
+    for band, (ci, text) in enumerate(zip(dataset.colorinterp, dataset.descriptions, strict=True), start=1):
         parts.append(f"{band}: {ci.name}" + (f" {text!r}" if text else ""))
     return ", ".join(parts)
 

@@ -85,7 +85,7 @@ class StreamingCogWriter:
         self._tmp: Path | None = None
         self._dataset: rasterio.io.DatasetWriter | None = None
 
-    def __enter__(self) -> "StreamingCogWriter":
+    def __enter__(self) -> StreamingCogWriter:
         check_output(self.path, overwrite=self.overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temp_path_for(self.path.with_suffix(".tif"))
@@ -95,7 +95,7 @@ class StreamingCogWriter:
                        bigtiff="IF_SAFER", interleave="pixel" if self.count > 1 else "band")
         with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
             self._dataset = rasterio.open(self._tmp, "w", **profile)
-        self._write_metadata()
+        self._write_metadata(self._dataset)
         return self
 
     def write(self, window: PixelWindow, array: np.ndarray, *, valid: np.ndarray | None = None) -> None:
@@ -111,12 +111,15 @@ class StreamingCogWriter:
                 or window.row_off + window.height > self.height):
             raise ValueError(f"window {tuple(window)} is outside the {self.width}x{self.height} output")
         rio_window = Window(*window)
-        if self.mask and valid is None:
-            raise ValueError("this writer has a mask: pass valid=... to write()")
+        mask = None
+        if self.mask:
+            if valid is None:
+                raise ValueError("this writer has a mask: pass valid=... to write()")
+            mask = np.where(valid, 255, 0).astype(np.uint8)
         try:
             self._dataset.write(_cast(array, self.dtype), window=rio_window)
-            if self.mask:
-                self._dataset.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=rio_window)
+            if mask is not None:
+                self._dataset.write_mask(mask, window=rio_window)
         except rasterio.errors.RasterioIOError as error:  # GDAL's "No space left on device", quota ...
             raise OutputWriteError(f"writing failed ({str(error).rsplit(': ', 1)[-1]})", path=self.path,
                                    fix="check the free space and permissions of its folder, then rerun") from error
@@ -126,8 +129,7 @@ class StreamingCogWriter:
         """Horizontal differencing helps smooth float rasters; on noisy 8-bit probabilities it only costs time."""
         return self.dtype.kind == "f"
 
-    def _write_metadata(self) -> None:
-        dataset = self._dataset
+    def _write_metadata(self, dataset: rasterio.io.DatasetWriter) -> None:
         if self.colormap is not None:
             dataset.write_colormap(1, {int(k): tuple(int(c) for c in v) for k, v in self.colormap.items()})
         for band, name in enumerate(self.band_names or [], start=1):

@@ -105,7 +105,7 @@ def fit_pixel_affine(pixel_xy: np.ndarray, map_xy: np.ndarray) -> tuple[Affine, 
 
 def _vertex_pairs(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     pixel, lnglat = [], []
-    for geometry, geometry_ll in zip(frame.geometry, frame["geometry_lnglat"]):
+    for geometry, geometry_ll in zip(frame.geometry, frame["geometry_lnglat"], strict=True):
         if geometry is None or geometry_ll is None:
             continue
         a, b = shapely.get_coordinates(geometry), shapely.get_coordinates(geometry_ll)
@@ -176,7 +176,7 @@ def georeference_png(png_path: str | os.PathLike[str], json_path: str | os.PathL
 
 def read_mask_png(path: str | os.PathLike[str], *, threshold: int = 127) -> np.ndarray:
     """A mask image as bool ``[h, w]``: True where any band is above ``threshold``."""
-    return (_read_plain_image(path) > threshold).any(axis=0)
+    return np.asarray((_read_plain_image(path) > threshold).any(axis=0))
 
 
 def rasterize_vectors(gdf: gpd.GeoDataFrame, *, transform: Affine, width: int, height: int,
@@ -185,7 +185,7 @@ def rasterize_vectors(gdf: gpd.GeoDataFrame, *, transform: Affine, width: int, h
     mask = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
     geometries = gdf.geometry[mask]
     values = gdf.loc[mask, burn] if isinstance(burn, str) else [burn] * len(geometries)
-    shapes = [(geometry, int(value)) for geometry, value in zip(geometries, values)]
+    shapes = [(geometry, int(value)) for geometry, value in zip(geometries, values, strict=True)]
     if not shapes:
         return np.zeros((height, width), np.uint8)
     return rasterio.features.rasterize(shapes, out_shape=(height, width), transform=transform, fill=0,

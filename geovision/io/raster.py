@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
@@ -35,7 +36,7 @@ SAMPLE_PX = 1024  # long side of the decimated read used for percentile statisti
 
 def footprint_bounds(transform: Affine, width: int, height: int) -> Bounds:
     """Bounds of the four corners (correct for rotated and south-up transforms)."""
-    xs, ys = zip(*(transform @ corner for corner in ((0, 0), (width, 0), (0, height), (width, height))))
+    xs, ys = zip(*(transform @ corner for corner in ((0, 0), (width, 0), (0, height), (width, height))), strict=True)
     return Bounds(min(xs), min(ys), max(xs), max(ys))
 
 
@@ -192,7 +193,7 @@ class RasterSource:
             self._dataset.close()
             self._dataset = None
 
-    def __enter__(self) -> "RasterSource":
+    def __enter__(self) -> RasterSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -231,7 +232,8 @@ class RasterSource:
         return data, valid
 
     # -- reading ------------------------------------------------------------------
-    def checked_read(self, fn, where: str) -> np.ndarray:
+    def checked_read(self, fn: Callable[[Any], np.ndarray], where: str) -> np.ndarray:
+        """``fn(dataset)``; a GDAL read error becomes a CorruptFileError naming the file and ``where``."""
         try:
             return fn(self.dataset)
         except RasterioIOError as error:
@@ -239,7 +241,7 @@ class RasterSource:
                                    f"({_gdal_message(error)})", path=self.path,
                                    fix="re-download or re-export the file") from error
 
-    def _valid(self, data: np.ndarray, read_masks) -> np.ndarray:
+    def _valid(self, data: np.ndarray, read_masks: Callable[[Any], np.ndarray]) -> np.ndarray:
         if self._all_valid:
             valid = np.ones(data.shape[1:], dtype=bool)
         else:
@@ -297,7 +299,8 @@ def open_raster(path: str | os.PathLike[str], *, bands: list[int] | None = None,
             dataset = rasterio.open(name)
     except RasterioIOError as error:
         raise CorruptFileError(f"not a readable raster ({_gdal_message(error)})", path=name,
-                               fix="check that it is a complete GeoTIFF (or other GDAL format); re-download it") from error
+                               fix="check that it is a complete GeoTIFF (or other GDAL format); "
+                                   "re-download it") from error
     try:
         _check_georeference(dataset, name)
         _check_pixel_type(dataset, name)

@@ -103,7 +103,10 @@ class BandStretch:
         return array
 
 
-def _per_band(value: float | tuple[float, ...], count: int, name: str) -> np.ndarray:
+def _per_band(value: float | tuple[float, ...] | None, count: int, name: str) -> np.ndarray:
+    if value is None:  # Scaling's validator refuses method 'fixed' without low and high
+        raise ConfigError(f"scaling method 'fixed' needs '{name}'",
+                          fix="give e.g. low: 0, high: 2047 for 11-bit imagery")
     values = np.atleast_1d(np.asarray(value, dtype=np.float32))
     if values.size == 1:
         return np.repeat(values, count)
@@ -113,7 +116,8 @@ def _per_band(value: float | tuple[float, ...], count: int, name: str) -> np.nda
     return values
 
 
-def percentile_stretch(sample: np.ndarray, valid: np.ndarray, percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def percentile_stretch(sample: np.ndarray, valid: np.ndarray,
+                       percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     """Per-band low/high percentiles of the valid pixels of a ``[bands, h, w]`` sample."""
     count = sample.shape[0]
     low = np.zeros(count, np.float32)

@@ -19,7 +19,8 @@ def valid_share(path: str | os.PathLike[str], *, bands: tuple[int, ...] | None =
         with rasterio.open(path) as src:
             scale = max(1.0, max(src.width, src.height) / SAMPLE_PX)
             shape = (max(1, round(src.height / scale)), max(1, round(src.width / scale)))
-            chosen = [b for b in bands or () if 1 <= b <= src.count] or range(1, src.count + 1)  # bad --bands: the engine says
+            # bad --bands are ignored here: the engine reports them
+            chosen = [b for b in bands or () if 1 <= b <= src.count] or range(1, src.count + 1)
             masks = [src.read_masks(b, out_shape=shape) for b in chosen]
             data = src.read(1, out_shape=shape, masked=False) if src.dtypes[0].startswith("float") else None
     except rasterio.errors.RasterioError as error:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 from geopandas.array import GeometryDtype
 from pyogrio.errors import DataLayerError, DataSourceError
@@ -33,7 +34,10 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
 
 
 def read_vectors(path: str | os.PathLike[str], *, layer: str | int | None = None) -> gpd.GeoDataFrame:
-    """Read a vector layer; raises MissingFileError, CorruptFileError, ConfigError (no such layer), GeoreferenceError."""
+    """Read a vector layer.
+
+    Raises MissingFileError, CorruptFileError, ConfigError (no such layer) or GeoreferenceError.
+    """
     check_input_file(path, kind="vector file")
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
@@ -50,7 +54,7 @@ def read_vectors(path: str | os.PathLike[str], *, layer: str | int | None = None
     return frame
 
 
-def _is_geometry_column(series) -> bool:
+def _is_geometry_column(series: pd.Series) -> bool:
     if isinstance(series.dtype, GeometryDtype):
         return True
     values = series.dropna()

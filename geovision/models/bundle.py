@@ -46,7 +46,7 @@ class Normalization(BaseModel):
     std: tuple[float, ...]
 
     @model_validator(mode="after")
-    def _check(self) -> "Normalization":
+    def _check(self) -> Normalization:
         if len(self.mean) != len(self.std):
             raise ValueError("normalization mean and std need one value per band")
         if any(s <= 0 for s in self.std):
@@ -105,7 +105,7 @@ class BundleMeta(BaseModel):
     weights_sha256: str | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "BundleMeta":
+    def _consistent(self) -> BundleMeta:
         n = self.architecture.in_channels
         if len(self.bands) != n or len(self.normalization.mean) != n:
             raise ValueError(f"bands ({len(self.bands)}) and normalization ({len(self.normalization.mean)}) "
@@ -168,7 +168,7 @@ def save_bundle(path: str | Path, model: MultiTaskSegmenter, meta: BundleMeta, *
     with atomic_output(path, overwrite=overwrite) as tmp:
         tmp.mkdir(parents=True)
         save_file(weights, str(tmp / WEIGHTS_NAME), metadata={"format": BUNDLE_FORMAT})
-        final = meta.model_copy(update={"created": meta.created or dt.datetime.now(dt.timezone.utc).isoformat(
+        final = meta.model_copy(update={"created": meta.created or dt.datetime.now(dt.UTC).isoformat(
             timespec="seconds"), "weights_sha256": _sha256(tmp / WEIGHTS_NAME)})
         (tmp / META_NAME).write_text(_meta_text(final))
     return path

@@ -90,7 +90,7 @@ def fold_batchnorm(model: nn.Module, sample: torch.Tensor) -> nn.Module:
         tuple(reference.values()) if isinstance(reference, dict) else (reference,))
     result = result if isinstance(result, (tuple, list)) else (
         tuple(result.values()) if isinstance(result, dict) else (result,))
-    for ref, out in zip(reference, result):
+    for ref, out in zip(reference, result, strict=True):
         error = float((ref - out).abs().max() / ref.abs().max().clamp(min=1.0))
         if error > TOLERANCE:
             log.warning("BatchNorm folding changed the outputs (relative error %.2g); using the unfolded model",

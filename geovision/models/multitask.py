@@ -57,7 +57,7 @@ class MultiTaskSegmenter(nn.Module):
         else:
             head_in, upsampling, kernel = branches[0].out_channels, 4, 1
         names = ["shared"] if spec.shared_decoder else list(self.tasks)
-        self.decoders = nn.ModuleDict(dict(zip(names, branches)))
+        self.decoders = nn.ModuleDict(dict(zip(names, branches, strict=True)))
         self.heads = nn.ModuleDict({task: SegmentationHead(head_in, 1, kernel_size=kernel, upsampling=upsampling)
                                     for task in self.tasks})
         for branch in self.decoders.values():

@@ -41,9 +41,10 @@ class Range:
                               fix=f"give {name} a finite number {bound}")
 
 
-OPTION_RANGES = {"cell_px": Range(1), "theta_buildings": Range(0, low_open=True), "theta_roads": Range(0, low_open=True),
-                 "tau": Range(0, 1, low_open=True), "chip_px": Range(64), "overlap_px": Range(0),
-                 "tolerance_px": Range(0), "min_building_m2": Range(0), "adapt_minutes": Range(0.5)}
+OPTION_RANGES = {"cell_px": Range(1), "theta_buildings": Range(0, low_open=True),
+                 "theta_roads": Range(0, low_open=True), "tau": Range(0, 1, low_open=True), "chip_px": Range(64),
+                 "overlap_px": Range(0), "tolerance_px": Range(0), "min_building_m2": Range(0),
+                 "adapt_minutes": Range(0.5)}
 
 
 CLI_NAMES = {"cell_px": "--cell-px", "theta_buildings": "--theta", "theta_roads": "--theta",

@@ -81,7 +81,8 @@ def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path 
     else:
         raise ConfigError(f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
                           fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`")
-    dates = {"pre_date": spec.pre.acquired if spec.pre else None, "post_date": spec.post.acquired if spec.post else None}
+    dates = {"pre_date": spec.pre.acquired if spec.pre else None,
+             "post_date": spec.post.acquired if spec.post else None}
     if spec.kind == "xbd":
         dates = xbd_capture_dates(catalog.resolve(spec.xbd.labels_dir), spec.xbd.disaster, spec.xbd.tiles[0])
     return replace(inputs, event_date=spec.date, title=spec.title, **dates)

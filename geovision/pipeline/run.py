@@ -160,7 +160,8 @@ def read_previous_record(path: Path) -> dict[str, Any]:
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as error:
         raise OutputExistsError(f"holds a run.json that does not read ({error})", path=path,
-                                fix="pass --overwrite to start a new run there, or choose another --out folder")
+                                fix="pass --overwrite to start a new run there, "
+                                    "or choose another --out folder") from error
     return resolve_record(record, path.parent)
 
 

@@ -71,7 +71,8 @@ def adapt(run: Run) -> StageRecord:
         if not labels:
             record.status, record.reason = "skipped", "no map data to adapt to (run --adapt-with FILE)"
             return
-        from geovision.adapt.run import AdaptOptions, adapt as adapt_model
+        from geovision.adapt.run import AdaptOptions
+        from geovision.adapt.run import adapt as adapt_model
 
         result = adapt_model([str(run.inputs.pre)], [str(p) for p in labels], run.out / "model",
                              model=run.options.model, area=str(area) if area else None, overwrite=True,

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from geovision.data.registry import resolve_registry
 from geovision.config import StrictModel, read_yaml, validate_config
+from geovision.data.registry import resolve_registry
 from geovision.models.bundle import Normalization
 from geovision.models.encoders import DEFAULT_ENCODER
 from geovision.train.config import OptimConfig, TrainConfig, TrainerConfig
@@ -92,7 +92,7 @@ class SSLConfig(StrictModel):
     config_dir: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "SSLConfig":
+    def _consistent(self) -> SSLConfig:
         n = self.model.in_channels
         if len(self.data.bands) != n or len(self.data.normalization.mean) != n:
             raise ValueError(f"data.bands and data.normalization must match model.in_channels ({n})")

@@ -24,8 +24,8 @@ from geovision.models.bundle import DataSource, ModelBundle, load_bundle, read_m
 from geovision.pretrain.config import DistillConfig
 from geovision.pretrain.data import unlabelled_scenes
 from geovision.train.config import TrainConfig
-from geovision.train.distributed import DistContext, epochs, global_batch_size, rank_share, train_loader
 from geovision.train.device import select_precision
+from geovision.train.distributed import DistContext, epochs, global_batch_size, rank_share, train_loader
 from geovision.train.run import TrainResult, build_scenes, train
 
 log = logging.getLogger(__name__)

@@ -31,8 +31,14 @@ from geovision.models.encoders import build_encoder
 from geovision.pretrain.config import SSLConfig
 from geovision.pretrain.data import TwoViewWindows, unlabelled_scenes
 from geovision.pretrain.views import ViewAugment
-from geovision.train.distributed import (DistContext, distributed_session, epochs, global_batch_size, train_loader,
-                                         wrap_ddp)
+from geovision.train.distributed import (
+    DistContext,
+    distributed_session,
+    epochs,
+    global_batch_size,
+    train_loader,
+    wrap_ddp,
+)
 from geovision.train.engine import unwrap
 from geovision.train.run import build_engine, run_hooks, save_encoder, start_run
 
@@ -102,7 +108,7 @@ class MoCo(nn.Module):
 
     @torch.no_grad()
     def _momentum_update(self) -> None:
-        for online, target in zip(self.online.parameters(), self.target.parameters()):
+        for online, target in zip(self.online.parameters(), self.target.parameters(), strict=True):
             target.mul_(self.momentum).add_(online.detach(), alpha=1 - self.momentum)
 
     @torch.no_grad()

@@ -80,12 +80,12 @@ class WeakLabelLoss(nn.Module):
     Same interface as :class:`~geovision.train.losses.MultiTaskLoss`: ``forward(logits, batch)``.
     """
 
-    def __init__(self, tasks: Sequence[str], *, options: WeakLabelConfig = WeakLabelConfig(),
+    def __init__(self, tasks: Sequence[str], *, options: WeakLabelConfig | None = None,
                  bce_weight: float = 1.0, dice_weight: float = 1.0,
                  task_weights: Mapping[str, float] | None = None, pos_weight: Mapping[str, float] | None = None):
         super().__init__()
         self.tasks = tuple(tasks)
-        self.options = options
+        self.options = options if options is not None else WeakLabelConfig()
         self.bce_weight = bce_weight
         self.dice_weight = dice_weight
         self.task_weights = {t: float((task_weights or {}).get(t, 1.0)) for t in self.tasks}
@@ -157,7 +157,8 @@ def corrupt_footprints(frame: gpd.GeoDataFrame, *, shift: tuple[float, float] = 
         source = frame.iloc[rng.integers(0, len(frame), n_extra)].copy()
         centroids = shapely.get_coordinates(shapely.centroid(source.geometry.to_numpy()))
         targets = np.column_stack([rng.uniform(xmin, xmax, n_extra), rng.uniform(ymin, ymax, n_extra)])
-        moved = [shapely.affinity.translate(g, *(t - c)) for g, t, c in zip(source.geometry, targets, centroids)]
+        moved = [shapely.affinity.translate(g, *(t - c))
+                 for g, t, c in zip(source.geometry, targets, centroids, strict=True)]
         source = source.set_geometry(gpd.GeoSeries(moved, index=source.index, crs=frame.crs))
         kept = gpd.GeoDataFrame(pd.concat([kept, source]), crs=frame.crs)
     return kept.reset_index(drop=True)

@@ -22,7 +22,7 @@ import shapely
 
 from geovision.io.atomic import atomic_output
 from geovision.report import package
-from geovision.report.figures import Figure, count, format_number, format_size, headline_figures
+from geovision.report.figures import Figure, count, format_size, headline_figures
 from geovision.report.plots import dii_histogram_png
 from geovision.report.quicklook import encode_image, quicklook_shape, read_quicklook
 from geovision.report.styles import DII_HTML_COLOURS, dii_breaks
@@ -121,7 +121,7 @@ def _overlay(key: str, label: str, frame: gpd.GeoDataFrame, page: PageGeometry, 
     total = len(frame)
     frame = frame.iloc[:MAX_FEATURES]
     shapes = [{"d": svg_path(geometry), **style(row)}
-              for geometry, (_, row) in zip(page.project(frame), frame.iterrows())
+              for geometry, (_, row) in zip(page.project(frame), frame.iterrows(), strict=True)
               if geometry is not None and not geometry.is_empty]
     return Overlay(key=key, label=label, shapes=shapes, total=total, line=line, checked=checked, swatch=swatch)
 

@@ -42,7 +42,7 @@ def range_rules(field: str, breaks: list[float], colours: tuple[str, ...], digit
                 null_label: str, labels: list[str] | None = None) -> list[dict]:
     """Rules ``breaks[i] <= field < breaks[i+1]``, the last one open-ended, then one for NULL."""
     rules = []
-    for i, (low, colour) in enumerate(zip(breaks, colours)):
+    for i, (low, colour) in enumerate(zip(breaks, colours, strict=True)):
         last = i == len(breaks) - 1
         condition = f'"{field}" >= {low!r}' + ("" if last else f' AND "{field}" < {breaks[i + 1]!r}')
         label = labels[i] if labels else (f"{format_number(low, digits)} and more" if last else

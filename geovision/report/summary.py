@@ -57,7 +57,8 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
     """A short human summary of :func:`summary_figures` (only the lines whose figures exist)."""
     f, lines = figures, []
     if f["buildings_lost"] is not None:
-        lines.append(f"buildings lost:  {format_number(f['buildings_lost'])} of {count(f['buildings_before'], 'building')}")
+        before = count(f["buildings_before"], "building")
+        lines.append(f"buildings lost:  {format_number(f['buildings_lost'])} of {before}")
     if f["persons_impacted"] is not None:
         text = f"people affected: {count(f['persons_impacted'], 'person', 'people')} in impacted cells"
         if f["persons_impacted_low"] is not None and f["persons_impacted_high"] is not None:

@@ -75,7 +75,7 @@ def _damage(town: Town, intensity: np.ndarray, thresholds: tuple[float, float, f
 
 
 def _nested(levels_geom: list[BaseGeometry]) -> list[tuple[float, BaseGeometry]]:
-    return [(value, geom) for value, geom in zip(LEVELS, levels_geom) if not geom.is_empty]
+    return [(value, geom) for value, geom in zip(LEVELS, levels_geom, strict=True) if not geom.is_empty]
 
 
 def _tornado(town: Town, rng: np.random.Generator):
@@ -142,7 +142,7 @@ def _road_debris(town: Town, region: BaseGeometry, levels: list[tuple[float, Bas
     """Blobs of debris (fallen trees, rubble, smoke) covering roads inside the region."""
     roads = shapely.intersection(town.road_line, region)
     pieces, widths = [], []
-    for line, width in zip(roads, town.road_width_m):
+    for line, width in zip(roads, town.road_width_m, strict=True):
         for part in shapely.get_parts(line):
             if shapely.get_type_id(part) == 1 and part.length > 0:
                 count = int(part.length // 20) + 1
@@ -157,7 +157,7 @@ def _road_debris(town: Town, region: BaseGeometry, levels: list[tuple[float, Bas
         level = np.where(shapely.contains(geom, points), value, level)
     keep = rng.uniform(size=len(points)) < p_max * level
     blobs = [blob((p.x, p.y), w * rng.uniform(0.4, 0.9), rng, roughness=0.5, vertices=24)
-             for p, w in zip(points[keep], width[keep])]
+             for p, w in zip(points[keep], width[keep], strict=True)]
     return shapely.union_all(blobs) if blobs else shapely.Polygon()
 
 

@@ -38,16 +38,16 @@ class Buildings:
     def __len__(self) -> int:
         return len(self.footprint)
 
-    def subset(self, keep: np.ndarray) -> "Buildings":
+    def subset(self, keep: np.ndarray) -> Buildings:
         return Buildings(**{name: value[keep] for name, value in vars(self).items()})
 
     @classmethod
-    def concat(cls, parts: list["Buildings"]) -> "Buildings":
+    def concat(cls, parts: list[Buildings]) -> Buildings:
         parts = [p for p in parts if len(p)] or [cls.empty()]
         return cls(**{name: np.concatenate([vars(p)[name] for p in parts]) for name in vars(parts[0])})
 
     @classmethod
-    def empty(cls) -> "Buildings":
+    def empty(cls) -> Buildings:
         return cls(np.empty(0, dtype=object), np.empty(0, np.int8), np.empty(0), np.empty((0, 3), np.float32),
                    np.empty(0, bool), np.empty((0, 2)), np.empty((0, 2)), np.empty(0))
 
@@ -73,7 +73,8 @@ class Town:
     def __post_init__(self) -> None:
         caps = np.where(self.road_kind == ARTERIAL, "flat", "round")
         self.road_poly = np.array([shapely.buffer(line, w / 2, cap_style=c)
-                                   for line, w, c in zip(self.road_line, self.road_width_m, caps)], dtype=object)
+                                   for line, w, c in zip(self.road_line, self.road_width_m, caps, strict=True)],
+                                  dtype=object)
 
 
 def build_town(bounds: Bounds, rng: np.random.Generator, *, river: bool) -> Town:
@@ -400,7 +401,7 @@ def _drop_conflicts(town: Town) -> Buildings:
     left, right = shapely.STRtree(fp).query(fp, predicate="dwithin", distance=1.0)
     pairs = (left < right)
     order = np.lexsort((right[pairs], left[pairs]))
-    for i, j in zip(left[pairs][order], right[pairs][order]):
+    for i, j in zip(left[pairs][order], right[pairs][order], strict=True):
         if not bad[i]:
             bad[j] = True
     return b.subset(~bad)

@@ -83,7 +83,7 @@ class Grain:
     def sample(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Standard-normal-like noise of shape (channels, len(rows), len(cols))."""
         out = None
-        for tile, n in zip(self.tiles, self.SIZES):
+        for tile, n in zip(self.tiles, self.SIZES, strict=True):
             r = np.mod(np.asarray(rows, dtype=np.int64), n)
             c = np.mod(np.asarray(cols, dtype=np.int64), n)
             part = tile[:, r[:, None], c[None, :]]

@@ -93,5 +93,5 @@ class Layer:
         index = np.sort(self.tree.query(frame.box()))
         if index.size == 0:
             return np.full(frame.shape, fill, dtype=dtype)
-        return rasterize(zip(self.geoms[index], self.values[index].tolist()), out_shape=frame.shape,
+        return rasterize(zip(self.geoms[index], self.values[index].tolist(), strict=True), out_shape=frame.shape,
                          transform=frame.transform, fill=fill, dtype=dtype, all_touched=self.all_touched)

@@ -161,7 +161,7 @@ class TrainConfig(StrictModel):
     config_dir: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TrainConfig":
+    def _consistent(self) -> TrainConfig:
         tasks = set(self.model.tasks)
         n = self.model.in_channels
         if len(self.data.bands) != n or len(self.data.normalization.mean) != n:

@@ -9,7 +9,6 @@ from torch import nn
 
 from geovision.errors import ConfigError
 
-
 LR_SCALING_RULES = ("linear", "sqrt", "none")
 
 

@@ -20,8 +20,8 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,25 @@ from geovision.models.bundle import BundleMeta, DataSource, TrainingInfo, save_b
 from geovision.models.multitask import MultiTaskSegmenter
 from geovision.models.multitask import build_model as build_multitask
 from geovision.train.checkpoint import LAST, load_checkpoint, prune_checkpoints, save_checkpoint
-from geovision.train.config import (GeoTiffSource, ImageSource, OptimConfig, SyntheticSource, TrainConfig,
-                                     TrainerConfig, XbdSource)
+from geovision.train.config import (
+    GeoTiffSource,
+    ImageSource,
+    OptimConfig,
+    SyntheticSource,
+    TrainConfig,
+    TrainerConfig,
+    XbdSource,
+)
 from geovision.train.device import select_precision, use_channels_last
-from geovision.train.distributed import (DistContext, distributed_session, epochs, global_batch_size, rank_share,
-                                         train_loader, wrap_ddp)
+from geovision.train.distributed import (
+    DistContext,
+    distributed_session,
+    epochs,
+    global_batch_size,
+    rank_share,
+    train_loader,
+    wrap_ddp,
+)
 from geovision.train.engine import ForwardFn, Trainer, image_forward, unwrap
 from geovision.train.losses import MultiTaskLoss
 from geovision.train.optim import build_optimizer, build_scheduler, scale_lr

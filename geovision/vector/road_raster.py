@@ -67,7 +67,10 @@ def _traced_pieces(raster: Any, *, tau: float, window_px: int, halo_px: int) -> 
         core = chip.crop
         halo = PixelWindow(core.col_off - halo_px, core.row_off - halo_px,
                            core.width + 2 * halo_px, core.height + 2 * halo_px)
-        read = clip_window(halo, raster.width, raster.height)[0]  # outside the raster is no road anyway
+        clipped = clip_window(halo, raster.width, raster.height)  # outside the raster is no road anyway
+        if clipped is None:  # never: the halo holds its core, which is inside the raster
+            continue
+        read = clipped[0]
         data, valid = raster.read(read)
         mask = (data[0] >= tau) & valid
         del data, valid
@@ -123,6 +126,6 @@ def lines_graph(lines: np.ndarray) -> nx.MultiGraph:
     for i, (x, y) in enumerate(points):
         graph.add_node(i, x=float(x), y=float(y))
     n = len(lines)
-    for line, u, v in zip(lines, node[:n], node[n:]):
+    for line, u, v in zip(lines, node[:n], node[n:], strict=True):
         graph.add_edge(int(u), int(v), geometry=line)
     return graph

@@ -18,7 +18,7 @@ from scipy.sparse import csgraph
 from skimage.morphology import skeletonize
 
 from geovision.errors import ConfigError
-from geovision.vector.units import length_m, metres_per_map_unit
+from geovision.vector.units import length_m, metres_per_map_unit, pixel_xy
 
 
 def skeleton_adjacency(skeleton: np.ndarray) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
@@ -77,7 +77,7 @@ def skeleton_graph(mask: np.ndarray, *, transform: Affine = Affine.identity(),
         node_of[jidx] = labels
     ends = np.flatnonzero(degree == 1)
     node_of[ends] = (node_of.max(initial=-1) + 1) + np.arange(ends.size)
-    xs, ys = transform @ (cols + 0.5, rows + 0.5)
+    xs, ys = pixel_xy(transform, cols + 0.5, rows + 0.5)
     graph = nx.MultiGraph()
     for node in np.unique(node_of[node_of >= 0]):
         members = np.flatnonzero(node_of == node)

@@ -8,11 +8,21 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 from affine import Affine
+from numpy.typing import ArrayLike
 
 from geovision.errors import ConfigError
 
 #: metres per degree of latitude (mean), for approximate geographic pixel sizes
 METRES_PER_DEGREE = 111_320.0
+
+
+def pixel_xy(transform: Affine, cols: ArrayLike, rows: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """CRS coordinates of pixel positions ``(cols, rows)`` (arrays; ``+ 0.5`` for pixel centres).
+
+    ``transform @ (cols, rows)`` computes the same, but affine's type hints know scalars only.
+    """
+    cols, rows = np.asarray(cols, dtype=np.float64), np.asarray(rows, dtype=np.float64)
+    return transform.a * cols + transform.b * rows + transform.c, transform.d * cols + transform.e * rows + transform.f
 
 
 def metric_crs(gdf: gpd.GeoDataFrame) -> Any:

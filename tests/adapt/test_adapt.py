@@ -42,7 +42,8 @@ def test_validation_blocks_are_a_quarter_in_whole_blocks():
 
 
 def test_osm_style_roads_get_their_width(tmp_path):
-    frame = gpd.GeoDataFrame({"highway": ["primary", "service", "footway_link", None], "width": [None, None, None, "4 m"]},
+    frame = gpd.GeoDataFrame({"highway": ["primary", "service", "footway_link", None],
+                              "width": [None, None, None, "4 m"]},
                              geometry=[shapely.LineString([(0, 0), (1, 1)])] * 4, crs="EPSG:4326")
     np.testing.assert_allclose(road_width_m(frame), [12.0, 5.0, 2.0, 4.0])
 

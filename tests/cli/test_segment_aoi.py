@@ -8,7 +8,6 @@ import pytest
 import rasterio
 import shapely
 import torch
-from affine import Affine
 from click.testing import CliRunner
 from pyproj import Transformer
 
@@ -16,6 +15,7 @@ from geovision.cli.main import cli
 from geovision.models.bundle import BundleMeta, DataSource, Normalization, TrainingInfo, save_bundle
 from geovision.models.multitask import build_model
 from geovision.models.spec import ModelSpec
+from tests.rasters import write_geotiff
 
 TINY = ModelSpec(encoder="tu-mobilenetv3_small_050", encoder_weights=None, decoder_channels=(16, 16, 8, 8, 8))
 X0, Y0, RES = 365_000.0, 4_100_000.0, 0.5
@@ -34,10 +34,7 @@ def bundle(tmp_path_factory):
 
 def write_scene(path, seed: int):
     data = np.random.default_rng(seed).integers(1, 256, (3, 200, 240), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=240, height=200, count=3, dtype="uint8",
-                       crs="EPSG:32615", transform=Affine(RES, 0, X0, 0, -RES, Y0)) as dst:
-        dst.write(data)
-    return path
+    return write_geotiff(path, data, res_m=RES, origin=(X0, Y0))
 
 
 def px(col: float, row: float) -> tuple[float, float]:

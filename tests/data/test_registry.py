@@ -58,6 +58,7 @@ def _load(path: Path):
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.realdata
 def test_no_evaluation_tile_in_a_shipped_config(path, evaluation_files):
     config, trained = _load(path)
     assert trained, f"{path.name} has no training sources"
@@ -70,6 +71,7 @@ def test_no_evaluation_tile_in_a_shipped_config(path, evaluation_files):
         assert config.bundle.select == "last", f"{path.name} selects its best step on evaluation data"
 
 
+@pytest.mark.realdata
 def test_registry_eval_split_is_sources_md(shared_data, evaluation_files):
     registry = load_registry(REGISTRY)
     images = {p.resolve() for entry in registry.by_split("eval") for p in entry.images(shared_data)}
@@ -82,6 +84,7 @@ def test_registry_eval_split_is_sources_md(shared_data, evaluation_files):
         assert not {p.resolve() for p in entry.images(shared_data)} & evaluation_files, entry.name
 
 
+@pytest.mark.realdata
 def test_registry_expands_one_source_per_file_with_the_weight_shared(shared_data):
     registry = load_registry(REGISTRY)
     sources = registry["cil-roads-train"].sources(shared_data, weight=7.0)
@@ -93,6 +96,7 @@ def test_registry_expands_one_source_per_file_with_the_weight_shared(shared_data
     assert [Path(s["masks"]["roads"]).name for s in deepglobe] == ["104_mask.png", "113_mask.png", "343_mask.png"]
 
 
+@pytest.mark.realdata
 def test_a_training_config_cannot_use_an_evaluation_entry(shared_data, tmp_path):
     raw = {"data_registry": str(REGISTRY), "data_root": str(shared_data),
            "data": {"train": [{"use": "deepglobe-388-eval"}]}}

@@ -12,6 +12,7 @@ from geovision.data.samples import ChipReader, GridWindows, RandomWindows
 from geovision.data.scenes import geotiff_scene
 from geovision.errors import BandCountError, ConfigError
 from geovision.types import PixelWindow
+from tests.rasters import write_geotiff
 
 MEAN, STD = (100.0, 100.0, 100.0), (50.0, 50.0, 50.0)
 
@@ -61,7 +62,7 @@ def test_random_windows_are_deterministic_by_seed_and_index(toy_scene):
     assert not torch.equal(data[2]["image"], other[2]["image"])
 
 
-def test_scene_weights_and_min_valid(toy_scene, make_tif, tmp_path):
+def test_scene_weights_and_min_valid(toy_scene, tmp_path):
     scene = geotiff_scene(toy_scene["image"], {"buildings": toy_scene["buildings"]}, name="a")
     heavy = geotiff_scene(toy_scene["image"], {"roads": toy_scene["roads"]}, name="b", weight=9.0)
     data = RandomWindows([scene, heavy], _reader(), length=200, seed=0)
@@ -70,7 +71,7 @@ def test_scene_weights_and_min_valid(toy_scene, make_tif, tmp_path):
     # a scene that is mostly nodata: windows are redrawn until valid enough
     image = toy_scene["image_array"].copy()
     image[:, :, :70] = 0
-    holes = make_tif(tmp_path / "holes.tif", image, nodata=0)
+    holes = write_geotiff(tmp_path / "holes.tif", image, nodata=0)
     sparse = geotiff_scene(holes, {"roads": toy_scene["roads"]})
     fractions = [float(RandomWindows([sparse], _reader(), length=20, seed=1, min_valid=0.5, tries=20)[i]["valid"]
                        .float().mean()) for i in range(20)]

@@ -15,10 +15,10 @@ from geovision.data.images import PlainImage, gsd_m_of, open_geotiff
 from geovision.data.scenes import BOUNDARY_TASK, geotiff_scene, image_scene, synthetic_scenes, xbd_scene
 from geovision.errors import AlignmentError, BandCountError, MissingFileError
 from geovision.types import PixelWindow
+from tests.rasters import ORIGIN, write_geotiff
 
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 FULL = PixelWindow(0, 0, 96, 80)
-ORIGIN = (360000.0, 4100000.0)  # of the toy scene (tests/data/conftest.py)
 
 
 def test_geotiff_with_mask_rasters_reads_windows(toy_scene):
@@ -52,21 +52,22 @@ def test_vector_labels_in_another_crs_are_rasterised_on_the_image_grid(toy_scene
     assert outline[10, 40] and outline[15, 30] and not outline[15, 40]  # edges, not the inside
 
 
-def test_labels_must_be_on_the_image_grid(toy_scene, tmp_path, make_tif):
-    small = make_tif(tmp_path / "small.tif", np.zeros((40, 40), np.uint8))
+def test_labels_must_be_on_the_image_grid(toy_scene, tmp_path):
+    small = write_geotiff(tmp_path / "small.tif", np.zeros((40, 40), np.uint8))
     with pytest.raises(AlignmentError, match="40x40"):
         geotiff_scene(toy_scene["image"], {"buildings": small})
-    shifted = make_tif(tmp_path / "shifted.tif", np.zeros((80, 96), np.uint8), origin=(360100.0, 4100000.0))
+    shifted = write_geotiff(tmp_path / "shifted.tif", np.zeros((80, 96), np.uint8),
+                            origin=(ORIGIN[0] + 100, ORIGIN[1]))
     with pytest.raises(AlignmentError, match="geotransform"):
         geotiff_scene(toy_scene["image"], {"buildings": shifted})
     with pytest.raises(MissingFileError):
         geotiff_scene(toy_scene["image"], {"buildings": tmp_path / "missing.tif"})
 
 
-def test_label_nodata_is_not_a_negative(toy_scene, tmp_path, make_tif):
+def test_label_nodata_is_not_a_negative(toy_scene, tmp_path):
     labels = np.zeros((80, 96), np.uint8)
     labels[:, :10] = 255
-    path = make_tif(tmp_path / "nodata.tif", labels, nodata=255)
+    path = write_geotiff(tmp_path / "nodata.tif", labels, nodata=255)
     _, valid, masks = geotiff_scene(toy_scene["image"], {"buildings": path}).read(FULL)
     assert not valid[:, :10].any() and valid[:, 10:].all()
     assert not masks["buildings"].any()
@@ -113,6 +114,7 @@ def test_xbd_scene_and_excluded_damage_classes(tmp_path):
     assert masks["buildings"].sum() == 100 and not masks["buildings"][30:45, 30:40].any()
 
 
+@pytest.mark.realdata
 def test_real_xbd_joplin_tile(shared_data):
     folder = shared_data / "xbd_joplin_tornado"
     scene = xbd_scene(folder / "images/joplin-tornado_00000001_pre_disaster.png",
@@ -122,6 +124,7 @@ def test_real_xbd_joplin_tile(shared_data):
     assert 0.05 < masks["buildings"].mean() < 0.5  # a built-up residential tile
 
 
+@pytest.mark.realdata
 def test_real_spacenet_geographic_raster_and_road_lines(shared_data):
     folder = shared_data / "spacenet3_vegas_roads_apls"
     scene = geotiff_scene(folder / "images/RGB-PanSharpen_AOI_2_Vegas_img0.tif",
@@ -133,9 +136,10 @@ def test_real_spacenet_geographic_raster_and_road_lines(shared_data):
     assert 0.05 < masks["roads"][valid].mean() < 0.4
 
 
-def test_gsd_of_metric_and_geographic_rasters(tmp_path, make_tif):
-    utm = make_tif(tmp_path / "utm.tif", np.zeros((8, 8), np.uint8), res_m=0.3)
-    geo = make_tif(tmp_path / "geo.tif", np.zeros((8, 8), np.uint8), res_m=1e-5, crs="EPSG:4326", origin=(10.0, 0.0))
+def test_gsd_of_metric_and_geographic_rasters(tmp_path):
+    utm = write_geotiff(tmp_path / "utm.tif", np.zeros((8, 8), np.uint8), res_m=0.3)
+    geo = write_geotiff(tmp_path / "geo.tif", np.zeros((8, 8), np.uint8), res_m=1e-5, crs="EPSG:4326",
+                        origin=(10.0, 0.0))
     assert gsd_m_of(open_geotiff(utm)) == pytest.approx(0.3)
     assert gsd_m_of(open_geotiff(geo)) == pytest.approx(1.11, rel=0.01)
 

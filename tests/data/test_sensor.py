@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from geovision.data.sensor import SensorAugment, coarsen, engine_stretch, grey, jpeg, shear
-from geovision.io.raster import open_raster
 from geovision.inference.sources import SourceSpec
+from geovision.io.raster import open_raster
 from geovision.types import PixelWindow
+from tests.rasters import write_geotiff
 
 
 def _chip(seed: int = 0, size: int = 64) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
@@ -67,11 +68,11 @@ def test_coarsen_removes_detail_a_coarser_sensor_cannot_see():
     assert float(out.std()) < 0.1 * float(stripes.std())
 
 
-def test_high_bit_depth_goes_through_the_engines_own_stretch(tmp_path, make_tif):
+def test_high_bit_depth_goes_through_the_engines_own_stretch(tmp_path):
     """The augmentation's 16-bit path ends exactly where the engine's read of such a file does."""
     rng = np.random.default_rng(1)
     counts = rng.integers(100, 2000, (3, 32, 32)).astype(np.uint16)
-    path = make_tif(tmp_path / "u16.tif", counts)
+    path = write_geotiff(tmp_path / "u16.tif", counts)
     with open_raster(path, scaling=SourceSpec(pre=str(path)).input_scaling) as raster:  # the engine's scaling
         engine, _ = raster.read(PixelWindow(0, 0, 32, 32))
     ours = engine_stretch(counts.astype(np.float32), np.ones((32, 32), bool))

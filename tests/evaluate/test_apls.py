@@ -9,8 +9,14 @@ from shapely.geometry import LineString
 
 from geovision.evaluate.apls import apls_graphs
 from geovision.evaluate.graph_json import read_graph_json
-from geovision.evaluate.road_graph import (great_circle_m, inject_midpoints, lines_to_graph, road_graph,
-                                           simplify_graph, snap_points)
+from geovision.evaluate.road_graph import (
+    great_circle_m,
+    inject_midpoints,
+    lines_to_graph,
+    road_graph,
+    simplify_graph,
+    snap_points,
+)
 from geovision.evaluate.roads import RoadSettings, graph_from_lines, relaxed_f1, road_scores
 from geovision.evaluate.vectors import PixelGrid, align_image_ids, read_vectors
 
@@ -152,6 +158,7 @@ COSMIQ_SAMPLE = {3.0: (0.6540, 0.6112, 0.7032), 4.0: (0.7925, 0.8231, 0.7641), 5
 
 
 @pytest.mark.parametrize("snap_m", sorted(COSMIQ_SAMPLE))
+@pytest.mark.realdata
 def test_spacenet3_sample_matches_cosmiq_code(spacenet_sample, snap_m):
     """Our APLS equals CosmiQ's code on this pair, except for one bug we do not copy: apls.py
     deletes *both* copies of a road segment that two ground-truth lines share, which here cuts
@@ -166,6 +173,7 @@ def test_spacenet3_sample_matches_cosmiq_code(spacenet_sample, snap_m):
     assert (apls["n_paths_gt_onto_prop"], apls["n_paths_prop_onto_gt"]) == (4970, 6974)
 
 
+@pytest.mark.realdata
 def test_cosmiq_graph_rules_match_cosmiq_code_with_its_duplicate_segment_bug(spacenet_sample):
     """With ``--challenge spacenet3`` rules (both copies of the shared segment deleted, great-circle
     lengths) the same pair scores what CosmiQ's released code gives at 4 m: 0.6894."""
@@ -197,6 +205,7 @@ def reference_graphs(shared_data):
     return read_graph_json(folder / "gt_graph_json" / name), read_graph_json(folder / "proposal_graph_json" / name)
 
 
+@pytest.mark.realdata
 def test_spacenet3_reference_output_from_its_graphs(shared_data, reference_graphs):
     """output__max_snap=4m_hole=4m.txt: APLS 0.7362 = hmean(0.7974, 0.6837), at the reference
     run's settings (snap 4 m, linestring_delta 200 m, is_curved_eps 0.12), to 1e-6."""
@@ -209,6 +218,7 @@ def test_spacenet3_reference_output_from_its_graphs(shared_data, reference_graph
                                 curvature_eps=0.12), expected, 1e-6)
 
 
+@pytest.mark.realdata
 def test_spacenet3_reference_ground_truth_is_the_geojson_under_cosmiq_rules(shared_data, reference_graphs):
     """CosmiQ's rules rebuild the reference's ground-truth graph from the geojson (same nodes, edges
     and great-circle length), so the geojson scored against the proposal graph gives 0.7362 too."""
@@ -223,11 +233,12 @@ def test_spacenet3_reference_ground_truth_is_the_geojson_under_cosmiq_rules(shar
     _assert_matches(apls_graphs(built, pred.graph), expected, 1e-6)
 
 
+@pytest.mark.realdata
 def test_2019_reference_scored_the_same_proposal_graph(shared_data, reference_graphs):
     """The 2019 run's CSV gives the proposal's total length: it is the graph of proposal_graph_json."""
     table = (shared_data / "spacenet3_vegas_roads_apls" / "reference_2019_gt_json_prop_graph"
              / "scores__max_snap=4m_hole=3m.csv").read_text().splitlines()
-    row = dict(zip(table[0].split(","), table[1].split(",")))
+    row = dict(zip(table[0].split(","), table[1].split(","), strict=True))
     _, pred = reference_graphs
     assert sum(length for *_, length in pred.graph.edges(data="length")) == pytest.approx(float(row["tot_meters_p"]))
 
@@ -239,6 +250,7 @@ def test_2019_reference_scored_the_same_proposal_graph(shared_data, reference_gr
     "ground_truth_randomized/AOI_2_Vegas_img0.geojson still has. On the shared files this scores 0.7362 "
     "(0.7974 / 0.6837); with those two lines added, the same code gives 0.759783 (0.793096 / 0.729156), the "
     "reference to 1e-12, and exactly its 4669.825 m"))
+@pytest.mark.realdata
 def test_spacenet3_2019_reference_output(shared_data, reference_graphs):
     folder = shared_data / "spacenet3_vegas_roads_apls"
     expected = _reference(folder / "reference_2019_gt_json_prop_graph" / "output__max_snap=4m_hole=3m.txt")

@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
-from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from geovision.cli.main import cli
+from tests.rasters import write_geotiff
 
 
 def _invoke(*args):
     return CliRunner().invoke(cli, ["evaluate", *map(str, args)])
 
 
+@pytest.mark.realdata
 def test_roads_on_spacenet_sample_prints_table_and_writes_json(shared_data, tmp_path):
     folder = shared_data / "spacenet3_vegas_roads_apls"
     args = ["--task", "roads", "--pred", folder / "gt_json_prop_wkt/proposal/sn3_sample_submission_albu.csv",
@@ -52,9 +53,7 @@ def test_building_masks_in_folders_are_summed(tmp_path):
         for name in ("a.tif", "b.tif"):
             mask = np.zeros((10, 10), np.uint8)
             mask[:, shift:shift + 4] = 1
-            with rasterio.open(tmp_path / side / name, "w", driver="GTiff", height=10, width=10, count=1,
-                               dtype="uint8", crs="EPSG:32611", transform=from_origin(600000, 4000000, 1, 1)) as dst:
-                dst.write(mask, 1)
+            write_geotiff(tmp_path / side / name, mask, crs="EPSG:32611", res_m=1.0, origin=(600000, 4000000))
     result = _invoke("--task", "buildings", "--pred", tmp_path / "pred", "--truth", tmp_path / "truth",
                      "--json-out", tmp_path / "m.json")
     assert result.exit_code == 0, result.output
@@ -127,6 +126,7 @@ def test_help_documents_road_graphs_and_the_challenge_presets():
         assert words in text, words
 
 
+@pytest.mark.realdata
 def test_roads_from_json_graphs_reproduce_the_spacenet3_reference(shared_data, tmp_path):
     folder = shared_data / "spacenet3_vegas_roads_apls"
     name = "RGB-PanSharpen_AOI_2_Vegas_img0.graph.json"
@@ -143,6 +143,7 @@ def test_roads_from_json_graphs_reproduce_the_spacenet3_reference(shared_data, t
     assert metrics["settings"]["midpoint_spacing_m"] == 200 and metrics["settings"]["graph_rules"] == "geovision"
 
 
+@pytest.mark.realdata
 def test_roads_geojson_truth_against_json_graph(shared_data, tmp_path):
     folder = shared_data / "spacenet3_vegas_roads_apls"
     args = ["--task", "roads", "--pred", folder / "proposal_graph_json" / "RGB-PanSharpen_AOI_2_Vegas_img0.graph.json",
@@ -175,6 +176,7 @@ def test_buildings_spacenet2_per_aoi(tmp_path, spacenet2_csvs):
     assert (objects["tp"], objects["fp"], objects["fn"]) == (5, 3, 1) and "per_aoi" not in objects
 
 
+@pytest.mark.realdata
 def test_challenge_misuse_exits_2(tmp_path, shared_data, spacenet2_csvs):
     pred, truth = spacenet2_csvs
     wrong_task = _invoke("--task", "roads", "--challenge", "spacenet2", "--pred", pred, "--truth", truth)

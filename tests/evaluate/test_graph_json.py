@@ -73,6 +73,7 @@ def test_graph_in_degrees_is_refused(tmp_path):
         read_graph_json(path)
 
 
+@pytest.mark.realdata
 def test_spacenet2_paris_proposal_graph(shared_data):
     """A real export whose edges have no coordinates (straight lines) and a NAD83 UTM 31N CRS."""
     read = read_graph_json(shared_data / "spacenet2_paris_osm_roads" / "proposal_graph_1447.graph.json")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import rasterio
-from rasterio.transform import from_origin
 
 from geovision.errors import AlignmentError, NoOverlapError
 from geovision.evaluate.pixel import PixelCounts
 from geovision.evaluate.rasters import score_mask_rasters
+from tests.rasters import write_geotiff
 
-
-def _write(path, array, *, res_m=1.0, origin=(600000.0, 4000000.0), crs="EPSG:32611", nodata=None):
-    profile = {"driver": "GTiff", "height": array.shape[0], "width": array.shape[1], "count": 1,
-               "dtype": array.dtype, "crs": crs, "transform": from_origin(*origin, res_m, res_m)}
-    if nodata is not None:
-        profile["nodata"] = nodata
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(array, 1)
-    return path
+#: 1 m pixels in UTM 11N (Las Vegas, as SpaceNet's)
+_write = functools.partial(write_geotiff, crs="EPSG:32611", res_m=1.0, origin=(600000.0, 4000000.0))
 
 
 def test_counts_sum_over_tiles_and_respect_valid():
@@ -75,9 +70,7 @@ def test_truth_in_another_crs_is_reprojected(tmp_path):
         pred = np.zeros((height, width), np.uint8)
         reproject(truth, pred, src_transform=src.transform, src_crs=src.crs, dst_transform=transform,
                   dst_crs="EPSG:4326")
-    with rasterio.open(tmp_path / "pred.tif", "w", driver="GTiff", height=height, width=width, count=1,
-                       dtype="uint8", crs="EPSG:4326", transform=transform) as dst:
-        dst.write(pred, 1)
+    write_geotiff(tmp_path / "pred.tif", pred, crs="EPSG:4326", transform=transform)
     counts = score_mask_rasters(tmp_path / "pred.tif", tmp_path / "truth.tif")
     assert counts.iou > 0.95
     assert counts.tp > 3000

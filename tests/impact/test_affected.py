@@ -8,8 +8,9 @@ from geovision.impact.affected import affected_population, validation_sample
 from geovision.impact.dii import compute_dii_grid, flag_impacted
 from geovision.impact.population import PolygonZones, allocate
 from geovision.impact.sources import ArraySource
+from tests.rasters import write_geotiff
 
-from .conftest import TRANSFORM, UTM, blocks_mask, write_tif
+from .conftest import TRANSFORM, UTM, blocks_mask
 
 
 def _scene(rng):
@@ -52,7 +53,7 @@ def test_persons_lost_and_impacted_per_cell_and_unit(rng):
 def test_tolerance_windows_and_files_agree(rng, tmp_path):
     pre, post, units = _scene(rng)
     post = np.roll(post, 1, axis=1)                    # one-pixel misregistration
-    paths = [write_tif(tmp_path / f"{n}.tif", a) for n, a in (("pre", pre), ("post", post))]
+    paths = [write_geotiff(tmp_path / f"{n}.tif", a, transform=TRANSFORM) for n, a in (("pre", pre), ("post", post))]
     allocation = allocate(PolygonZones(units, crs=UTM), paths[0])
     ds = compute_dii_grid(pre, post, cell_px=64, tolerance_px=1, transform=TRANSFORM, crs=UTM)
     ds["impacted"] = flag_impacted(ds, 0.5)
@@ -74,7 +75,8 @@ def test_intervals(rng):
     model = affected_population(src_pre, ArraySource(prob_post, TRANSFORM, UTM), allocation, ds,
                                 uncertainty="model", n_boot=300)
     t = model.totals
-    assert t["interval_method"] == "model" and t["persons_lost_low"] <= t["persons_lost_expected"] <= t["persons_lost_high"]
+    assert t["interval_method"] == "model"
+    assert t["persons_lost_low"] <= t["persons_lost_expected"] <= t["persons_lost_high"]
     assert model.buildings is not None and (model.buildings["p_lost"].between(0, 1)).all()
     assert model.cells["persons_lost_high"].sum() >= model.cells["persons_lost_low"].sum()
     truth = affected_population(src_pre, ArraySource(post, TRANSFORM, UTM), allocation, ds)

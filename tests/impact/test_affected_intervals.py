@@ -28,7 +28,7 @@ BUILDINGS = [(2, 2, 10, 12), (18, 4, 8, 8), (4, 28, 6, 6), (40, 6, 12, 10), (50,
 def _scene(post_prob: list[float], *, theta: float, left_only: bool = False):
     pre = np.zeros((64, 96), np.float32)
     post = np.zeros_like(pre)
-    for (r, c, h, w), p in zip(BUILDINGS, post_prob):
+    for (r, c, h, w), p in zip(BUILDINGS, post_prob, strict=True):
         pre[r:r + h, c:c + w] = 1
         post[r:r + h, c:c + w] = p
     units = gpd.GeoDataFrame({"pop": [500.0, 700.0]}, crs=UTM, geometry=[
@@ -157,12 +157,12 @@ def test_summary_population_has_the_impacted_interval(tmp_path):
     import json
 
     from geovision.impact.workflow import impact_stage
-
-    from .conftest import write_tif
+    from tests.rasters import write_geotiff
 
     post_prob = [1, 0, 0, 1, 1, 1, 1, 0, 1, 0]
     pre, post, _, _, _ = _scene(post_prob, theta=0.5)
-    paths = [write_tif(tmp_path / f"{n}.tif", a.astype(np.uint8)) for n, a in (("pre", pre), ("post", post))]
+    paths = [write_geotiff(tmp_path / f"{n}.tif", a.astype(np.uint8), transform=TRANSFORM)
+             for n, a in (("pre", pre), ("post", post))]
     census = tmp_path / "census.gpkg"
     gpd.GeoDataFrame({"pop": [1200.0]}, crs=UTM, geometry=[
         shapely.box(TRANSFORM.c, TRANSFORM.f - 32, TRANSFORM.c + 48, TRANSFORM.f)]).to_file(census)

@@ -9,8 +9,9 @@ from affine import Affine
 from click.testing import CliRunner
 
 from geovision.cli.main import cli
+from tests.rasters import write_geotiff
 
-from .conftest import TRANSFORM, UTM, blocks_mask, write_tif
+from .conftest import TRANSFORM, UTM, blocks_mask
 
 
 @pytest.fixture
@@ -21,9 +22,10 @@ def scene(tmp_path, rng):
     valid = np.ones(pre.shape, np.uint8)
     valid[:, 352:] = 0
     pop = np.full((4, 6), 25.0, np.float32)
-    paths = {"pre": write_tif(tmp_path / "pre.tif", pre), "post": write_tif(tmp_path / "post.tif", post),
-             "valid": write_tif(tmp_path / "valid.tif", valid),
-             "pop": write_tif(tmp_path / "pop.tif", pop, transform=Affine(32, 0, TRANSFORM.c, 0, -32, TRANSFORM.f))}
+    paths = {"pre": write_geotiff(tmp_path / "pre.tif", pre, transform=TRANSFORM),
+             "post": write_geotiff(tmp_path / "post.tif", post, transform=TRANSFORM),
+             "valid": write_geotiff(tmp_path / "valid.tif", valid, transform=TRANSFORM),
+             "pop": write_geotiff(tmp_path / "pop.tif", pop, transform=Affine(32, 0, TRANSFORM.c, 0, -32, TRANSFORM.f))}
     census = gpd.GeoDataFrame({"name": ["a", "b"], "people": [300, 500]}, crs=UTM, geometry=[
         shapely.box(TRANSFORM.c, TRANSFORM.f - 128, TRANSFORM.c + 96, TRANSFORM.f),
         shapely.box(TRANSFORM.c + 96, TRANSFORM.f - 128, TRANSFORM.c + 192, TRANSFORM.f)]).to_crs(4326)
@@ -112,7 +114,7 @@ def test_exclusive_sources_and_existing_output(scene, tmp_path):
     again = _invoke(*args)
     assert again.exit_code == 2 and "--overwrite" in again.output
     assert _invoke(*args, "--overwrite").exit_code == 0
-    shifted = write_tif(tmp_path / "shifted.tif", np.zeros((256, 384), np.uint8),
-                        transform=TRANSFORM @ Affine.translation(3, 0))
+    shifted = write_geotiff(tmp_path / "shifted.tif", np.zeros((256, 384), np.uint8),
+                            transform=TRANSFORM @ Affine.translation(3, 0))
     bad = _invoke("impact", "--pre-mask", scene["pre"], "--post-mask", shifted, "--out", tmp_path / "p")
     assert bad.exit_code == 2 and "one grid" in bad.output

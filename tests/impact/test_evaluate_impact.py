@@ -6,9 +6,21 @@ import shapely
 from affine import Affine
 
 from geovision.errors import ConfigError
-from geovision.impact.evaluate_impact import (FN, FP, TN, TP, UNDEFINED, best_theta, cell_outcomes, evaluate_dii,
-                                              grid_scores, pr_curve, save_pr_curve, truth_from_mask,
-                                              truth_from_polygons)
+from geovision.impact.evaluate_impact import (
+    FN,
+    FP,
+    TN,
+    TP,
+    UNDEFINED,
+    best_theta,
+    cell_outcomes,
+    evaluate_dii,
+    grid_scores,
+    pr_curve,
+    save_pr_curve,
+    truth_from_mask,
+    truth_from_polygons,
+)
 
 from .conftest import blocks_mask
 

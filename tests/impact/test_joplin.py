@@ -12,6 +12,8 @@ from geovision.impact.dii import compute_dii_grid, flag_impacted
 from geovision.impact.evaluate_impact import evaluate_dii
 from geovision.impact.xbd import xbd_masks
 
+pytestmark = pytest.mark.realdata
+
 
 @pytest.fixture(scope="module")
 def strip(shared_data):

@@ -8,12 +8,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geovision.errors import ConfigError
-from geovision.impact.population import (METHOD_AREAL, METHOD_BUILDINGS, METHOD_MISSING, PolygonZones, RasterZones,
-                                         allocate, coarsen_factor, density_array, pixel_area_m2, population_raster)
+from geovision.impact.population import (
+    METHOD_AREAL,
+    METHOD_BUILDINGS,
+    METHOD_MISSING,
+    PolygonZones,
+    RasterZones,
+    allocate,
+    coarsen_factor,
+    density_array,
+    pixel_area_m2,
+    population_raster,
+)
 from geovision.impact.sources import ArraySource
 from geovision.types import PixelWindow
+from tests.rasters import write_geotiff
 
-from .conftest import TRANSFORM, UTM, blocks_mask, write_tif
+from .conftest import TRANSFORM, UTM, blocks_mask
 
 
 def _units(rng, n_cols=3, n_rows=2, size_m=40.0, crs=UTM):
@@ -109,10 +120,10 @@ def test_raster_zones_regrid_and_disaggregate(tmp_path, rng):
     pop = rng.integers(0, 50, size=(4, 6)).astype(np.float32)
     pop[0, 0] = -1
     pop_transform = Affine(20, 0, TRANSFORM.c, 0, -20, TRANSFORM.f)   # 20 m cells over the 0.5 m grid
-    pop_path = write_tif(tmp_path / "pop.tif", pop, transform=pop_transform, nodata=-1)
+    pop_path = write_geotiff(tmp_path / "pop.tif", pop, transform=pop_transform, nodata=-1)
     known = pop[pop >= 0].sum()
     mask = blocks_mask((160, 240), rng, n=200, size=6)
-    buildings = write_tif(tmp_path / "b.tif", mask)
+    buildings = write_geotiff(tmp_path / "b.tif", mask, transform=TRANSFORM)
     table = population_raster(tmp_path / "dens.tif", pop_raster=pop_path, buildings=buildings, res_m=10)
     with rasterio.open(tmp_path / "dens.tif") as src:
         dens = src.read(1)

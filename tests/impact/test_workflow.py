@@ -2,8 +2,9 @@ import dask.array as da
 import numpy as np
 
 from geovision.impact.workflow import dii_from_files, open_mask_lazy
+from tests.rasters import write_geotiff
 
-from .conftest import write_tif
+from .conftest import TRANSFORM
 
 
 def test_lazy_masks_respect_declared_nodata_only(tmp_path, rng):
@@ -11,8 +12,9 @@ def test_lazy_masks_respect_declared_nodata_only(tmp_path, rng):
     pre[:50] = 255                                   # declared nodata
     post = pre.copy()
     post[post == 1] = 0
-    pre_path = write_tif(tmp_path / "pre.tif", pre, nodata=255)
-    post_path = write_tif(tmp_path / "post.tif", post)   # no nodata declared: 0 is a value, 255 a feature
+    pre_path = write_geotiff(tmp_path / "pre.tif", pre, transform=TRANSFORM, nodata=255)
+    # no nodata declared: 0 is a value, 255 a feature
+    post_path = write_geotiff(tmp_path / "post.tif", post, transform=TRANSFORM)
     array, valid = open_mask_lazy(pre_path, chunk_px=64)
     assert isinstance(array.data, da.Array) and int(valid.sum()) == 250 * 200
     ds = dii_from_files(pre_path, post_path, cell_px=100, theta=0.5)

@@ -12,6 +12,8 @@ from rasterio.windows import Window
 
 from geovision.cli.main import cli
 
+pytestmark = pytest.mark.realdata
+
 FOLDER = "worldpop_pypoprf_indonesia"
 
 

@@ -13,31 +13,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from affine import Affine
 
 from geovision.errors import OutputExistsError
 from geovision.inference.engine import SegmentOptions, output_names, segment_scene
 from geovision.inference.predictor import ModelRef
 from geovision.inference.sources import SourceSpec
 from geovision.io.cog import validate_cog
+from tests.rasters import write_geotiff
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from conftest import make_dummy_model  # noqa: E402
+from .conftest import make_dummy_model
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write_scene(path: Path, *, width: int, height: int, seed: int, nodata_block: bool = False) -> Path:
     rng = np.random.default_rng(seed)
     data = rng.integers(0, 256, (3, height, width), dtype=np.uint8)
-    profile = dict(driver="GTiff", width=width, height=height, count=3, dtype="uint8", crs="EPSG:32615",
-                   transform=Affine(0.5, 0, 365000, 0, -0.5, 4100000), tiled=True, blockxsize=256,
-                   blockysize=256)
     if nodata_block:
-        profile["nodata"] = 0
         data[:, :20, :30] = 0
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data)
-    return path
+    return write_geotiff(path, data, origin=(365000, 4100000), block_px=256, nodata=0 if nodata_block else None)
 
 
 def dummy_ref(runtime: str = "fp32") -> ModelRef:
@@ -81,17 +75,16 @@ def test_kill_and_resume_is_byte_identical(pair, tmp_path):
     out = tmp_path / "killed"
     script = f"""
 import functools, sys, time
-sys.path.insert(0, {str(HERE)!r})
-from conftest import make_dummy_model
-from geovision.inference import predictor
+sys.path.insert(0, {str(REPO)!r})
+from tests.inference.conftest import make_dummy_model
+from geovision.inference import batches, predictor
 from geovision.inference.engine import segment_scene, SegmentOptions
 from geovision.inference.sources import SourceSpec
 real = predictor.predict_batch
 def slow(*args, **kwargs):
     time.sleep(0.4)
     return real(*args, **kwargs)
-import geovision.inference.engine as engine
-engine.predict_batch = slow
+batches.predict_batch = slow
 ref = predictor.ModelRef(key="dummy-conv", load=functools.partial(make_dummy_model, 0), runtime="fp32", device="cpu")
 segment_scene(SourceSpec(pre={pair.pre!r}, post={pair.post!r}, scaling="dtype"), ref, {str(out)!r},
               options=SegmentOptions(chip_px=128, overlap_px=16, batch_windows=2))
@@ -129,7 +122,7 @@ def test_resume_refuses_changed_options(pair, tmp_path):
 def test_dask_local_cluster_gives_identical_masks(pair, tmp_path):
     import cloudpickle
 
-    import conftest
+    from . import conftest
 
     cloudpickle.register_pickle_by_value(conftest)
     single = segment_scene(pair, dummy_ref(), tmp_path / "single", options=OPTIONS)

@@ -4,32 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
-from affine import Affine
 from click.testing import CliRunner
 
 from geovision.errors import BandCountError
 from geovision.inference.engine import SegmentOptions, segment_scene
 from geovision.inference.predictor import ModelRef
 from geovision.inference.sources import SourceSpec
+from tests.rasters import write_geotiff
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import make_dummy_model  # noqa: E402
+from .conftest import make_dummy_model
 
 OPTIONS = SegmentOptions(chip_px=128, overlap_px=16, batch_windows=1)
 
 
 def _write(path, *, bands=3, res=0.5, size=192):
     data = np.random.default_rng(0).integers(0, 256, (bands, size, size), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=bands, dtype="uint8",
-                       crs="EPSG:32615", transform=Affine(res, 0, 365000, 0, -res, 4100000)) as dst:
-        dst.write(data)
-    return str(path)
+    return str(write_geotiff(path, data, res_m=res, origin=(365000, 4100000)))
 
 
 def _model(gsd_m):

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+import geovision.inference.batches as batches
 import geovision.inference.engine as engine
 from geovision.errors import ConfigError
 from geovision.inference.sources import SourceSpec
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from test_engine import OPTIONS, _bytes, dummy_ref, write_scene  # noqa: E402
+from .test_engine import OPTIONS, _bytes, dummy_ref, write_scene
 
 
 class Interrupted(Exception):
@@ -23,7 +21,7 @@ class Interrupted(Exception):
 
 def interrupted_run(spec: SourceSpec, out: Path, monkeypatch, *, after: int) -> None:
     """Run segment_scene and stop it after ``after`` stored batches, as a kill would."""
-    real, calls = engine.predict_batch, []
+    real, calls = batches.predict_batch, []
 
     def stopping(*args, **kwargs):
         if len(calls) == after:
@@ -31,10 +29,10 @@ def interrupted_run(spec: SourceSpec, out: Path, monkeypatch, *, after: int) -> 
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "predict_batch", stopping)
+    monkeypatch.setattr(batches, "predict_batch", stopping)
     with pytest.raises(Interrupted):
         engine.segment_scene(spec, dummy_ref(), out, options=OPTIONS)
-    monkeypatch.setattr(engine, "predict_batch", real)
+    monkeypatch.setattr(batches, "predict_batch", real)
 
 
 @pytest.fixture

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import rasterio
-from affine import Affine
 
 from geovision.inference.sources import SourceSpec
 from geovision.types import PixelWindow
+from tests.rasters import write_geotiff
 
 
-def _write(path, data):
-    profile = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=3, dtype=data.dtype.name,
-                   crs="EPSG:32615", transform=Affine(0.5, 0, 365000, 0, -0.5, 4100000))
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data)
-    return str(path)
+def _write(path, data) -> str:
+    return str(write_geotiff(path, data, origin=(365000, 4100000)))
 
 
 def test_pair_of_11bit_images_reaches_the_model_in_8bit_units(tmp_path):

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
-from affine import Affine
 
-UTM = "EPSG:32615"  # Joplin's zone
-ORIGIN = (365_800.0, 4_103_200.0)
+from tests.rasters import ORIGIN, write_geotiff
 
-
-def write_raster(path: Path, array: np.ndarray, *, crs: str | None = UTM, transform: Affine | None = None,
-                 nodata: float | None = None, alpha: np.ndarray | None = None, mask: np.ndarray | None = None,
-                 block_px: int = 64) -> Path:
-    """Write ``[bands, h, w]`` as a tiled GeoTIFF; ``alpha`` adds an alpha band, ``mask`` an internal mask."""
-    array = array[None] if array.ndim == 2 else array
-    count, height, width = array.shape
-    extra = {"photometric": "RGB", "alpha": "YES"} if alpha is not None and count == 3 else {}
-    profile = dict(driver="GTiff", width=width, height=height, count=count + (alpha is not None),
-                   dtype=array.dtype.name, crs=crs, nodata=nodata, tiled=True, blockxsize=block_px,
-                   blockysize=block_px, compress="deflate",
-                   transform=transform if transform is not None else Affine(0.5, 0, ORIGIN[0], 0, -0.5, ORIGIN[1]), **extra)
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(path, "w", **profile) as dst:
-        dst.write(array, list(range(1, count + 1)))
-        if alpha is not None:
-            dst.write(alpha.astype(array.dtype), count + 1)
-            if not extra:
-                dst.colorinterp = [*dst.colorinterp[:-1], rasterio.enums.ColorInterp.alpha]
-        if mask is not None:
-            dst.write_mask(np.where(mask, 255, 0).astype(np.uint8))
-    return path
+#: the io tests' inputs are tiled in 64 px blocks and DEFLATE-compressed, as real imagery is
+#: (:func:`corrupt_tile` breaks one block)
+write_raster = functools.partial(write_geotiff, block_px=64, compress="deflate")
 
 
 def random_image(seed: int, shape: tuple[int, int, int] = (3, 96, 128), dtype: str = "uint8",

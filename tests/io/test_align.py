@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
 import shapely
 from affine import Affine
 from pyproj import Transformer
@@ -18,8 +17,9 @@ from geovision.errors import BandCountError, NoOverlapError
 from geovision.io.align import align_pair
 from geovision.io.raster import open_raster
 from geovision.types import PixelWindow
+from tests.rasters import ORIGIN, UTM, write_geotiff
 
-from .conftest import ORIGIN, UTM, write_raster
+from .conftest import write_raster
 
 X0, Y0 = ORIGIN
 TO_UTM = Transformer.from_crs("EPSG:4326", UTM, always_xy=True)
@@ -190,9 +190,11 @@ def test_scaling_is_per_date(tmp_path):
     pre = write_raster(tmp_path / "pre.tif", np.full((1, 32, 32), 100, np.uint16), transform=utm_grid(0.5))
     post = write_raster(tmp_path / "post.tif", np.full((1, 32, 32), 200, np.uint8), transform=utm_grid(0.5))
     sample = align_pair(pre, post, scaling="dtype").read(PixelWindow(0, 0, 32, 32))
-    assert sample["image_pre"].max() == pytest.approx(100 / 65535) and sample["image_post"].max() == pytest.approx(200 / 255)
+    assert sample["image_pre"].max() == pytest.approx(100 / 65535)
+    assert sample["image_post"].max() == pytest.approx(200 / 255)
 
 
+@pytest.mark.realdata
 def test_puerto_rico_pair_aligns(shared_data):
     folder = shared_data / "puerto_rico_maria_ey2024"
     pre_path = folder / "Pre_Event_Grids_In_TIFF" / "tile_0_107.tif"
@@ -208,10 +210,7 @@ def test_puerto_rico_pair_aligns(shared_data):
 
 def _lonlat_scene(path, left: float, seed: int, width: int = 512, height: int = 256, res: float = 4.5e-6):
     data = np.random.default_rng(seed).integers(1, 255, (3, height, width), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=3, dtype="uint8",
-                       crs="EPSG:4326", transform=Affine(res, 0, left, 0, -res, -16.5)) as dst:
-        dst.write(data)
-    return path
+    return write_geotiff(path, data, crs="EPSG:4326", transform=Affine(res, 0, left, 0, -res, -16.5))
 
 
 def test_a_lon_lat_pair_across_the_antimeridian_stays_whole(tmp_path):

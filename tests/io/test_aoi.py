@@ -18,8 +18,9 @@ from geovision.inference.sources import SourceSpec
 from geovision.io.align import align_pair, warp_to_grid
 from geovision.io.aoi import load_aoi
 from geovision.types import PixelWindow
+from tests.rasters import ORIGIN, UTM
 
-from .conftest import ORIGIN, UTM, random_image, write_raster
+from .conftest import random_image, write_raster
 
 X0, Y0 = ORIGIN
 RES = 0.5

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
-from affine import Affine
 from rasterio.enums import ColorInterp
 
 from geovision.errors import BandCountError
@@ -13,6 +12,7 @@ from geovision.io.align import align_pair
 from geovision.io.bands import RGB, plan_bands
 from geovision.io.raster import open_raster
 from geovision.types import PixelWindow
+from tests.rasters import write_geotiff
 
 WORLDVIEW = ("Coastal", "Blue", "Green", "Yellow", "Red", "Red Edge", "NIR1", "NIR2")
 
@@ -20,15 +20,7 @@ WORLDVIEW = ("Coastal", "Blue", "Green", "Yellow", "Red", "Red Edge", "NIR1", "N
 def write(path, count, *, dtype="uint16", colorinterp=None, descriptions=None, size=64, seed=0):
     """A seeded random GeoTIFF; optional colour interpretation and band descriptions."""
     data = np.random.default_rng(seed).integers(1, 2000, (count, size, size)).astype(dtype)
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=count, dtype=dtype,
-                       crs="EPSG:32615", transform=Affine(0.5, 0, 365000, 0, -0.5, 4100000)) as dst:
-        dst.write(data)
-    with rasterio.open(path, "r+") as dst:
-        if colorinterp is not None:
-            dst.colorinterp = colorinterp
-        for band, text in enumerate(descriptions or (), start=1):
-            dst.set_band_description(band, text)
-    return str(path)
+    return str(write_geotiff(path, data, colorinterp=colorinterp, descriptions=descriptions))
 
 
 def plan_of(path, **kwargs):

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from geovision.cli.main import cli
 from geovision.io.cog import validate_cog
+from tests.rasters import ORIGIN
 
-from .conftest import ORIGIN, bad_nodata_vrt, corrupt_tile, random_image, write_raster
+from .conftest import bad_nodata_vrt, corrupt_tile, random_image, write_raster
 
 X0, Y0 = ORIGIN
 OUTPUTS = ("pre.tif", "post.tif", "valid.tif")

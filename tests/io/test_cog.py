@@ -9,8 +9,7 @@ from geovision.errors import NodataError, OutputExistsError
 from geovision.io.cog import StreamingCogWriter, cog_problems, validate_cog, write_cog
 from geovision.io.windows import plan_windows
 from geovision.types import PixelWindow
-
-from .conftest import ORIGIN
+from tests.rasters import ORIGIN, write_geotiff
 
 TRANSFORM = Affine(0.5, 0, ORIGIN[0], 0, -0.5, ORIGIN[1])
 
@@ -107,9 +106,7 @@ def test_bad_writer_arguments(tmp_path):
 
 def test_a_plain_striped_tiff_is_not_a_cog(tmp_path):
     path = tmp_path / "striped.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=1300, height=1100, count=1, dtype="uint8", tiled=False,
-                       crs="EPSG:32615", transform=TRANSFORM) as dst:
-        dst.write(classes(), 1)
+    write_geotiff(path, classes(), transform=TRANSFORM, tiled=False)
     assert not validate_cog(path) and cog_problems(path)
 
 

@@ -16,8 +16,14 @@ from shapely.geometry import box
 
 from geovision.errors import CorruptFileError, GeoreferenceError, MissingFileError
 from geovision.io.cog import validate_cog
-from geovision.io.labels import (fit_xbd_affine, georeference_png, rasterize_vectors, read_mask_png, read_xbd_json,
-                                 xbd_affine_fit)
+from geovision.io.labels import (
+    fit_xbd_affine,
+    georeference_png,
+    rasterize_vectors,
+    read_mask_png,
+    read_xbd_json,
+    xbd_affine_fit,
+)
 from geovision.io.raster import open_raster
 from geovision.types import PixelWindow
 
@@ -33,7 +39,8 @@ def write_xbd_json(path: Path, transform: Affine, *, crs: str = "EPSG:32615", n:
     xy, lnglat = [], []
     for i in range(n):
         pixel = box(3 + 11 * i, 5 + 7 * i, 9 + 11 * i, 12 + 7 * i)
-        world = shapely.transform(pixel, lambda c: np.column_stack(to_lonlat.transform(*(transform @ (c[:, 0], c[:, 1])))))
+        world = shapely.transform(
+            pixel, lambda c: np.column_stack(to_lonlat.transform(*(transform @ (c[:, 0], c[:, 1])))))
         props = {"feature_type": "building", "uid": f"b{i}", **({"subtype": subtype} if subtype else {})}
         xy.append({"properties": props, "wkt": pixel.wkt})
         lnglat.append({"properties": props, "wkt": world.wkt})
@@ -61,6 +68,7 @@ def test_fit_recovers_a_known_affine(tmp_path):
 
 @pytest.mark.parametrize("tile", [0, 1, 2])
 @pytest.mark.parametrize("date", ["pre", "post"])
+@pytest.mark.realdata
 def test_joplin_tiles_match_the_published_grid(shared_data, tile, date):
     labels = shared_data / "xbd_joplin_tornado" / "labels" / f"joplin-tornado_{tile:08d}_{date}_disaster.json"
     fit = xbd_affine_fit(labels)
@@ -72,6 +80,7 @@ def test_joplin_tiles_match_the_published_grid(shared_data, tile, date):
         assert np.hypot(dx, dy) < 1.0, f"corner {corner} is {np.hypot(dx, dy):.2f} m off"
 
 
+@pytest.mark.realdata
 def test_georeference_a_joplin_png(shared_data, tmp_path):
     folder = shared_data / "xbd_joplin_tornado"
     out = georeference_png(folder / "images" / "joplin-tornado_00000002_pre_disaster.png",
@@ -83,6 +92,7 @@ def test_georeference_a_joplin_png(shared_data, tmp_path):
     assert src.read(PixelWindow(0, 0, 16, 16))[1].all()
 
 
+@pytest.mark.realdata
 def test_read_xbd_json_columns(shared_data):
     labels = shared_data / "xbd_joplin_tornado" / "labels"
     post = read_xbd_json(labels / "joplin-tornado_00000000_post_disaster.json")
@@ -131,6 +141,7 @@ def test_read_mask_png(tmp_path):
         read_mask_png(tmp_path / "none.png")
 
 
+@pytest.mark.realdata
 def test_real_deepglobe_mask(shared_data):
     path = next((shared_data / "deepglobe_roads" / "train").glob("*_mask.png"))
     mask = read_mask_png(path)

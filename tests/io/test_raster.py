@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from affine import Affine
 
-from geovision.errors import (BandCountError, CorruptFileError, GeoreferenceError, MissingFileError,
-                              NodataError)
+from geovision.errors import BandCountError, CorruptFileError, GeoreferenceError, MissingFileError, NodataError
 from geovision.io.raster import open_raster
 from geovision.types import PixelWindow
+from tests.rasters import ORIGIN
 
-from .conftest import ORIGIN, bad_nodata_vrt, corrupt_tile, random_image, write_raster
+from .conftest import bad_nodata_vrt, corrupt_tile, random_image, write_raster
 
 FULL = PixelWindow(0, 0, 128, 96)
 

@@ -8,8 +8,7 @@ from shapely.geometry import LineString, Point, box
 
 from geovision.errors import ConfigError, CorruptFileError, GeoreferenceError, MissingFileError, OutputExistsError
 from geovision.io.vectors import list_layers, read_vectors, write_vectors
-
-from .conftest import ORIGIN
+from tests.rasters import ORIGIN
 
 X0, Y0 = ORIGIN
 
@@ -28,7 +27,8 @@ def test_geopackage_round_trip_with_several_layers(tmp_path, buildings):
     write_vectors(roads, path, layer="roads", append_layer=True)
     assert list_layers(path) == ["buildings", "roads"]
     back = read_vectors(path, layer="buildings")
-    assert back.crs.to_epsg() == 32615 and back["damage"][0] == "destroyed" and back["damage"].isna().tolist() == [False, True]
+    assert back.crs.to_epsg() == 32615
+    assert back["damage"][0] == "destroyed" and back["damage"].isna().tolist() == [False, True]
     assert back.geometry.geom_equals(buildings.geometry).all()
     assert read_vectors(path, layer="roads")["lanes"].tolist() == [2]
 
@@ -94,6 +94,7 @@ def test_write_errors(tmp_path, buildings):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.realdata
 def test_real_spacenet_roads(shared_data):
     path = shared_data / "spacenet3_vegas_roads_apls" / "gt_json_prop_wkt" / "ground_truth_randomized" / \
         "AOI_2_Vegas_img0.geojson"

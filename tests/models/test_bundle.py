@@ -10,8 +10,16 @@ import pytest
 import torch
 
 from geovision.errors import ModelBundleError, OutputExistsError
-from geovision.models.bundle import (BUNDLE_FORMAT, BundleMeta, DataSource, Normalization, TrainingInfo,
-                                     load_bundle, read_meta, save_bundle)
+from geovision.models.bundle import (
+    BUNDLE_FORMAT,
+    BundleMeta,
+    DataSource,
+    Normalization,
+    TrainingInfo,
+    load_bundle,
+    read_meta,
+    save_bundle,
+)
 from geovision.models.multitask import build_model
 from geovision.models.registry import resolve_bundle
 from geovision.models.spec import ModelSpec

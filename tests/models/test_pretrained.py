@@ -11,8 +11,15 @@ import torch.nn.functional as F
 
 from geovision.errors import ModelBundleError
 from geovision.models.encoders import build_encoder
-from geovision.models.pretrained import (LITE0_MEAN, LITE0_STD, LITE0_TIMM_NAME, lite0_stage_depths,
-                                         lite0_timm_state_dict, load_lite0_original, map_lite0_keys)
+from geovision.models.pretrained import (
+    LITE0_MEAN,
+    LITE0_STD,
+    LITE0_TIMM_NAME,
+    lite0_stage_depths,
+    lite0_timm_state_dict,
+    load_lite0_original,
+    map_lite0_keys,
+)
 
 timm = pytest.importorskip("timm")
 torch.set_num_threads(1)
@@ -40,7 +47,7 @@ def reference_forward(sd: dict, x: torch.Tensor) -> torch.Tensor:
     """Independent functional forward pass over the ORIGINAL efficientnet_pytorch key layout."""
     x = F.relu6(_bn(F.conv2d(_same_pad(x, 3, 2), sd["_conv_stem.weight"], stride=2), sd, "_bn0"))
     index = 0
-    for repeats, stage_stride in zip(REFERENCE_REPEATS, REFERENCE_STRIDES):
+    for repeats, stage_stride in zip(REFERENCE_REPEATS, REFERENCE_STRIDES, strict=True):
         for j in range(repeats):
             stride = stage_stride if j == 0 else 1
             p = f"_blocks.{index}"

@@ -53,18 +53,15 @@ def test_fast_model_needs_under_half_the_unets_compute():
 def test_segment_with_the_fast_model_by_name(tmp_path):
     import numpy as np
     import rasterio
-    from affine import Affine
     from click.testing import CliRunner
 
     from geovision.cli.main import cli
+    from tests.rasters import write_geotiff
 
     paths = []
     for date, seed in (("pre", 1), ("post", 2)):
         data = np.random.default_rng(seed).integers(1, 256, (3, 128, 160), dtype=np.uint8)
-        paths.append(tmp_path / f"{date}.tif")
-        with rasterio.open(paths[-1], "w", driver="GTiff", width=160, height=128, count=3, dtype="uint8",
-                           crs="EPSG:32615", transform=Affine(0.5, 0, 365000, 0, -0.5, 4100000)) as dst:
-            dst.write(data)
+        paths.append(write_geotiff(tmp_path / f"{date}.tif", data, origin=(365000, 4100000)))
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["segment", "--pre", str(paths[0]), "--post", str(paths[1]), "--out", str(out),
                                       "--model", "fast", "--runtime", "fp32", "--device", "cpu"],

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from affine import Affine
 from click.testing import CliRunner
 
 from geovision.catalog import load_catalog
@@ -23,16 +22,13 @@ from geovision.pipeline import stages
 from geovision.pipeline.events import EventInputs, materialise
 from geovision.pipeline.run import Run, RunOptions
 from geovision.types import PixelWindow
+from tests.rasters import write_geotiff
 
 
 def write_tif(path, *, crs: str | None = "EPSG:32615", seed: int = 0):
     """A 4-band 11-bit (uint16) 64 x 64 GeoTIFF at 0.5 m; ``crs`` None writes none."""
     data = np.random.default_rng(seed).integers(0, 2048, (4, 64, 64), dtype=np.uint16)
-    profile = dict(driver="GTiff", width=64, height=64, count=4, dtype="uint16",
-                   transform=Affine(0.5, 0, 365000, 0, -0.5, 4100000), **({"crs": crs} if crs else {}))
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data)
-    return path
+    return write_geotiff(path, data, crs=crs, origin=(365000, 4100000))
 
 
 def write_catalog(tmp_path, pre: dict | None = None, post: dict | None = None, *, pre_crs: str | None = "EPSG:32615"):

@@ -9,9 +9,7 @@ draws every feature of both runs with the styles they ship.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -19,21 +17,15 @@ from click.testing import CliRunner
 
 from geovision.catalog import DEFAULT_CATALOG
 from geovision.cli.main import cli
+from tests.report.qgis_layers import check_layers, qgis_report
+
+pytestmark = pytest.mark.realdata
 
 STAGES = {"inputs", "reference", "segment", "vectorize", "impact_buildings", "impact_roads", "evaluate", "report"}
 #: outputs that need a census (admin units) or truth polygons of the affected area
 CENSUS_OR_AREA_TRUTH = {"gis/admin_units.geojson", "gis/admin_units.qml", "impact/buildings_affected_by_unit.csv",
                         "impact/buildings_pr_curve.csv", "impact/buildings_pr_curve.png",
                         "reference/buildings_pr_curve.csv", "reference/buildings_pr_curve.png"}
-
-
-def _qgis_test():
-    """tests/report/test_qgis.py as a module (tests are collected with --import-mode=importlib)."""
-    spec = importlib.util.spec_from_file_location("geovision_tests_qgis",
-                                                  Path(__file__).resolve().parents[1] / "report" / "test_qgis.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _run(event, out, catalog):
@@ -69,5 +61,4 @@ def test_demo_and_joplin_give_the_same_outputs(catalog, tmp_path, monkeypatch):
     for quantity in ("persons_lost", "persons_impacted"):
         assert population[f"{quantity}_low"] <= population[f"{quantity}_expected"] <= population[f"{quantity}_high"]
     for out in (tmp_path / "demo", tmp_path / "joplin"):  # issue 16: QGIS draws every feature of both runs
-        qgis = _qgis_test()
-        qgis.check_layers(qgis.qgis_report(out, tmp_path / f"qgis-{out.name}"), out)
+        check_layers(qgis_report(out, tmp_path / f"qgis-{out.name}"), out)

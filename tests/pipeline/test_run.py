@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from geovision.cli.main import cli
 from geovision.io.cog import validate_cog
-
+from tests.rasters import write_geotiff
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +66,7 @@ def test_run_refuses_foreign_folder_and_bad_arguments(tmp_path):
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     image = tmp_path / "a.tif"
-    with rasterio.open(image, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8", crs="EPSG:32615",
-                       transform=rasterio.Affine(0.5, 0, 0, 0, -0.5, 0)) as dst:
-        dst.write(np.full((3, 64, 64), 100, np.uint8))
+    write_geotiff(image, np.full((3, 64, 64), 100, np.uint8), origin=(0.0, 0.0))
     result = CliRunner().invoke(cli, ["run", "--pre", str(image), "--post", str(image), "--out", str(out)])
     assert result.exit_code == 2 and "--overwrite" in result.output
     assert (out / "notes.txt").read_text() == "mine"

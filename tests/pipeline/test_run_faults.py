@@ -13,6 +13,7 @@ from affine import Affine
 from click.testing import CliRunner
 
 from geovision.cli.main import cli
+from tests.rasters import write_geotiff
 
 TRANSFORM = Affine(0.5, 0, 365000, 0, -0.5, 4100000)
 
@@ -20,10 +21,7 @@ TRANSFORM = Affine(0.5, 0, 365000, 0, -0.5, 4100000)
 def write_image(path, *, seed: int, nodata_rows: int = 0, size: int = 256):
     data = np.random.default_rng(seed).integers(1, 255, (3, size, size), dtype=np.uint8)
     data[:, :nodata_rows] = 0
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=3, dtype="uint8", nodata=0,
-                       crs="EPSG:32615", transform=TRANSFORM) as dst:
-        dst.write(data)
-    return path
+    return write_geotiff(path, data, nodata=0, transform=TRANSFORM)
 
 
 @pytest.fixture

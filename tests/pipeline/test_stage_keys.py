@@ -6,20 +6,16 @@ import json
 
 import geopandas as gpd
 import numpy as np
-import rasterio
 import shapely
-from affine import Affine
 from click.testing import CliRunner
 
 from geovision.cli.main import cli
+from tests.rasters import write_geotiff
 
 
 def write_image(path, seed: int):
     data = np.random.default_rng(seed).integers(1, 255, (3, 256, 256), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=256, height=256, count=3, dtype="uint8", nodata=0,
-                       crs="EPSG:32615", transform=Affine(0.5, 0, 365000, 0, -0.5, 4100000)) as dst:
-        dst.write(data)
-    return path
+    return write_geotiff(path, data, nodata=0, origin=(365000, 4100000))
 
 
 def write_census(path, pop: int, people: int):

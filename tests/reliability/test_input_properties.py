@@ -11,7 +11,6 @@ import math
 import warnings
 
 import numpy as np
-import rasterio
 from affine import Affine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +20,7 @@ from geovision.io.raster import open_raster
 from geovision.io.validity import valid_share
 from geovision.pipeline.checks import check_images
 from geovision.pipeline.events import EventInputs
+from tests.rasters import write_geotiff
 
 DTYPES = ["uint8", "uint16", "int16", "float32", "float64"]
 CRSS = [None, "EPSG:4326", "EPSG:32615", "EPSG:3857", "EPSG:2229"]  # 2229: US feet
@@ -53,11 +53,7 @@ def rasters(draw):
 def write(path, spec):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. NotGeoreferencedWarning for the files without CRS
-        with rasterio.open(path, "w", driver="GTiff", width=spec["width"], height=spec["height"],
-                           count=spec["count"], dtype=spec["dtype"], nodata=spec["nodata"], crs=spec["crs"],
-                           transform=spec["transform"]) as dst:
-            dst.write(spec["data"])
-    return path
+        return write_geotiff(path, spec["data"], crs=spec["crs"], transform=spec["transform"], nodata=spec["nodata"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

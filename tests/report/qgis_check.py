@@ -19,9 +19,19 @@ import random
 import sys
 from pathlib import Path
 
-from qgis.core import (QgsApplication, QgsCoordinateTransform, QgsExpressionContext, QgsExpressionContextUtils,
-                       QgsMapRendererSequentialJob, QgsMapSettings, QgsPointXY, QgsProject, QgsRasterLayer,
-                       QgsRectangle, QgsRenderContext, QgsVectorLayer, Qgis)
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsExpressionContext,
+    QgsExpressionContextUtils,
+    QgsMapRendererSequentialJob,
+    QgsMapSettings,
+    QgsPointXY,
+    QgsRasterLayer,
+    QgsRectangle,
+    QgsRenderContext,
+    QgsVectorLayer,
+)
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 

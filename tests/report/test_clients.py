@@ -13,7 +13,6 @@ from geovision.io.cog import cog_problems
 from geovision.report.stac import validate_catalog
 
 
-
 @pytest.fixture(params=["full_run", "demo_run"])
 def run_dir(request) -> Path:
     return request.getfixturevalue(request.param)
@@ -72,4 +71,5 @@ def test_stac_validates_offline_with_inputs_licence_and_raster_bands(run_dir):
             assert asset.extra_fields["raster:bands"], asset.href
     if run_dir.name == "demo":
         band = probabilities[0].extra_fields["raster:bands"][0]
-        assert band["scale"] == pytest.approx(1 / 254) and band["nodata"] == 255 and "probability" in band["description"]
+        assert band["scale"] == pytest.approx(1 / 254) and band["nodata"] == 255
+        assert "probability" in band["description"]

@@ -49,6 +49,7 @@ def _open(browser, run_dir):
     return result.value
 
 
+@pytest.mark.browser
 def test_full_report_renders_map_and_numbers_equal_to_run_json(full_run, browser):
     record = json.loads((full_run / "run.json").read_text())
     page = _open(browser, full_run)
@@ -83,6 +84,7 @@ def test_headline_speaks_in_metres_with_dates_place_and_interval_level(full_run)
     assert re.search(r'<div class="card" data-figure="persons_impacted".*?95 % interval', text, re.S)
 
 
+@pytest.mark.browser
 def test_reference_only_report_says_what_is_missing(reference_run, browser):
     record = json.loads((reference_run / "run.json").read_text())
     page = _open(browser, reference_run)
@@ -107,6 +109,7 @@ def test_report_links_nothing_outside_the_folder(full_run):
     ("<script>console.error('bad')</script>", "console.error"),
     ('<img src="missing.png" alt="x">', "load failed"),
 ])
+@pytest.mark.browser
 def test_the_browser_check_sees_errors(tmp_path, browser, body, expected):
     page = tmp_path / "page.html"
     page.write_text(f"<!DOCTYPE html><html><head><link rel='icon' href='data:,'></head><body>{body}</body></html>")
@@ -114,6 +117,7 @@ def test_the_browser_check_sees_errors(tmp_path, browser, body, expected):
     assert any(expected in error for error in result.errors), result.errors
 
 
+@pytest.mark.browser
 def test_the_browser_check_sees_remote_requests(tmp_path, browser):
     page = tmp_path / "page.html"
     page.write_text("<!DOCTYPE html><html><head><link rel='icon' href='data:,'></head>"

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import rasterio
-from affine import Affine
 
 from geovision.report.quicklook import read_quicklook
-
-
-def write_float(path, data, nodata=None):
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1], count=3,
-                       dtype="float32", crs="EPSG:32615", transform=Affine(0.5, 0, 0, 0, -0.5, 0),
-                       nodata=nodata) as dst:
-        dst.write(data)
-    return path
+from tests.rasters import write_geotiff
 
 
 def test_nan_and_inf_pixels_are_transparent_and_the_rest_is_stretched(tmp_path):
     data = np.random.default_rng(0).uniform(0.0, 0.3, (3, 200, 200)).astype(np.float32)  # reflectance
     data[:, :50] = np.nan
     data[:, 50:60] = np.inf
-    image = read_quicklook(write_float(tmp_path / "pre.tif", data), max_px=100)
+    image = read_quicklook(write_geotiff(tmp_path / "pre.tif", data), max_px=100)
     assert image.shape == (100, 100, 4)
     assert (image[:25, :, 3] == 0).all()  # NaN rows (decimated 2x) have no data
     finite = image[31:, :, :3]
@@ -30,4 +21,4 @@ def test_nan_and_inf_pixels_are_transparent_and_the_rest_is_stretched(tmp_path):
 
 def test_opaque_image_stays_rgb(tmp_path):
     data = np.random.default_rng(1).uniform(0, 1000, (3, 64, 64)).astype(np.float32)
-    assert read_quicklook(write_float(tmp_path / "a.tif", data), max_px=64).shape == (64, 64, 3)
+    assert read_quicklook(write_geotiff(tmp_path / "a.tif", data), max_px=64).shape == (64, 64, 3)

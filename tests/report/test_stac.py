@@ -60,13 +60,11 @@ def test_unknown_extension_is_not_fetched_from_the_network(full_run, tmp_path):
 
 def _tiny_run(folder):
     import numpy as np
-    import rasterio
-    from affine import Affine
+
+    from tests.rasters import write_geotiff
 
     folder.mkdir()
-    with rasterio.open(folder / "pre.tif", "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8",
-                       crs="EPSG:32615", transform=Affine(0.5, 0, 365823.0, 0, -0.5, 4103219.0)) as dst:
-        dst.write(np.zeros((1, 8, 8), np.uint8))
+    write_geotiff(folder / "pre.tif", np.zeros((1, 8, 8), np.uint8), origin=(365823.0, 4103219.0))
     return folder
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geovision.synth.events import (DESTROYED, EVENTS, MAJOR, MINOR, NO_DAMAGE, lost_fraction, make_disaster)
+from geovision.synth.events import DESTROYED, EVENTS, MAJOR, MINOR, NO_DAMAGE, lost_fraction, make_disaster
 
 
 def rng(seed: int) -> np.random.Generator:
@@ -29,7 +29,7 @@ def test_damage_only_inside_the_affected_area_and_lost_means_major_or_destroyed(
     assert 0 < d.region.area < town_1km.bounds.area
     values = [v for v, _ in d.levels]
     assert values == sorted(values)
-    for (_, outer), (_, inner) in zip(d.levels, d.levels[1:]):
+    for (_, outer), (_, inner) in zip(d.levels, d.levels[1:], strict=False):
         assert outer.buffer(1e-6).contains(inner)
 
 

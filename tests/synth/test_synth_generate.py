@@ -44,8 +44,10 @@ def test_masks_agree_with_the_vector_truth(tornado_event):
     buildings = gpd.read_file(p["buildings"])
     with rasterio.open(p["buildings_pre"]) as src:
         pre, transform = src.read(1), src.transform
-    burn = lambda geoms: rasterize(((g, 1) for g in geoms), out_shape=pre.shape, transform=transform,  # noqa: E731
-                                   dtype="uint8")
+
+    def burn(geoms):
+        return rasterize(((g, 1) for g in geoms), out_shape=pre.shape, transform=transform, dtype="uint8")
+
     assert np.array_equal(pre, burn(buildings.geometry))
     assert np.array_equal(read(p["buildings_post"], 1), burn(buildings.geometry[~buildings["lost"]]))
     roads_pre, roads_post = read(p["roads_pre"], 1), read(p["roads_post"], 1)

@@ -52,8 +52,10 @@ def test_colours_are_plausible(renderer_512, images):
 
 def test_post_changes_most_where_buildings_were_lost(renderer_512, images):
     r = renderer_512
-    burn = lambda geoms: rasterize(((g, 1) for g in geoms), out_shape=(512, 512),  # noqa: E731
-                                   transform=r.transform, dtype="uint8") == 1
+
+    def burn(geoms):
+        return rasterize(((g, 1) for g in geoms), out_shape=(512, 512), transform=r.transform, dtype="uint8") == 1
+
     fp = r.town.buildings.footprint
     lost = burn(fp[r.disaster.lost])
     untouched = burn(fp[~r.disaster.lost & ~shapely.intersects(r.disaster.region, fp)])

@@ -20,7 +20,8 @@ def test_default_config_is_valid_and_keeps_evaluation_tiles_out():
     paths = " ".join(str(v) for s in config.data.train for v in s.model_dump().values())
     assert "joplin-tornado_00000000" not in paths and "388_" not in paths
     assert {s.kind for s in config.data.train} == {"synthetic", "xbd", "image"}  # Vegas img0 (geotiff) is eval-only
-    assert config.resolve("deepglobe_roads").resolve() == (REPO.parent / "shared" / "data" / "deepglobe_roads").resolve()
+    expected = (REPO.parent / "shared" / "data" / "deepglobe_roads").resolve()
+    assert config.resolve("deepglobe_roads").resolve() == expected
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "configs" / "train").glob("*.yaml")), ids=lambda p: p.name)

@@ -1,10 +1,9 @@
 import geopandas as gpd
 import numpy as np
-import rasterio
-from affine import Affine
 from click.testing import CliRunner
 
 from geovision.cli.main import cli
+from tests.rasters import write_geotiff
 
 
 def test_vectorize_probabilities_with_threshold_and_errors(tmp_path):
@@ -13,9 +12,7 @@ def test_vectorize_probabilities_with_threshold_and_errors(tmp_path):
     prob[40:60, 40:60] = 0.3                          # below tau
     prob[0, 0] = np.nan
     path = tmp_path / "p.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=1, dtype="float32", crs="EPSG:32615",
-                       transform=Affine(0.5, 0, 360000, 0, -0.5, 4110000), nodata=float("nan")) as dst:
-        dst.write(prob, 1)
+    write_geotiff(path, prob, origin=(360000, 4110000), nodata=float("nan"))
     runner = CliRunner()
     out = tmp_path / "b.gpkg"
     result = runner.invoke(cli, ["vectorize", "--mask", str(path), "--kind", "buildings", "--tau", "0.5",

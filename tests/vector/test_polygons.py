@@ -1,12 +1,12 @@
 import geopandas as gpd
 import numpy as np
 import pytest
-import rasterio
 import shapely
 from affine import Affine
 
 from geovision.errors import ConfigError
 from geovision.vector.polygons import polygonize_buildings, polygonize_raster, regularize
+from tests.rasters import write_geotiff
 
 UTM = "EPSG:32615"
 TRANSFORM = Affine(0.5, 0, 360000, 0, -0.5, 4110000)
@@ -62,9 +62,7 @@ def test_simplify_and_regularize():
 def test_raster_windows_merge_across_edges(tmp_path):
     mask = _mask()
     path = tmp_path / "m.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=120, height=120, count=1, dtype="uint8", crs=UTM,
-                       transform=TRANSFORM) as dst:
-        dst.write(mask, 1)
+    write_geotiff(path, mask, crs=UTM, transform=TRANSFORM)
     whole = polygonize_raster(path, min_area_m2=5)
     tiled = polygonize_raster(path, min_area_m2=5, window_px=25)      # every building crosses window edges
     assert len(tiled) == len(whole) == 3

@@ -1,3 +1,4 @@
+import functools
 from collections import Counter
 
 import numpy as np
@@ -13,18 +14,15 @@ from geovision.errors import ConfigError
 from geovision.vector import road_raster
 from geovision.vector.road_raster import road_lines_from_raster
 from geovision.vector.skeleton import road_lines
+from tests.rasters import write_geotiff
 
 UTM = "EPSG:32615"
 TRANSFORM = Affine(0.5, 0, 360000, 0, -0.5, 4110000)
 PX_M = 0.5
 
 
-def _write(path, array, *, nodata=None, transform=TRANSFORM, crs=UTM):
-    height, width = array.shape
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1, dtype=array.dtype.name,
-                       crs=crs, transform=transform, nodata=nodata, tiled=True) as dst:
-        dst.write(array, 1)
-    return path
+#: the road masks of these tests: tiled (256 px blocks, read window by window) on :data:`TRANSFORM`
+_write = functools.partial(write_geotiff, transform=TRANSFORM, crs=UTM, block_px=256)
 
 
 def _draw(lines_and_widths, shape) -> np.ndarray:
