@@ -83,8 +83,15 @@ def main() -> None:
     with rasterio.open(image) as src:
         gpd.GeoDataFrame(geometry=[west], crs=src.crs).to_file(area)
     started = time.perf_counter()
-    result = adapt([str(image)], [str(labels)], args.out / "adapted", model=args.model, area=str(area),
-                   options=AdaptOptions(minutes=args.minutes, licence="ODbL (OpenStreetMap)"), overwrite=True)
+    result = adapt(
+        [str(image)],
+        [str(labels)],
+        args.out / "adapted",
+        model=args.model,
+        area=str(area),
+        options=AdaptOptions(minutes=args.minutes, licence="ODbL (OpenStreetMap)"),
+        overwrite=True,
+    )
     adapt_s = time.perf_counter() - started
     roads = gpd.read_file(labels)
     scores = {}
@@ -93,11 +100,19 @@ def main() -> None:
         segment_scene(SourceSpec(pre=str(image)), bundle_ref(str(bundle)), out, overwrite=True)
         scores[name] = score(out / "roads_scene_mask.tif", roads, east)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    report = {"image": str(image), "labels": str(labels), "train_area": "west half", "test_area": "east half",
-              "adapted_kept": result.adapted, "steps": result.steps, "adapt_minutes": round(adapt_s / 60, 2),
-              "peak_rss_gb": round(peak_gb, 2), "validation_blocks": {"base": result.base, "adapted": result.after},
-              "east_half": scores,
-              "gain": {k: scores["adapted"][k] - scores["base"][k] for k in scores["base"]}}
+    report = {
+        "image": str(image),
+        "labels": str(labels),
+        "train_area": "west half",
+        "test_area": "east half",
+        "adapted_kept": result.adapted,
+        "steps": result.steps,
+        "adapt_minutes": round(adapt_s / 60, 2),
+        "peak_rss_gb": round(peak_gb, 2),
+        "validation_blocks": {"base": result.base, "adapted": result.after},
+        "east_half": scores,
+        "gain": {k: scores["adapted"][k] - scores["base"][k] for k in scores["base"]},
+    }
     (args.out / "adapt_paris.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
 

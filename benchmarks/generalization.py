@@ -73,9 +73,20 @@ class Truth:
 
 def write_geotiff(path: Path, array: np.ndarray, *, transform: Affine, crs: str, photometric: str = "RGB") -> Path:
     bands = array.shape[0]
-    with rasterio.open(path, "w", driver="GTiff", width=array.shape[2], height=array.shape[1], count=bands,
-                       dtype=array.dtype, crs=crs, transform=transform, tiled=True, compress="deflate",
-                       photometric=photometric if bands == 3 else "MINISBLACK") as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=array.shape[2],
+        height=array.shape[1],
+        count=bands,
+        dtype=array.dtype,
+        crs=crs,
+        transform=transform,
+        tiled=True,
+        compress="deflate",
+        photometric=photometric if bands == 3 else "MINISBLACK",
+    ) as dst:
         dst.write(array)
     return path
 
@@ -101,8 +112,15 @@ def on_grid(truth: Truth, mask_path: Path) -> np.ndarray:
     if truth.raster.shape == shape and truth.transform.almost_equals(transform):
         return truth.raster
     out = np.zeros(shape, np.uint8)
-    reproject(truth.raster, out, src_transform=truth.transform, src_crs=truth.crs, dst_transform=transform,
-              dst_crs=crs, resampling=Resampling.nearest)
+    reproject(
+        truth.raster,
+        out,
+        src_transform=truth.transform,
+        src_crs=truth.crs,
+        dst_transform=transform,
+        dst_crs=crs,
+        resampling=Resampling.nearest,
+    )
     return out
 
 
@@ -151,8 +169,7 @@ def registry_set(name: str) -> Callable[[Path], list[tuple[Path, Truth]]]:
             if Path(label).suffix.lower() in (".geojson", ".gpkg", ".shp", ".json"):
                 lines = read_vectors(label)
                 metric = lines.to_crs(lines.estimate_utm_crs())
-                corridors = gpd.GeoDataFrame(geometry=metric.buffer(ROAD_WIDTH_M / 2, cap_style="flat"),
-                                             crs=metric.crs)
+                corridors = gpd.GeoDataFrame(geometry=metric.buffer(ROAD_WIDTH_M / 2, cap_style="flat"), crs=metric.crs)
                 out.append((path, Truth(vectors=corridors, centrelines=Path(label))))
                 continue
             with rasterio.open(label) as src:  # the entry's rule: positive above its threshold
@@ -177,9 +194,13 @@ SETS = {  # name: (task, images with truth, metrics)
     "SpaceNet 3 Vegas img0": ("roads", registry_set("vegas-img0-roads-eval"), ("iou", "apls")),
 }
 TARGETS = {  # issue 14's acceptance
-    ("Joplin tile 0 (xBD, pre)", "object_f1"): 0.70, ("SpaceNet 1 Rio img56-57", "iou"): 0.55,
-    ("xBD guatemala-volcano (pre)", "iou"): 0.5, ("xBD hurricane-florence (pre)", "iou"): 0.5,
-    ("xBD midwest-flooding (pre)", "iou"): 0.5, ("DeepGlobe 388", "iou"): 0.45, ("CIL 071-080", "iou"): 0.55,
+    ("Joplin tile 0 (xBD, pre)", "object_f1"): 0.70,
+    ("SpaceNet 1 Rio img56-57", "iou"): 0.55,
+    ("xBD guatemala-volcano (pre)", "iou"): 0.5,
+    ("xBD hurricane-florence (pre)", "iou"): 0.5,
+    ("xBD midwest-flooding (pre)", "iou"): 0.5,
+    ("DeepGlobe 388", "iou"): 0.45,
+    ("CIL 071-080", "iou"): 0.55,
     ("SpaceNet 3 Vegas img0", "iou"): 0.5,
 }
 
@@ -200,8 +221,13 @@ def score_set(name: str, model: str, work: Path) -> dict:
             lines = road_lines_from_raster(mask, min_spur_m=5.0).assign(image_id="img")
             centrelines = read_vectors(truth.centrelines).assign(image_id="img")
             apls.append(road_scores(lines, centrelines, max_snap_dist_m=4.0)["apls"])
-    result = {"task": task, "images": index + 1, "iou": pixels.iou, "f1": pixels.f1,
-              "seconds_predict": round(seconds, 2)}
+    result = {
+        "task": task,
+        "images": index + 1,
+        "iou": pixels.iou,
+        "f1": pixels.f1,
+        "seconds_predict": round(seconds, 2),
+    }
     if "object_f1" in metrics:
         result.update(object_f1=objects.f1, buildings=objects.tp + objects.fn)
     if apls:
@@ -214,9 +240,12 @@ def run(model: str, work: Path) -> dict:
     for name in SETS:
         started = time.perf_counter()
         results[name] = score_set(name, model, work)
-        print(f"  {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in results[name].items()
-                                        if k in ("iou", "object_f1", "apls")) +
-              f" ({time.perf_counter() - started:.0f} s)", flush=True)
+        print(
+            f"  {name}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in results[name].items() if k in ("iou", "object_f1", "apls"))
+            + f" ({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
     return results
 
 
@@ -228,8 +257,12 @@ def markdown(results: dict, *, model: str, against: dict | None = None, against_
         for metric in SETS[name][2]:
             value = figures[metric]
             target = TARGETS.get((name, metric))
-            cells = [name, figures["task"], {"iou": "pixel IoU", "object_f1": "object F1", "apls": "APLS"}[metric],
-                     f"{value:.3f}"]
+            cells = [
+                name,
+                figures["task"],
+                {"iou": "pixel IoU", "object_f1": "object F1", "apls": "APLS"}[metric],
+                f"{value:.3f}",
+            ]
             if against:
                 other = against.get(name, {}).get(metric)
                 cells += ["" if other is None else f"{other:.3f}", "" if other is None else f"{value - other:+.3f}"]
@@ -263,9 +296,12 @@ def main() -> None:
                 print(f"{args.against}:", flush=True)
                 against, against_name = run(args.against, Path(work) / "against"), Path(args.against).name
     table = markdown(results, model=label, against=against, against_name=against_name)
-    (out / f"{label}.json").write_text(json.dumps({"model": args.model, "results": results,
-                                                   "against": against_name or None, "against_results": against},
-                                                  indent=1))
+    (out / f"{label}.json").write_text(
+        json.dumps(
+            {"model": args.model, "results": results, "against": against_name or None, "against_results": against},
+            indent=1,
+        )
+    )
     (out / f"{label}.md").write_text(table)
     print(table)
 

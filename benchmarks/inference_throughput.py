@@ -57,11 +57,22 @@ def run_baseline(pre: str, post: str, out_dir: str, bundle: str | None, chip_px:
     pixels = 0
     for date, path in (("pre", pre), ("post", post)):
         with rasterio.open(path) as src:
-            profile = dict(driver="GTiff", width=src.width, height=src.height, count=1, dtype="uint8",
-                           crs=src.crs, transform=src.transform, tiled=True, blockxsize=512, blockysize=512,
-                           compress="deflate")
-            outputs = {task: rasterio.open(Path(out_dir) / f"{task}_{date}.tif", "w", **profile)
-                       for task in model.tasks}
+            profile = dict(
+                driver="GTiff",
+                width=src.width,
+                height=src.height,
+                count=1,
+                dtype="uint8",
+                crs=src.crs,
+                transform=src.transform,
+                tiled=True,
+                blockxsize=512,
+                blockysize=512,
+                compress="deflate",
+            )
+            outputs = {
+                task: rasterio.open(Path(out_dir) / f"{task}_{date}.tif", "w", **profile) for task in model.tasks
+            }
             for row in range(0, src.height, chip_px):
                 for col in range(0, src.width, chip_px):
                     window = Window(col, row, chip_px, chip_px)
@@ -91,22 +102,31 @@ def run_geovision(pre: str, post: str, out_dir: str, bundle: str | None, runtime
     if bundle:
         ref = bundle_ref(bundle, runtime=runtime)
     else:
-        ref = ModelRef(key="random-default", runtime=runtime,
-                       load=functools.partial(_random_inference_model))
+        ref = ModelRef(key="random-default", runtime=runtime, load=functools.partial(_random_inference_model))
     started = time.perf_counter()
-    result = segment_scene(SourceSpec(pre=pre, post=post), ref, out_dir,
-                           options=SegmentOptions(chip_px=512, overlap_px=64), overwrite=True)
+    result = segment_scene(
+        SourceSpec(pre=pre, post=post), ref, out_dir, options=SegmentOptions(chip_px=512, overlap_px=64), overwrite=True
+    )
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "pixels": 2 * result.width * result.height, "peak_rss_mb": _peak_rss_mb(),
-            "runtime": result.runtime}
+    return {
+        "seconds": seconds,
+        "pixels": 2 * result.width * result.height,
+        "peak_rss_mb": _peak_rss_mb(),
+        "runtime": result.runtime,
+    }
 
 
 def _random_inference_model():
     from geovision.inference.predictor import InferenceModel
 
     model = build_model(None)
-    return InferenceModel(module=model, tasks=model.tasks, mean=(127.5,) * 3, std=(127.5,) * 3,
-                          thresholds={task: 0.5 for task in model.tasks})
+    return InferenceModel(
+        module=model,
+        tasks=model.tasks,
+        mean=(127.5,) * 3,
+        std=(127.5,) * 3,
+        thresholds={task: 0.5 for task in model.tasks},
+    )
 
 
 def machine_peak(bundle: str | None = None) -> dict:
@@ -133,20 +153,36 @@ def machine_peak(bundle: str | None = None) -> dict:
 
 
 def _child(kind: str, *args: str) -> dict:
-    code = (f"import json, sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
-            f"import inference_throughput as b; print('RESULT', json.dumps(b.{kind}(*sys.argv[1:])))")
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); "
+        f"import inference_throughput as b; print('RESULT', json.dumps(b.{kind}(*sys.argv[1:])))"
+    )
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} failed:\n{proc.stderr[-3000:]}")
     line = [row for row in proc.stdout.splitlines() if row.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def _scene(size: int, work: Path, seed: int) -> tuple[str, str, float]:
     folder = work / f"synth_{size}"
     if not (folder / "post.tif").exists():
-        subprocess.run([sys.executable, "-m", "geovision", "synth", "--size", str(size), "--seed", str(seed),
-                        "--out", str(folder), "--overwrite"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "geovision",
+                "synth",
+                "--size",
+                str(size),
+                "--seed",
+                str(seed),
+                "--out",
+                str(folder),
+                "--overwrite",
+            ],
+            check=True,
+        )
     import rasterio
 
     with rasterio.open(folder / "pre.tif") as src:
@@ -161,14 +197,18 @@ def main() -> None:
     parser.add_argument("--bundle", default=None, help="model bundle (default: the shipped default if present)")
     parser.add_argument("--runtime", default="auto")
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--repeats", type=int, default=1,
-                        help="run every method this many times, interleaved, and keep each one's fastest time")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run every method this many times, interleaved, and keep each one's fastest time",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="geovision-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     bundle = args.bundle
     if bundle is None and (ROOT / "geovision" / "models" / "fast" / "model.json").exists():
-        bundle = str(ROOT / "geovision" / "models" / "fast")   # the default model
+        bundle = str(ROOT / "geovision" / "models" / "fast")  # the default model
     bundle_arg = bundle or ""
 
     pre, post, gsd = _scene(args.size, work, seed=11)
@@ -176,7 +216,7 @@ def main() -> None:
     results = {"size": args.size, "gsd_m": gsd, "bundle": bundle or "default architecture, random weights"}
     results["peak"] = machine_peak(bundle)
 
-    def save() -> None:   # after each step, so a long run that is stopped keeps what it measured
+    def save() -> None:  # after each step, so a long run that is stopped keeps what it measured
         (work / "results.json").write_text(json.dumps(results, indent=1))
 
     def best(previous: dict | None, new: dict) -> dict:
@@ -184,14 +224,17 @@ def main() -> None:
         if previous is None:
             return {**new, "repeats": 1}
         fastest = new if new["seconds"] < previous["seconds"] else previous
-        return {**fastest, "peak_rss_mb": max(previous["peak_rss_mb"], new["peak_rss_mb"]),
-                "repeats": previous["repeats"] + 1, "all_seconds": previous.get("all_seconds", [previous["seconds"]])
-                + [new["seconds"]]}
+        return {
+            **fastest,
+            "peak_rss_mb": max(previous["peak_rss_mb"], new["peak_rss_mb"]),
+            "repeats": previous["repeats"] + 1,
+            "all_seconds": previous.get("all_seconds", [previous["seconds"]]) + [new["seconds"]],
+        }
 
     jobs = {"geovision": ("run_geovision", pre, post), "geovision_small": ("run_geovision", small_pre, small_post)}
     if not args.skip_baseline:
         jobs = {"baseline": ("run_baseline", pre, post), **jobs}
-    for _ in range(args.repeats):          # interleaved, so drift hits every method alike
+    for _ in range(args.repeats):  # interleaved, so drift hits every method alike
         for name, (kind, p, q) in jobs.items():
             out = work / f"out_{name}"
             out.mkdir(exist_ok=True)
@@ -204,23 +247,31 @@ def main() -> None:
         mps = r["pixels"] / r["seconds"] / 1e6
         km2_h = mps * 1e6 * gsd * gsd / 1e6 * 3600 / 2  # scene area per hour (each km2 has two dates)
         r["mp_per_s"], r["km2_per_hour"] = mps, km2_h
-        return (f"{name:16s} {r['seconds']:8.1f} s  {mps:6.2f} MP/s  {km2_h:8.1f} km2/h  "
-                f"peak RSS {r['peak_rss_mb']:7.0f} MB")
+        return (
+            f"{name:16s} {r['seconds']:8.1f} s  {mps:6.2f} MP/s  {km2_h:8.1f} km2/h  "
+            f"peak RSS {r['peak_rss_mb']:7.0f} MB"
+        )
 
     print(f"scene {args.size} x {args.size} px pre + post at {gsd} m; model: {results['bundle']}")
     for name in ("baseline", "geovision", "geovision_small"):
         if name in results:
             print(report(name))
     if "baseline" in results:
-        print(f"throughput ratio geovision / baseline: "
-              f"{results['geovision']['mp_per_s'] / results['baseline']['mp_per_s']:.2f}x")
-    print(f"peak RSS ratio full / 4x smaller scene: "
-          f"{results['geovision']['peak_rss_mb'] / results['geovision_small']['peak_rss_mb']:.2f}")
+        print(
+            f"throughput ratio geovision / baseline: "
+            f"{results['geovision']['mp_per_s'] / results['baseline']['mp_per_s']:.2f}x"
+        )
+    print(
+        f"peak RSS ratio full / 4x smaller scene: "
+        f"{results['geovision']['peak_rss_mb'] / results['geovision_small']['peak_rss_mb']:.2f}"
+    )
     peak = results["peak"]
     achieved = results["geovision"]["mp_per_s"] * peak["model_gflop_per_mp"]
-    print(f"machine peak: fp32 {peak['matmul_fp32_gflops']:.0f} GFLOP/s, bf16 {peak['matmul_bf16_gflops']:.0f} "
-          f"GFLOP/s; model {peak['model_gflop_per_mp']:.1f} GFLOP/MP -> {achieved:.0f} GFLOP/s reached "
-          f"({100 * achieved / peak['matmul_bf16_gflops']:.0f}% of bf16 peak)")
+    print(
+        f"machine peak: fp32 {peak['matmul_fp32_gflops']:.0f} GFLOP/s, bf16 {peak['matmul_bf16_gflops']:.0f} "
+        f"GFLOP/s; model {peak['model_gflop_per_mp']:.1f} GFLOP/MP -> {achieved:.0f} GFLOP/s reached "
+        f"({100 * achieved / peak['matmul_bf16_gflops']:.0f}% of bf16 peak)"
+    )
     (work / "results.json").write_text(json.dumps(results, indent=1))
     print(f"details: {work / 'results.json'}")
 

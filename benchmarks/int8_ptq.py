@@ -40,7 +40,7 @@ def joplin_chips(tiles: list[str], mean: tuple[float, ...], std: tuple[float, ..
             with rasterio.open(folder / f"{DISASTER}_{tile}_{date}_disaster.tif") as src:
                 image = src.read().astype(np.float32)
             image = (image - np.asarray(mean, np.float32)[:, None, None]) / np.asarray(std, np.float32)[:, None, None]
-            chips += [image[:, r:r + CHIP, c:c + CHIP] for r in (0, CHIP) for c in (0, CHIP)]
+            chips += [image[:, r : r + CHIP, c : c + CHIP] for r in (0, CHIP) for c in (0, CHIP)]
     return np.stack(chips)
 
 
@@ -57,24 +57,34 @@ def quantise(fp32_onnx: Path, out: Path, calibration: np.ndarray, method: str, e
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     prepared = out.with_name("prepared.onnx")
-    with contextlib.chdir(out.parent):   # onnxruntime's tools leave temporary files in the working folder
+    with contextlib.chdir(out.parent):  # onnxruntime's tools leave temporary files in the working folder
         quant_pre_process(str(fp32_onnx), str(prepared), skip_symbolic_shape=True)
     nodes = [node.name for node in onnx.load(str(prepared)).graph.node if node.op_type == "Conv"]
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.batches = iter([{"image": calibration[i:i + 2]} for i in range(0, len(calibration), 2)])
+            self.batches = iter([{"image": calibration[i : i + 2]} for i in range(0, len(calibration), 2)])
 
         def get_next(self):
             return next(self.batches, None)
 
-    methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
-               "entropy": CalibrationMethod.Entropy}
+    methods = {
+        "minmax": CalibrationMethod.MinMax,
+        "percentile": CalibrationMethod.Percentile,
+        "entropy": CalibrationMethod.Entropy,
+    }
     with contextlib.chdir(out.parent):
-        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=methods[method],
-                        nodes_to_exclude=[name for name in nodes if any(part in name for part in exclude)])
+        quantize_static(
+            str(prepared),
+            str(out),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=methods[method],
+            nodes_to_exclude=[name for name in nodes if any(part in name for part in exclude)],
+        )
     return out
 
 
@@ -91,8 +101,9 @@ def best_time(call, repeats: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--methods", nargs="+", default=["minmax", "percentile"],
-                        choices=["minmax", "percentile", "entropy"])
+    parser.add_argument(
+        "--methods", nargs="+", default=["minmax", "percentile"], choices=["minmax", "percentile", "entropy"]
+    )
     parser.add_argument("--exclude", nargs="*", default=[], help="keep ONNX nodes containing these in fp32")
     args = parser.parse_args()
 
@@ -104,12 +115,14 @@ def main() -> None:
     test = joplin_chips(["00000000"], model.mean, model.std)
     with torch.inference_mode():
         eager = TasksAsTuple(model.module, model.tasks).eval()
-        reference = {task: out.numpy()[:, 0] > 0
-                     for task, out in zip(model.tasks, eager(torch.from_numpy(test)), strict=True)}
+        reference = {
+            task: out.numpy()[:, 0] > 0 for task, out in zip(model.tasks, eager(torch.from_numpy(test)), strict=True)
+        }
 
     def flips(probabilities: dict[str, np.ndarray]) -> str:
-        return ", ".join(f"{task} {100 * np.mean((probabilities[task] > 0.5) != reference[task]):.3f} %"
-                         for task in model.tasks)
+        return ", ".join(
+            f"{task} {100 * np.mean((probabilities[task] > 0.5) != reference[task]):.3f} %" for task in model.tasks
+        )
 
     pair = test[:2]
     rows = []
@@ -122,17 +135,22 @@ def main() -> None:
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         variants = [("onnxruntime fp32", fp32_onnx)]
-        variants += [(f"onnxruntime int8 ({method}{', fp32: ' + ' '.join(args.exclude) if args.exclude else ''})",
-                      quantise(fp32_onnx, Path(tmp) / f"int8-{method}.onnx", calibration, method, args.exclude))
-                     for method in args.methods]
+        variants += [
+            (
+                f"onnxruntime int8 ({method}{', fp32: ' + ' '.join(args.exclude) if args.exclude else ''})",
+                quantise(fp32_onnx, Path(tmp) / f"int8-{method}.onnx", calibration, method, args.exclude),
+            )
+            for method in args.methods
+        ]
         for name, path in variants:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             outputs = session.run(None, {"image": test})
-            probabilities = {task: 1 / (1 + np.exp(-out[:, 0]))
-                             for task, out in zip(model.tasks, outputs, strict=True)}
+            probabilities = {task: 1 / (1 + np.exp(-out[:, 0])) for task, out in zip(model.tasks, outputs, strict=True)}
             rows.append((name, flips(probabilities), best_time(functools.partial(session.run, None, {"image": pair}))))
-    print(f"Joplin tile 0 (pre + post, {len(test)} chips of {CHIP} px): mask pixels that differ from fp32; "
-          f"time per batch of 2 chips")
+    print(
+        f"Joplin tile 0 (pre + post, {len(test)} chips of {CHIP} px): mask pixels that differ from fp32; "
+        f"time per batch of 2 chips"
+    )
     for name, flipped, seconds in rows:
         print(f"{name:48s} {flipped:40s} {seconds:.3f} s ({rows[0][2] / seconds:.2f}x)")
 

@@ -22,12 +22,20 @@ from affine import Affine
 from pyproj import Transformer
 
 UTM, X0, Y0, PRE_RES = "EPSG:32615", 365_800.0, 4_103_200.0, 0.3
-GTIFF = dict(driver="GTiff", count=3, dtype="uint8", tiled=True, blockxsize=512, blockysize=512,
-             compress="deflate", bigtiff="IF_SAFER")
+GTIFF = dict(
+    driver="GTiff",
+    count=3,
+    dtype="uint8",
+    tiled=True,
+    blockxsize=512,
+    blockysize=512,
+    compress="deflate",
+    bigtiff="IF_SAFER",
+)
 
 
 def _pattern(col0: int, row0: int, width: int, height: int, seed: int) -> np.ndarray:
-    rows, cols = np.ogrid[row0:row0 + height, col0:col0 + width]
+    rows, cols = np.ogrid[row0 : row0 + height, col0 : col0 + width]
     base = ((rows // 16 + cols // 16 + seed) % 200).astype(np.uint8)
     return np.stack([base, base // 2 + 20, 255 - base])
 
@@ -51,8 +59,14 @@ def make_pair(workdir: Path, size: int) -> tuple[Path, Path]:
         lon0, lat0 = to_lonlat.transform(X0 + 0.05 * extent_m + 0.13, Y0 - 0.03 * extent_m - 0.07)
         lon1, lat1 = to_lonlat.transform(X0 + extent_m, Y0 - extent_m)
         post_px = int(size * PRE_RES / 0.5)
-        _write(post, post_px, post_px, "EPSG:4326",
-               Affine((lon1 - lon0) / post_px, 0, lon0, 0, (lat1 - lat0) / post_px, lat0), seed=7)
+        _write(
+            post,
+            post_px,
+            post_px,
+            "EPSG:4326",
+            Affine((lon1 - lon0) / post_px, 0, lon0, 0, (lat1 - lat0) / post_px, lat0),
+            seed=7,
+        )
     return pre, post
 
 
@@ -75,8 +89,14 @@ def read_all(pre: Path, post: Path, chip_px: int, overlap_px: int, max_windows: 
         for chip in chips:
             valid_px += int(pair.read(chip.read)["valid"].sum())
         grid = (pair.width, pair.height, pair.res_m, pair.crs.to_string())
-    return dict(grid=grid, windows=len(chips), valid_px=valid_px, seconds=time.perf_counter() - start,
-                rss_before_mb=start_rss, peak_rss_mb=_peak_rss_mb())
+    return dict(
+        grid=grid,
+        windows=len(chips),
+        valid_px=valid_px,
+        seconds=time.perf_counter() - start,
+        rss_before_mb=start_rss,
+        peak_rss_mb=_peak_rss_mb(),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,19 +110,25 @@ def main(argv: list[str] | None = None) -> None:
 
     start = time.perf_counter()
     pre, post = make_pair(args.workdir, args.size)
-    print(f"pair ready in {time.perf_counter() - start:.0f} s: {pre} ({pre.stat().st_size / 2**20:.0f} MiB), "
-          f"{post} ({post.stat().st_size / 2**20:.0f} MiB)")
+    print(
+        f"pair ready in {time.perf_counter() - start:.0f} s: {pre} ({pre.stat().st_size / 2**20:.0f} MiB), "
+        f"{post} ({post.stat().st_size / 2**20:.0f} MiB)"
+    )
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         stats = pool.apply(read_all, (pre, post, args.chip_px, args.overlap_px, args.max_windows))
     width, height, res, crs = stats["grid"]
     pair_mb = 2 * 3 * width * height * 4 / 2**20  # both dates as float32 [3, h, w]
-    chip_mb = 2 * 3 * args.chip_px ** 2 * 4 / 2**20
+    chip_mb = 2 * 3 * args.chip_px**2 * 4 / 2**20
     print(f"aligned grid {width}x{height} at {res:g} m ({crs}); {stats['windows']} chips of {args.chip_px} px")
-    print(f"read {stats['valid_px'] / 1e6:.0f} M valid px in {stats['seconds']:.0f} s "
-          f"({width * height / 1e6 / stats['seconds']:.1f} Mpx/s of grid)")
-    print(f"peak RSS {stats['peak_rss_mb']:.0f} MiB (after imports {stats['rss_before_mb']:.0f} MiB); "
-          f"whole aligned pair as float32 would be {pair_mb:.0f} MiB: ratio {stats['peak_rss_mb'] / pair_mb:.3f}; "
-          f"one chip pair {chip_mb:.0f} MiB")
+    print(
+        f"read {stats['valid_px'] / 1e6:.0f} M valid px in {stats['seconds']:.0f} s "
+        f"({width * height / 1e6 / stats['seconds']:.1f} Mpx/s of grid)"
+    )
+    print(
+        f"peak RSS {stats['peak_rss_mb']:.0f} MiB (after imports {stats['rss_before_mb']:.0f} MiB); "
+        f"whole aligned pair as float32 would be {pair_mb:.0f} MiB: ratio {stats['peak_rss_mb'] / pair_mb:.3f}; "
+        f"one chip pair {chip_mb:.0f} MiB"
+    )
     print("PASS: under 1 GB" if stats["peak_rss_mb"] < 1000 else "FAIL: 1 GB or more", file=sys.stdout)
 
 

@@ -58,8 +58,13 @@ def score(mask_path: Path, truth: gpd.GeoDataFrame) -> dict:
     pixel = PixelCounts().update(mask == 1, truth_mask > 0, mask != 255)
     pred = polygonize_raster(mask_path, min_area_m2=5.0)
     objects = object_f1(pred, truth, min_area_m2=5.0)
-    return {"pixel_f1": pixel.f1, "pixel_iou": pixel.iou, "object_f1": objects.f1, "pixel": pixel,
-            "objects": objects.counts}
+    return {
+        "pixel_f1": pixel.f1,
+        "pixel_iou": pixel.iou,
+        "object_f1": objects.f1,
+        "pixel": pixel,
+        "objects": objects.counts,
+    }
 
 
 def pooled(scores: list[dict]) -> dict:
@@ -67,8 +72,7 @@ def pooled(scores: list[dict]) -> dict:
     pixel, objects = PixelCounts(), PixelCounts()
     for one in scores:
         pixel, objects = pixel + one["pixel"], objects + one["objects"]
-    return {"pixel_f1": pixel.f1, "pixel_iou": pixel.iou, "object_f1": objects.f1,
-            "buildings": objects.tp + objects.fn}
+    return {"pixel_f1": pixel.f1, "pixel_iou": pixel.iou, "object_f1": objects.f1, "buildings": objects.tp + objects.fn}
 
 
 def main() -> None:
@@ -91,12 +95,20 @@ def main() -> None:
             results[runtime] = {**pooled(scores), "seconds_predict": round(seconds, 2)}
     base = results.get("fp32")
     for runtime, figures in results.items():
-        delta = "" if base is None else (f"  (object F1 {100 * (figures['object_f1'] - base['object_f1']):+.2f} "
-                                         f"pts, pixel F1 {100 * (figures['pixel_f1'] - base['pixel_f1']):+.2f} pts "
-                                         "vs fp32)")
-        print(f"{runtime:8s} pixel F1 {figures['pixel_f1']:.4f}  IoU {figures['pixel_iou']:.4f}  object F1 "
-              f"{figures['object_f1']:.4f} ({figures['buildings']} buildings)  predict "
-              f"{figures['seconds_predict']:.1f} s{delta}")
+        delta = (
+            ""
+            if base is None
+            else (
+                f"  (object F1 {100 * (figures['object_f1'] - base['object_f1']):+.2f} "
+                f"pts, pixel F1 {100 * (figures['pixel_f1'] - base['pixel_f1']):+.2f} pts "
+                "vs fp32)"
+            )
+        )
+        print(
+            f"{runtime:8s} pixel F1 {figures['pixel_f1']:.4f}  IoU {figures['pixel_iou']:.4f}  object F1 "
+            f"{figures['object_f1']:.4f} ({figures['buildings']} buildings)  predict "
+            f"{figures['seconds_predict']:.1f} s{delta}"
+        )
     print(json.dumps(results))
 
 

@@ -31,8 +31,12 @@ def measure(size: int, event: str, seed: int) -> dict:
     """Run one generation in a subprocess; return its peak RSS (MB), seconds and output size (MB)."""
     with tempfile.TemporaryDirectory(prefix="synth_bench_") as tmp:
         out = Path(tmp) / "event"
-        done = subprocess.run([sys.executable, "-c", CHILD, str(size), event, str(seed), str(out)],
-                              check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(size), event, str(seed), str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         stats = json.loads(done.stdout.strip().splitlines()[-1])
         stats["output_mb"] = sum(f.stat().st_size for f in out.iterdir()) / 2**20
     return stats
@@ -50,14 +54,19 @@ def main() -> None:
         stats = measure(size, args.event, args.seed)
         stats["size"] = size
         rows.append(stats)
-        print(f"{size:>6} px: peak RSS {stats['peak_rss_mb']:8.1f} MB, {stats['seconds']:8.1f} s "
-              f"({(time.perf_counter() - begin):.1f} s with start-up), {stats['buildings']} buildings, "
-              f"outputs {stats['output_mb']:.1f} MB", flush=True)
+        print(
+            f"{size:>6} px: peak RSS {stats['peak_rss_mb']:8.1f} MB, {stats['seconds']:8.1f} s "
+            f"({(time.perf_counter() - begin):.1f} s with start-up), {stats['buildings']} buildings, "
+            f"outputs {stats['output_mb']:.1f} MB",
+            flush=True,
+        )
     base = rows[0]
     for row in rows[1:]:
         pixels = (row["size"] / base["size"]) ** 2
-        print(f"{row['size']} vs {base['size']} px: pixels x{pixels:.1f}, peak RSS x"
-              f"{row['peak_rss_mb'] / base['peak_rss_mb']:.2f}, time x{row['seconds'] / base['seconds']:.1f}")
+        print(
+            f"{row['size']} vs {base['size']} px: pixels x{pixels:.1f}, peak RSS x"
+            f"{row['peak_rss_mb'] / base['peak_rss_mb']:.2f}, time x{row['seconds'] / base['seconds']:.1f}"
+        )
     worst = max(rows, key=lambda r: r["size"])
     verdict = "PASS" if worst["peak_rss_mb"] < 1536 else "FAIL"
     print(f"{verdict}: peak RSS at {worst['size']} px = {worst['peak_rss_mb']:.0f} MB (limit 1536 MB)")

@@ -40,13 +40,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/train/robust-cpu.yaml")
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--variants", nargs="+", default=["base", "fp32", "channels_last", "chip192", "batch16",
-                                                          "workers0", "files"])
+    parser.add_argument(
+        "--variants", nargs="+", default=["base", "fp32", "channels_last", "chip192", "batch16", "workers0", "files"]
+    )
     args = parser.parse_args()
     base = load_config(args.config)
-    changes = {"base": {}, "fp32": {"trainer.amp": "off"}, "channels_last": {"trainer.channels_last": True},
-               "chip192": {"data.chip_px": 192}, "batch16": {"trainer.batch_size": 16},
-               "workers0": {"data.workers": 0}, "files": {"data.pack": False}}
+    changes = {
+        "base": {},
+        "fp32": {"trainer.amp": "off"},
+        "channels_last": {"trainer.channels_last": True},
+        "chip192": {"data.chip_px": 192},
+        "batch16": {"trainer.batch_size": 16},
+        "workers0": {"data.workers": 0},
+        "files": {"data.pack": False},
+    }
     with tempfile.TemporaryDirectory() as cache:
         for name in args.variants:
             raw = base.model_dump()

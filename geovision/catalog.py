@@ -60,8 +60,10 @@ class SourceSpec(StrictModel):
     path: str | None = None
     url: str | None = None
     bands: list[Annotated[int, Field(ge=1)]] | None = Field(
-        None, min_length=1,
-        description="1-based band indexes, in model order (default: chosen from the file's metadata)")
+        None,
+        min_length=1,
+        description="1-based band indexes, in model order (default: chosen from the file's metadata)",
+    )
     band_names: list[str] | None = None
     crs: str | None = Field(None, description="override when the file's CRS is missing or wrong")
     gsd_m: float | None = Field(None, gt=0)
@@ -182,8 +184,9 @@ class LoadedCatalog:
         try:
             return self.catalog.events[name]
         except KeyError:
-            raise ConfigError(f"unknown event `{name}`", path=self.path,
-                              fix=f"use one of: {', '.join(self.names)}") from None
+            raise ConfigError(
+                f"unknown event `{name}`", path=self.path, fix=f"use one of: {', '.join(self.names)}"
+            ) from None
 
     def resolve(self, path: str) -> Path:
         """A catalog path made absolute (relative to the catalog's folder)."""

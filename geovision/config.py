@@ -28,8 +28,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -42,14 +41,19 @@ def read_yaml(path: str | os.PathLike[str]) -> dict:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
-        raise ConfigError(f"not valid YAML ({' '.join(str(error).split())})", path=path,
-                          fix="correct the YAML syntax") from error
+        raise ConfigError(
+            f"not valid YAML ({' '.join(str(error).split())})", path=path, fix="correct the YAML syntax"
+        ) from error
     except UnicodeDecodeError as error:
-        raise ConfigError(f"not a UTF-8 text file (byte {error.start})", path=path,
-                          fix="give a YAML text file saved as UTF-8") from error
+        raise ConfigError(
+            f"not a UTF-8 text file (byte {error.start})", path=path, fix="give a YAML text file saved as UTF-8"
+        ) from error
     except RecursionError as error:
-        raise ConfigError("nested too deeply to be a configuration", path=path,
-                          fix="write the configuration as plain nested `key: value` pairs") from error
+        raise ConfigError(
+            "nested too deeply to be a configuration",
+            path=path,
+            fix="write the configuration as plain nested `key: value` pairs",
+        ) from error
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -59,8 +63,9 @@ def read_yaml(path: str | os.PathLike[str]) -> dict:
 
 def validation_problems(error: ValidationError) -> str:
     """A pydantic validation error on one line: ``key.path: message; ...``."""
-    return "; ".join(f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
-                     for item in error.errors())
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
+    )
 
 
 def validate_config(data: dict, model: type[ModelT], *, source: str | os.PathLike[str] | None = None) -> ModelT:
@@ -68,8 +73,11 @@ def validate_config(data: dict, model: type[ModelT], *, source: str | os.PathLik
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"invalid {model.__name__}: {validation_problems(error)}", path=source,
-                          fix="correct or remove the named keys (see the documented schema)") from error
+        raise ConfigError(
+            f"invalid {model.__name__}: {validation_problems(error)}",
+            path=source,
+            fix="correct or remove the named keys (see the documented schema)",
+        ) from error
 
 
 def load_config(path: str | os.PathLike[str], model: type[ModelT]) -> ModelT:

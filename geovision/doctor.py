@@ -31,8 +31,12 @@ def _version(module: str) -> Check:
     try:
         mod = importlib.import_module(module)
     except Exception as error:  # noqa: BLE001 - any import failure means a broken stack
-        return Check(module, f"NOT IMPORTABLE ({type(error).__name__}: {error})", ok=False,
-                     fix=f"`{module}` cannot be imported: {REINSTALL}")
+        return Check(
+            module,
+            f"NOT IMPORTABLE ({type(error).__name__}: {error})",
+            ok=False,
+            fix=f"`{module}` cannot be imported: {REINSTALL}",
+        )
     return Check(module, str(getattr(mod, "__version__", "installed")))
 
 
@@ -47,8 +51,14 @@ def _gdal_checks() -> list[Check]:
         drivers = env.drivers()
     missing = [name for name in REQUIRED_DRIVERS if name not in drivers]
     present = ", ".join(d for d in REQUIRED_DRIVERS if d in drivers)
-    checks.append(Check("rasterio drivers", f"{len(drivers)} ({present})", ok=not missing,
-                        fix=f"GDAL lacks drivers {missing}: install rasterio wheels from PyPI ({REINSTALL})"))
+    checks.append(
+        Check(
+            "rasterio drivers",
+            f"{len(drivers)} ({present})",
+            ok=not missing,
+            fix=f"GDAL lacks drivers {missing}: install rasterio wheels from PyPI ({REINSTALL})",
+        )
+    )
     return checks
 
 
@@ -87,15 +97,34 @@ def _cpu_bf16_works(torch) -> bool:
 
 def run_checks() -> list[Check]:
     """All checks, in report order."""
-    checks = [Check("python", f"{platform.python_version()} ({sys.executable})",
-                    ok=sys.version_info >= (3, 11), fix="geovision needs Python >= 3.11")]
+    checks = [
+        Check(
+            "python",
+            f"{platform.python_version()} ({sys.executable})",
+            ok=sys.version_info >= (3, 11),
+            fix="geovision needs Python >= 3.11",
+        )
+    ]
     from geovision import __version__
 
     checks.append(Check("geovision", __version__))
     checks += _gdal_checks()
     checks += _torch_checks()
-    for module in ("torchvision", "segmentation_models_pytorch", "timm", "numpy", "shapely", "geopandas",
-                   "pyogrio", "xarray", "rioxarray", "dask", "distributed", "pydantic", "safetensors"):
+    for module in (
+        "torchvision",
+        "segmentation_models_pytorch",
+        "timm",
+        "numpy",
+        "shapely",
+        "geopandas",
+        "pyogrio",
+        "xarray",
+        "rioxarray",
+        "dask",
+        "distributed",
+        "pydantic",
+        "safetensors",
+    ):
         checks.append(_version(module))
     return checks
 

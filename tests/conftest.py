@@ -31,9 +31,12 @@ MARKER_OF_FIXTURE = {"shared_data": "realdata", "browser": "browser"}
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Refuse to run when a test uses ``shared_data`` or ``browser`` without its marker."""
-    unmarked = [f"{item.nodeid} uses the `{fixture}` fixture: mark it @pytest.mark.{marker}"
-                for item in items for fixture, marker in MARKER_OF_FIXTURE.items()
-                if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None]
+    unmarked = [
+        f"{item.nodeid} uses the `{fixture}` fixture: mark it @pytest.mark.{marker}"
+        for item in items
+        for fixture, marker in MARKER_OF_FIXTURE.items()
+        if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None
+    ]
     if unmarked:
         raise pytest.UsageError("\n".join(unmarked))
 

@@ -23,11 +23,22 @@ def north_up(res_m: float = 0.5, origin: tuple[float, float] = ORIGIN) -> Affine
     return Affine(res_m, 0.0, origin[0], 0.0, -res_m, origin[1])
 
 
-def write_geotiff(path: str | Path, array: np.ndarray, *, crs: str | None = UTM, transform: Affine | None = None,
-                  res_m: float = 0.5, origin: tuple[float, float] = ORIGIN, nodata: float | None = None,
-                  block_px: int | None = None, alpha: np.ndarray | None = None, mask: np.ndarray | None = None,
-                  colorinterp: Sequence[ColorInterp] | None = None, descriptions: Sequence[str] | None = None,
-                  **profile: Any) -> Path:
+def write_geotiff(
+    path: str | Path,
+    array: np.ndarray,
+    *,
+    crs: str | None = UTM,
+    transform: Affine | None = None,
+    res_m: float = 0.5,
+    origin: tuple[float, float] = ORIGIN,
+    nodata: float | None = None,
+    block_px: int | None = None,
+    alpha: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    colorinterp: Sequence[ColorInterp] | None = None,
+    descriptions: Sequence[str] | None = None,
+    **profile: Any,
+) -> Path:
     """Write ``array`` (``[bands, h, w]`` or ``[h, w]``) as a GeoTIFF; returns ``Path(path)``.
 
     - grid: ``transform``, else north-up ``res_m`` pixels from ``origin``; ``crs=None`` writes no CRS;
@@ -40,10 +51,16 @@ def write_geotiff(path: str | Path, array: np.ndarray, *, crs: str | None = UTM,
     path = Path(path)
     array = array[None] if array.ndim == 2 else array
     count, height, width = array.shape
-    options: dict[str, Any] = {"driver": "GTiff", "width": width, "height": height,
-                               "count": count + (alpha is not None), "dtype": array.dtype.name, "crs": crs,
-                               "transform": transform if transform is not None else north_up(res_m, origin),
-                               "nodata": nodata}
+    options: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": count + (alpha is not None),
+        "dtype": array.dtype.name,
+        "crs": crs,
+        "transform": transform if transform is not None else north_up(res_m, origin),
+        "nodata": nodata,
+    }
     if block_px is not None:
         options.update(tiled=True, blockxsize=block_px, blockysize=block_px)
     rgba = alpha is not None and count == 3

@@ -22,9 +22,21 @@ from geovision.io.vectors import read_vectors
 
 DEFAULT_ROAD_WIDTH_M = 7.0
 ROAD_WIDTHS_M = {  # carriageway widths by OSM highway class (metres)
-    "motorway": 16.0, "trunk": 14.0, "primary": 12.0, "secondary": 10.0, "tertiary": 9.0,
-    "unclassified": 7.0, "residential": 7.0, "living_street": 6.0, "service": 5.0, "track": 4.0,
-    "pedestrian": 5.0, "footway": 2.0, "path": 2.0, "cycleway": 2.0, "steps": 2.0,
+    "motorway": 16.0,
+    "trunk": 14.0,
+    "primary": 12.0,
+    "secondary": 10.0,
+    "tertiary": 9.0,
+    "unclassified": 7.0,
+    "residential": 7.0,
+    "living_street": 6.0,
+    "service": 5.0,
+    "track": 4.0,
+    "pedestrian": 5.0,
+    "footway": 2.0,
+    "path": 2.0,
+    "cycleway": 2.0,
+    "steps": 2.0,
 }
 AREAS = ("Polygon", "MultiPolygon")
 LINES = ("LineString", "MultiLineString")
@@ -65,8 +77,11 @@ def _osm_layers(path: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         polygons = gpd.read_file(path, layer="multipolygons", engine="pyogrio")
         lines = gpd.read_file(path, layer="lines", engine="pyogrio")
     except Exception as error:  # pyogrio raises DataSourceError/DataLayerError; both mean "not readable"
-        raise CorruptFileError(f"not a readable OpenStreetMap file ({str(error)[:160]})", path=path,
-                               fix="export it again (e.g. from the HOT Export Tool) as .osm.pbf or .osm") from error
+        raise CorruptFileError(
+            f"not a readable OpenStreetMap file ({str(error)[:160]})",
+            path=path,
+            fix="export it again (e.g. from the HOT Export Tool) as .osm.pbf or .osm",
+        ) from error
     buildings = polygons[polygons.get("building", pd.Series(index=polygons.index, dtype=object)).notna()]
     roads = lines[lines.get("highway", pd.Series(index=lines.index, dtype=object)).notna()]
     return buildings, roads
@@ -82,24 +97,38 @@ def read_labels(paths: list[str | os.PathLike[str]]) -> LabelSet:
             frame = read_vectors(path)
             frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
             if frame.empty:
-                raise ConfigError("the label file has no geometries", path=path,
-                                  fix="give a file with building polygons and/or road lines")
+                raise ConfigError(
+                    "the label file has no geometries",
+                    path=path,
+                    fix="give a file with building polygons and/or road lines",
+                )
             kinds = frame.geometry.geom_type
             found_buildings, found_roads = frame[kinds.isin(AREAS)], frame[kinds.isin(LINES)]
             if found_buildings.empty and found_roads.empty:
-                raise ConfigError(f"the label layer holds {', '.join(sorted(set(kinds)))} geometries, "
-                                  "not building polygons or road lines", path=path,
-                                  fix="give footprints as polygons and roads as lines (points cannot be learned from)")
+                raise ConfigError(
+                    f"the label layer holds {', '.join(sorted(set(kinds)))} geometries, "
+                    "not building polygons or road lines",
+                    path=path,
+                    fix="give footprints as polygons and roads as lines (points cannot be learned from)",
+                )
         if found_buildings.empty and found_roads.empty:
-            raise ConfigError("no buildings (polygons with a building tag) or roads (lines with a highway tag)",
-                              path=path, fix="give an export that contains buildings or roads")
+            raise ConfigError(
+                "no buildings (polygons with a building tag) or roads (lines with a highway tag)",
+                path=path,
+                fix="give an export that contains buildings or roads",
+            )
         buildings.append(found_buildings.to_crs("EPSG:4326")[["geometry"]])
         roads_frame = found_roads.to_crs("EPSG:4326")
-        roads.append(gpd.GeoDataFrame({"width_m": road_width_m(roads_frame)}, geometry=roads_frame.geometry.values,
-                                      crs="EPSG:4326"))
-    return LabelSet(buildings=gpd.GeoDataFrame(pd.concat(buildings, ignore_index=True), crs="EPSG:4326"),
-                    roads=gpd.GeoDataFrame(pd.concat(roads, ignore_index=True), crs="EPSG:4326"),
-                    sources=[str(p) for p in paths])
+        roads.append(
+            gpd.GeoDataFrame(
+                {"width_m": road_width_m(roads_frame)}, geometry=roads_frame.geometry.values, crs="EPSG:4326"
+            )
+        )
+    return LabelSet(
+        buildings=gpd.GeoDataFrame(pd.concat(buildings, ignore_index=True), crs="EPSG:4326"),
+        roads=gpd.GeoDataFrame(pd.concat(roads, ignore_index=True), crs="EPSG:4326"),
+        sources=[str(p) for p in paths],
+    )
 
 
 def label_licence(paths: list[str | os.PathLike[str]], given: str | None) -> str:

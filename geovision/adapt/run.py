@@ -98,12 +98,28 @@ def _validation_blocks(height: int, width: int, block_px: int) -> np.ndarray:
     return (rows + 2 * cols) % 4 == 0
 
 
-def _write(path: Path, array: np.ndarray, transform: Affine, crs, *, nodata: float | None = None,
-           mask: np.ndarray | None = None) -> Path:
+def _write(
+    path: Path,
+    array: np.ndarray,
+    transform: Affine,
+    crs,
+    *,
+    nodata: float | None = None,
+    mask: np.ndarray | None = None,
+) -> Path:
     array = array[None] if array.ndim == 2 else array
-    profile = {"driver": "GTiff", "width": array.shape[2], "height": array.shape[1], "count": array.shape[0],
-               "dtype": array.dtype.name, "crs": crs, "transform": transform, "nodata": nodata, "tiled": True,
-               "compress": "deflate"}
+    profile = {
+        "driver": "GTiff",
+        "width": array.shape[2],
+        "height": array.shape[1],
+        "count": array.shape[0],
+        "dtype": array.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "compress": "deflate",
+    }
     if array.shape[0] == 3:
         profile["photometric"] = "RGB"
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
@@ -114,8 +130,18 @@ def _write(path: Path, array: np.ndarray, transform: Affine, crs, *, nodata: flo
     return path
 
 
-def prepare_crop(pre: str, labels: LabelSet, *, area: str | None, model_bands: tuple[str, ...], gsd_m: float,
-                 work: Path, index: int, block_m: float, labels_path: str) -> Crop:
+def prepare_crop(
+    pre: str,
+    labels: LabelSet,
+    *,
+    area: str | None,
+    model_bands: tuple[str, ...],
+    gsd_m: float,
+    work: Path,
+    index: int,
+    block_m: float,
+    labels_path: str,
+) -> Crop:
     """Cut the labelled area of ``pre`` and rasterise its labels, split into train/validation blocks."""
     from geovision.inference.sources import SourceSpec
 
@@ -124,8 +150,11 @@ def prepare_crop(pre: str, labels: LabelSet, *, area: str | None, model_bands: t
         region = _area(area, labels, raster.crs)
         image_box = shapely.box(*raster.bounds)
         if not region.intersects(image_box) or region.intersection(image_box).area <= 0:
-            raise NoOverlapError("the labels do not overlap the image", path=area or labels_path,
-                                 fix=f"give labels (or --area) inside the image {pre}")
+            raise NoOverlapError(
+                "the labels do not overlap the image",
+                path=area or labels_path,
+                fix=f"give labels (or --area) inside the image {pre}",
+            )
         inverse = ~raster.transform
         xmin, ymin, xmax, ymax = region.intersection(image_box).bounds
         (ca, ra), (cb, rb) = inverse * (xmin, ymin), inverse * (xmax, ymax)
@@ -138,33 +167,45 @@ def prepare_crop(pre: str, labels: LabelSet, *, area: str | None, model_bands: t
         for top in range(0, window.height, READ_PX):
             part = PixelWindow(col0, row0 + top, window.width, min(READ_PX, window.height - top))
             data, ok = raster.read(part)
-            image[:, top:top + part.height] = np.clip(np.round(data), 0, 255).astype(np.uint8)
-            valid[top:top + part.height] = ok
+            image[:, top : top + part.height] = np.clip(np.round(data), 0, 255).astype(np.uint8)
+            valid[top : top + part.height] = ok
         crs, res_m = raster.crs, abs(raster.transform.a)
-    inside = rasterize_vectors(gpd.GeoDataFrame(geometry=[region], crs=crs), transform=transform,
-                               width=window.width, height=window.height) > 0
+    inside = (
+        rasterize_vectors(
+            gpd.GeoDataFrame(geometry=[region], crs=crs), transform=transform, width=window.width, height=window.height
+        )
+        > 0
+    )
     known = inside & valid
     metres_per_px = res_m if crs.is_projected else res_m * 111_320.0
     held_out = _validation_blocks(window.height, window.width, max(8, round(block_m / metres_per_px)))
     folder = work / f"image_{index}"
     folder.mkdir(parents=True, exist_ok=True)
     crop = _write(folder / "image.tif", image, transform, crs, mask=valid)
-    targets = {"buildings": _building_mask(labels, crs, transform, window),
-               "roads": _road_mask(labels, crs, transform, window)}
+    targets = {
+        "buildings": _building_mask(labels, crs, transform, window),
+        "roads": _road_mask(labels, crs, transform, window),
+    }
     train, val, positives = {}, {}, {}
     scale = (metres_per_px / gsd_m) ** 2  # pixels at the model's GSD per pixel here
     for task in labels.tasks:
         mask = targets[task]
         for part, keep, out in (("train", known & ~held_out, train), ("val", known & held_out, val)):
-            out[task] = _write(folder / f"{task}_{part}.tif", np.where(keep, mask, IGNORE).astype(np.uint8),
-                               transform, crs, nodata=IGNORE)
+            out[task] = _write(
+                folder / f"{task}_{part}.tif",
+                np.where(keep, mask, IGNORE).astype(np.uint8),
+                transform,
+                crs,
+                nodata=IGNORE,
+            )
         positives[task] = int(round(float((mask.astype(bool) & known & ~held_out).sum()) * scale))
     return Crop(crop, train, val, positives)
 
 
 def _building_mask(labels: LabelSet, crs, transform: Affine, window: PixelWindow) -> np.ndarray:
-    return rasterize_vectors(labels.buildings.to_crs(crs), transform=transform, width=window.width,
-                             height=window.height)
+    return rasterize_vectors(
+        labels.buildings.to_crs(crs), transform=transform, width=window.width, height=window.height
+    )
 
 
 def _road_mask(labels: LabelSet, crs, transform: Affine, window: PixelWindow) -> np.ndarray:
@@ -172,8 +213,9 @@ def _road_mask(labels: LabelSet, crs, transform: Affine, window: PixelWindow) ->
         return np.zeros((window.height, window.width), np.uint8)
     metric = labels.roads.to_crs(labels.roads.estimate_utm_crs())
     corridors = gpd.GeoDataFrame(geometry=metric.buffer(metric["width_m"] / 2, cap_style="flat"), crs=metric.crs)
-    return rasterize_vectors(corridors.to_crs(crs), transform=transform, width=window.width, height=window.height,
-                             all_touched=True)
+    return rasterize_vectors(
+        corridors.to_crs(crs), transform=transform, width=window.width, height=window.height, all_touched=True
+    )
 
 
 def _pixels(path: Path) -> int:
@@ -189,33 +231,70 @@ def _cpu_bf16() -> bool:
         return False
 
 
-def training_config(base_dir: Path, crops: list[Crop], *, steps: int, options: AdaptOptions, out: Path,
-                    licence: str) -> dict:
+def training_config(
+    base_dir: Path, crops: list[Crop], *, steps: int, options: AdaptOptions, out: Path, licence: str
+) -> dict:
     """A weak-label fine-tuning config (:class:`~geovision.pretrain.config.WeakTrainConfig` mapping)."""
     from geovision.models.bundle import read_meta
 
     meta = read_meta(base_dir)
     shift_px = max(0, round(options.max_shift_m / meta.gsd_m))
     return {
-        "name": "adapt", "output_dir": str(out), "init_from": str(base_dir),
+        "name": "adapt",
+        "output_dir": str(out),
+        "init_from": str(base_dir),
         "model": meta.architecture.model_dump(mode="json"),
-        "data": {"chip_px": options.chip_px, "gsd_m": meta.gsd_m, "bands": list(meta.bands),
-                 "normalization": meta.normalization.model_dump(mode="json"), "min_valid": 0.3, "workers": 0,
-                 "pack": True,
-                 "augment": {"flips": True, "rot90": True, "scale": [0.8, 1.25], "brightness": 0.05,
-                             "contrast": 0.05, "sensor": {"colour_p": 0.3, "blur_p": 0.1, "noise_p": 0.2}},
-                 "train": [{"kind": "geotiff", "name": f"event labels, image {i}", "image": str(c.image),
-                            "labels": {t: str(p) for t, p in c.labels_train.items()}, "licence": licence}
-                           for i, c in enumerate(crops)]},
-        "optim": {"lr": options.lr, "encoder_lr_mult": 0.5, "warmup_steps": max(1, steps // 10),
-                  "min_lr_ratio": 0.05},
-        "trainer": {"steps": steps, "batch_size": options.batch_size, "device": "auto",
-                    "amp": "bf16" if _cpu_bf16() else "auto", "val_every": steps + 1, "checkpoint_every": 50,
-                    "log_every": 10, "seed": options.seed},
-        "weak_labels": {"max_shift_px": shift_px, "shift_step_px": max(1, shift_px // 2),
-                        "negative_weight": options.negative_weight, "ignore_edge_px": 1},
-        "bundle": {"name": f"{meta.name}-adapted", "version": meta.version, "select": "last",
-                   "licence": f"{meta.licence}; labels: {licence}", "thresholds": dict(meta.thresholds)},
+        "data": {
+            "chip_px": options.chip_px,
+            "gsd_m": meta.gsd_m,
+            "bands": list(meta.bands),
+            "normalization": meta.normalization.model_dump(mode="json"),
+            "min_valid": 0.3,
+            "workers": 0,
+            "pack": True,
+            "augment": {
+                "flips": True,
+                "rot90": True,
+                "scale": [0.8, 1.25],
+                "brightness": 0.05,
+                "contrast": 0.05,
+                "sensor": {"colour_p": 0.3, "blur_p": 0.1, "noise_p": 0.2},
+            },
+            "train": [
+                {
+                    "kind": "geotiff",
+                    "name": f"event labels, image {i}",
+                    "image": str(c.image),
+                    "labels": {t: str(p) for t, p in c.labels_train.items()},
+                    "licence": licence,
+                }
+                for i, c in enumerate(crops)
+            ],
+        },
+        "optim": {"lr": options.lr, "encoder_lr_mult": 0.5, "warmup_steps": max(1, steps // 10), "min_lr_ratio": 0.05},
+        "trainer": {
+            "steps": steps,
+            "batch_size": options.batch_size,
+            "device": "auto",
+            "amp": "bf16" if _cpu_bf16() else "auto",
+            "val_every": steps + 1,
+            "checkpoint_every": 50,
+            "log_every": 10,
+            "seed": options.seed,
+        },
+        "weak_labels": {
+            "max_shift_px": shift_px,
+            "shift_step_px": max(1, shift_px // 2),
+            "negative_weight": options.negative_weight,
+            "ignore_edge_px": 1,
+        },
+        "bundle": {
+            "name": f"{meta.name}-adapted",
+            "version": meta.version,
+            "select": "last",
+            "licence": f"{meta.licence}; labels: {licence}",
+            "thresholds": dict(meta.thresholds),
+        },
     }
 
 
@@ -254,12 +333,14 @@ def validation_iou(model_dir: Path, crops: list[Crop], work: Path, tasks: list[s
     counts = {task: PixelCounts() for task in tasks}
     for index, crop in enumerate(crops):
         out = work / f"{index}"
-        segment_scene(SourceSpec(pre=str(crop.image)), bundle_ref(str(model_dir)), out, overwrite=True,
-                      show_progress=False)
+        segment_scene(
+            SourceSpec(pre=str(crop.image)), bundle_ref(str(model_dir)), out, overwrite=True, show_progress=False
+        )
         for task in tasks:
             with rasterio.open(out / f"{task}_scene_mask.tif") as pred, rasterio.open(crop.labels_val[task]) as truth:
-                predicted = pred.read(1, out_shape=(truth.height, truth.width),
-                                      resampling=rasterio.enums.Resampling.nearest)
+                predicted = pred.read(
+                    1, out_shape=(truth.height, truth.width), resampling=rasterio.enums.Resampling.nearest
+                )
                 labelled = truth.read(1)
             keep = (labelled != IGNORE) & (predicted != 255)
             counts[task] = counts[task].update(predicted == 1, labelled == 1, keep)
@@ -269,8 +350,16 @@ def validation_iou(model_dir: Path, crops: list[Crop], work: Path, tasks: list[s
 
 
 # -- the job ---------------------------------------------------------------------------------------
-def adapt(pre: list[str], labels: list[str], out: str | Path, *, model: str = "default", area: str | None = None,
-          options: AdaptOptions = AdaptOptions(), overwrite: bool = False) -> AdaptResult:
+def adapt(
+    pre: list[str],
+    labels: list[str],
+    out: str | Path,
+    *,
+    model: str = "default",
+    area: str | None = None,
+    options: AdaptOptions = AdaptOptions(),
+    overwrite: bool = False,
+) -> AdaptResult:
     """Adapt ``model`` to the images ``pre`` with map ``labels``; write the better bundle to ``out``."""
     from geovision.models.bundle import read_meta
     from geovision.models.registry import resolve_bundle
@@ -292,35 +381,60 @@ def adapt(pre: list[str], labels: list[str], out: str | Path, *, model: str = "d
         shutil.rmtree(work)
     work.mkdir(parents=True)
     try:
-        crops = [prepare_crop(image, label_set, area=area, model_bands=tuple(meta.bands), gsd_m=meta.gsd_m,
-                              work=work, index=i, block_m=options.block_m, labels_path=labels[0])
-                 for i, image in enumerate(pre)]
+        crops = [
+            prepare_crop(
+                image,
+                label_set,
+                area=area,
+                model_bands=tuple(meta.bands),
+                gsd_m=meta.gsd_m,
+                work=work,
+                index=i,
+                block_m=options.block_m,
+                labels_path=labels[0],
+            )
+            for i, image in enumerate(pre)
+        ]
         tasks = [t for t in label_set.tasks if t in meta.architecture.tasks]
         positives = {t: sum(c.positives.get(t, 0) for c in crops) for t in tasks}
         if sum(positives.values()) < MIN_POSITIVE_PX:
-            raise ConfigError(f"too few labelled pixels to learn from: {positives} at {meta.gsd_m} m in the training "
-                              f"blocks; at least {MIN_POSITIVE_PX} are needed", path=labels[0],
-                              fix="label more buildings or roads, or give a larger --area")
+            raise ConfigError(
+                f"too few labelled pixels to learn from: {positives} at {meta.gsd_m} m in the training "
+                f"blocks; at least {MIN_POSITIVE_PX} are needed",
+                path=labels[0],
+                fix="label more buildings or roads, or give a larger --area",
+            )
         raw = training_config(base_dir, crops, steps=10, options=options, out=work / "train", licence=licence)
         step_s = seconds_per_step(raw)
         pixels = sum(_pixels(c.image) for c in crops)
         evaluation_s = 2 * (20.0 + pixels / 1e6 * 4.0)  # two engine runs over the area (measured ~4 s/MP on 2 cores)
         budget_s = options.minutes * 60 - (time.perf_counter() - started) - evaluation_s
         steps = int(max(10, min(5000, 0.9 * budget_s / step_s)))
-        log.info("adapt: %.2f s/step, %d steps in %.1f min; labelled pixels %s", step_s, steps, options.minutes,
-                 positives)
+        log.info(
+            "adapt: %.2f s/step, %d steps in %.1f min; labelled pixels %s", step_s, steps, options.minutes, positives
+        )
         raw = training_config(base_dir, crops, steps=steps, options=options, out=work / "train", licence=licence)
         result = train_weak(WeakTrainConfig.model_validate(raw), overwrite=True)
         before = validation_iou(base_dir, crops, work / "eval_base", tasks)
         after = validation_iou(result.bundle, crops, work / "eval_adapted", tasks)
         adapted = after["mean_iou"] > before["mean_iou"]
         seconds = time.perf_counter() - started
-        record = {"base": str(base_dir), "base_name": f"{meta.name} {meta.version}", "adapted": adapted,
-                  "labels": [{"path": str(p), "licence": licence} for p in labels], "images": list(pre),
-                  "area": area or "the labels' extent", "minutes": options.minutes, "steps": steps,
-                  "seconds": round(seconds, 1), "validation": "1 block in 4 (diagonal pattern) of "
-                                                           f"{options.block_m:g} m, never trained on",
-                  "before": before, "after": after, "labelled_pixels": positives, "options": asdict(options)}
+        record = {
+            "base": str(base_dir),
+            "base_name": f"{meta.name} {meta.version}",
+            "adapted": adapted,
+            "labels": [{"path": str(p), "licence": licence} for p in labels],
+            "images": list(pre),
+            "area": area or "the labels' extent",
+            "minutes": options.minutes,
+            "steps": steps,
+            "seconds": round(seconds, 1),
+            "validation": f"1 block in 4 (diagonal pattern) of {options.block_m:g} m, never trained on",
+            "before": before,
+            "after": after,
+            "labelled_pixels": positives,
+            "options": asdict(options),
+        }
         with atomic_output(out, overwrite=True) as tmp:
             shutil.copytree(result.bundle if adapted else base_dir, tmp)
             (tmp / "adapt.json").write_text(json.dumps(record, indent=1))
@@ -331,22 +445,27 @@ def adapt(pre: list[str], labels: list[str], out: str | Path, *, model: str = "d
 
 
 def _card(record: dict, meta) -> str:
-    rows = "\n".join(f"| {key.replace('_iou', '')} | {record['before'][key]:.3f} | {record['after'][key]:.3f} |"
-                     for key in record["before"])
-    verdict = ("the adapted weights (better on the held-out blocks)" if record["adapted"] else
-               "the base model's weights, unchanged: the adapted model was not better on the held-out blocks")
+    rows = "\n".join(
+        f"| {key.replace('_iou', '')} | {record['before'][key]:.3f} | {record['after'][key]:.3f} |"
+        for key in record["before"]
+    )
+    verdict = (
+        "the adapted weights (better on the held-out blocks)"
+        if record["adapted"]
+        else "the base model's weights, unchanged: the adapted model was not better on the held-out blocks"
+    )
     labels = "\n".join(f"| {item['path']} | {item['licence']} |" for item in record["labels"])
-    return f"""# Model card: {record['base_name']}, adapted with `geovision adapt`
+    return f"""# Model card: {record["base_name"]}, adapted with `geovision adapt`
 
 This bundle holds {verdict}.
 
-- Base bundle: {record['base']} ({record['base_name']}, licence {meta.licence}); its own card lists its training data.
-- Images: {', '.join(record['images'])}
-- Labelled area: {record['area']}; labelled pixels in the training blocks (at {meta.gsd_m} m): \
-{record['labelled_pixels']}
-- Budget: {record['minutes']:g} minutes; {record['steps']} steps of weak-label fine-tuning; \
-took {record['seconds'] / 60:.1f} minutes
-- Validation: {record['validation']}
+- Base bundle: {record["base"]} ({record["base_name"]}, licence {meta.licence}); its own card lists its training data.
+- Images: {", ".join(record["images"])}
+- Labelled area: {record["area"]}; labelled pixels in the training blocks (at {meta.gsd_m} m): \
+{record["labelled_pixels"]}
+- Budget: {record["minutes"]:g} minutes; {record["steps"]} steps of weak-label fine-tuning; \
+took {record["seconds"] / 60:.1f} minutes
+- Validation: {record["validation"]}
 
 | label source | licence |
 |---|---|

@@ -7,20 +7,50 @@ import click
 
 @click.command("adapt")
 @click.argument("event", required=False)
-@click.option("--pre", "pre_paths", multiple=True, type=click.Path(dir_okay=False),
-              help="Pre-event GeoTIFF (repeatable); default: the EVENT's pre image.")
-@click.option("--labels", "label_paths", multiple=True, required=True, type=click.Path(dir_okay=False),
-              help="Map data (repeatable): OpenStreetMap .osm/.osm.pbf, or any vector file of building polygons "
-                   "and/or road lines (GeoPackage, GeoJSON, Shapefile, CSV with WKT), in any CRS.")
-@click.option("--area", type=click.Path(dir_okay=False), default=None,
-              help="Polygon(s) where the labels are complete (default: the labels' extent).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder of the adapted model bundle (use it with --model).")
+@click.option(
+    "--pre",
+    "pre_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Pre-event GeoTIFF (repeatable); default: the EVENT's pre image.",
+)
+@click.option(
+    "--labels",
+    "label_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Map data (repeatable): OpenStreetMap .osm/.osm.pbf, or any vector file of building polygons "
+    "and/or road lines (GeoPackage, GeoJSON, Shapefile, CSV with WKT), in any CRS.",
+)
+@click.option(
+    "--area",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Polygon(s) where the labels are complete (default: the labels' extent).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder of the adapted model bundle (use it with --model).",
+)
 @click.option("--model", default="default", show_default=True, help="The bundle to start from (name or folder).")
-@click.option("--minutes", type=click.FloatRange(min=0.5), default=10.0, show_default=True,
-              help="Time budget, training and evaluation together.")
-@click.option("--block-m", type=click.FloatRange(min=8.0), default=64.0, show_default=True,
-              help="Side of the square blocks the area is split into (1 in 4 is held out for validation).")
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0.5),
+    default=10.0,
+    show_default=True,
+    help="Time budget, training and evaluation together.",
+)
+@click.option(
+    "--block-m",
+    type=click.FloatRange(min=8.0),
+    default=64.0,
+    show_default=True,
+    help="Side of the square blocks the area is split into (1 in 4 is held out for validation).",
+)
 @click.option("--licence", default=None, help="Licence of the labels (default: ODbL for OpenStreetMap exports).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def command(event, pre_paths, label_paths, area, out_dir, model, minutes, block_m, licence, overwrite) -> None:
@@ -42,8 +72,15 @@ def command(event, pre_paths, label_paths, area, out_dir, model, minutes, block_
         from geovision.pipeline.events import materialise
 
         pre_paths = (str(materialise(event).pre),)
-    result = adapt(list(pre_paths), list(label_paths), out_dir, model=model, area=area, overwrite=overwrite,
-                   options=AdaptOptions(minutes=minutes, block_m=block_m, licence=licence))
+    result = adapt(
+        list(pre_paths),
+        list(label_paths),
+        out_dir,
+        model=model,
+        area=area,
+        overwrite=overwrite,
+        options=AdaptOptions(minutes=minutes, block_m=block_m, licence=licence),
+    )
     scores = ", ".join(f"{k} {result.base[k]:.3f} -> {result.after[k]:.3f}" for k in result.base)
     verdict = "adapted model written" if result.adapted else "kept the base model (the adapted one was not better)"
     click.echo(f"{verdict}: {result.out}  [{scores}; {result.steps} steps, {result.seconds / 60:.1f} min]")

@@ -36,14 +36,32 @@ def _band_names(which: str, source) -> list[str]:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--res-m", type=float, default=None, help="Output pixel size in metres (default: the finer input).")
 @bands_option
-@click.option("--resampling", default="bilinear", show_default=True,
-              type=click.Choice(["nearest", "bilinear", "cubic", "average", "lanczos"]))
-@click.option("--window-px", default=1024, show_default=True, type=click.IntRange(64, 8192),
-              help="Pixels per side of each processing window.")
+@click.option(
+    "--resampling",
+    default="bilinear",
+    show_default=True,
+    type=click.Choice(["nearest", "bilinear", "cubic", "average", "lanczos"]),
+)
+@click.option(
+    "--window-px",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(64, 8192),
+    help="Pixels per side of each processing window.",
+)
 @click.option("--compress", default="DEFLATE", show_default=True, type=click.Choice(["DEFLATE", "ZSTD"]))
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def command(pre_path: str, post_path: str, out_dir: str, res_m: float | None, bands: tuple[int, ...] | None,
-            resampling: str, window_px: int, compress: str, overwrite: bool) -> None:
+def command(
+    pre_path: str,
+    post_path: str,
+    out_dir: str,
+    res_m: float | None,
+    bands: tuple[int, ...] | None,
+    resampling: str,
+    window_px: int,
+    compress: str,
+    overwrite: bool,
+) -> None:
     """Align PRE and POST onto one grid; write pre.tif, post.tif and valid.tif (COGs) into OUT.
 
     Without --bands, each date's red, green and blue (the shipped models' bands) are chosen from
@@ -60,8 +78,9 @@ def command(pre_path: str, post_path: str, out_dir: str, res_m: float | None, ba
     from geovision.progress import progress
 
     out = Path(out_dir)
-    with align_pair(pre_path, post_path, res_m=res_m, bands=list(bands) if bands else None,
-                    resampling=resampling, model_bands=RGB) as pair:
+    with align_pair(
+        pre_path, post_path, res_m=res_m, bands=list(bands) if bands else None, resampling=resampling, model_bands=RGB
+    ) as pair:
         paths = {name: check_output(out / name, overwrite=overwrite) for name in OUTPUT_NAMES}
         windows = plan_windows(pair.width, pair.height, chip_px=window_px, overlap_px=0)
         with rasterio.Env(GDAL_CACHEMAX=256 * 2**20), ExitStack() as stack:
@@ -69,15 +88,40 @@ def command(pre_path: str, post_path: str, out_dir: str, res_m: float | None, ba
             for which in ("pre", "post"):
                 source = getattr(pair, which)
                 fills[which], mask = _nodata_or_mask(source)
-                writers[which] = stack.enter_context(StreamingCogWriter(
-                    paths[f"{which}.tif"], width=pair.width, height=pair.height, count=source.count,
-                    dtype=source.dtype, transform=pair.transform, crs=pair.crs, nodata=fills[which],
-                    kind="continuous", overwrite=overwrite, mask=mask, compress=compress,
-                    band_names=_band_names(which, source)))
-            valid_writer = stack.enter_context(StreamingCogWriter(
-                paths["valid.tif"], width=pair.width, height=pair.height, count=1, dtype="uint8",
-                transform=pair.transform, crs=pair.crs, nodata=None, kind="mask", overwrite=overwrite,
-                colormap=VALID_COLORS, band_names=["valid (pre and post)"], compress=compress))
+                writers[which] = stack.enter_context(
+                    StreamingCogWriter(
+                        paths[f"{which}.tif"],
+                        width=pair.width,
+                        height=pair.height,
+                        count=source.count,
+                        dtype=source.dtype,
+                        transform=pair.transform,
+                        crs=pair.crs,
+                        nodata=fills[which],
+                        kind="continuous",
+                        overwrite=overwrite,
+                        mask=mask,
+                        compress=compress,
+                        band_names=_band_names(which, source),
+                    )
+                )
+            valid_writer = stack.enter_context(
+                StreamingCogWriter(
+                    paths["valid.tif"],
+                    width=pair.width,
+                    height=pair.height,
+                    count=1,
+                    dtype="uint8",
+                    transform=pair.transform,
+                    crs=pair.crs,
+                    nodata=None,
+                    kind="mask",
+                    overwrite=overwrite,
+                    colormap=VALID_COLORS,
+                    band_names=["valid (pre and post)"],
+                    compress=compress,
+                )
+            )
             for chip in progress(windows, total=len(windows), description="aligning"):
                 both = np.ones((chip.crop.height, chip.crop.width), bool)
                 for which, writer in writers.items():

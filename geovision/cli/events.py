@@ -10,21 +10,36 @@ REQUIRES = {"nothing": "ready", "shared-data": "needs ../shared/data", "network"
 
 
 @click.command("events")
-@click.option("--catalog", type=click.Path(dir_okay=False), default=None,
-              help="Event catalog (default: the repository's data_catalog.yaml; GEOVISION_CATALOG overrides).")
+@click.option(
+    "--catalog",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Event catalog (default: the repository's data_catalog.yaml; GEOVISION_CATALOG overrides).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
 def command(catalog: str | None, as_json: bool) -> None:
     """List the catalog's events: name, date, kind, what it needs, title."""
     from geovision.catalog import load_catalog
 
     loaded = load_catalog(catalog)
-    rows = [{"name": name, "date": spec.date, "kind": spec.kind, "requires": spec.requires, "title": spec.title,
-             "licence": spec.licence} for name, spec in ((n, loaded.event(n)) for n in loaded.names)]
+    rows = [
+        {
+            "name": name,
+            "date": spec.date,
+            "kind": spec.kind,
+            "requires": spec.requires,
+            "title": spec.title,
+            "licence": spec.licence,
+        }
+        for name, spec in ((n, loaded.event(n)) for n in loaded.names)
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
     width = max(len(row["name"]) for row in rows) if rows else 4
     for row in rows:
-        click.echo(f"{row['name']:{width}s}  {row['date'] or '-':10s}  {row['kind']:9s}  "
-                   f"{REQUIRES[row['requires']]:20s}  {row['title']}")
+        click.echo(
+            f"{row['name']:{width}s}  {row['date'] or '-':10s}  {row['kind']:9s}  "
+            f"{REQUIRES[row['requires']]:20s}  {row['title']}"
+        )
     click.echo(f"({len(rows)} events in {loaded.path}; run one with `geovision run NAME --out DIR`)")

@@ -80,8 +80,9 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     ctx.obj["verbosity"] = verbosity
     set_quiet(verbosity < 0)
     level = logging.WARNING - 10 * verbosity
-    logging.basicConfig(level=max(logging.DEBUG, min(logging.ERROR, level)),
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=max(logging.DEBUG, min(logging.ERROR, level)), format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def main() -> None:

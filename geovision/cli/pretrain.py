@@ -8,18 +8,28 @@ import click
 
 
 def _options(function):
-    for decorator in reversed([
-        click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False)),
-        click.option("--output-dir", default=None, type=click.Path(file_okay=False),
-                     help="Run folder (default: the config's output_dir, else outputs/pretrain/<name>)."),
-        click.option("--data-root", default=None, type=click.Path(file_okay=False),
-                     help="Folder that relative data paths start from (overrides data_root)."),
-        click.option("--steps", type=int, default=None, help="Override trainer.steps."),
-        click.option("--batch-size", type=int, default=None, help="Override trainer.batch_size (per process)."),
-        click.option("--device", default=None, help="auto, cpu, cuda, mps (overrides trainer.device)."),
-        click.option("--resume", is_flag=True, help="Continue the run in the output folder."),
-        click.option("--overwrite", is_flag=True, help="Discard an earlier run in the output folder."),
-    ]):
+    for decorator in reversed(
+        [
+            click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False)),
+            click.option(
+                "--output-dir",
+                default=None,
+                type=click.Path(file_okay=False),
+                help="Run folder (default: the config's output_dir, else outputs/pretrain/<name>).",
+            ),
+            click.option(
+                "--data-root",
+                default=None,
+                type=click.Path(file_okay=False),
+                help="Folder that relative data paths start from (overrides data_root).",
+            ),
+            click.option("--steps", type=int, default=None, help="Override trainer.steps."),
+            click.option("--batch-size", type=int, default=None, help="Override trainer.batch_size (per process)."),
+            click.option("--device", default=None, help="auto, cpu, cuda, mps (overrides trainer.device)."),
+            click.option("--resume", is_flag=True, help="Continue the run in the output folder."),
+            click.option("--overwrite", is_flag=True, help="Discard an earlier run in the output folder."),
+        ]
+    ):
         function = decorator(function)
     return function
 
@@ -61,8 +71,15 @@ def ssl(config_path, output_dir, data_root, steps, batch_size, device, resume, o
     from geovision.pretrain.config import load_ssl_config
     from geovision.pretrain.ssl import pretrain_ssl
 
-    config = _load(load_ssl_config, config_path, output_dir=output_dir, data_root=data_root, steps=steps,
-                   batch_size=batch_size, device=device)
+    config = _load(
+        load_ssl_config,
+        config_path,
+        output_dir=output_dir,
+        data_root=data_root,
+        steps=steps,
+        batch_size=batch_size,
+        device=device,
+    )
     result = pretrain_ssl(config, resume=resume, overwrite=overwrite)
     click.echo(f"pretrained {result.step} steps (loss {result.loss:.4f}); encoder: {result.encoder}")
     click.echo(f"  start training from it with `init_from: {result.encoder}`")
@@ -75,12 +92,21 @@ def distill(config_path, output_dir, data_root, steps, batch_size, device, resum
     from geovision.pretrain.config import load_distill_config
     from geovision.pretrain.distill import distill as run
 
-    config = _load(load_distill_config, config_path, output_dir=output_dir, data_root=data_root, steps=steps,
-                   batch_size=batch_size, device=device)
+    config = _load(
+        load_distill_config,
+        config_path,
+        output_dir=output_dir,
+        data_root=data_root,
+        steps=steps,
+        batch_size=batch_size,
+        device=device,
+    )
     result = run(config, resume=resume, overwrite=overwrite)
-    click.echo(f"student: {result.pseudo.step} pseudo-label steps"
-               + (f", {result.finetune.step} fine-tuning steps" if result.finetune else "")
-               + f"; bundle: {result.bundle}")
+    click.echo(
+        f"student: {result.pseudo.step} pseudo-label steps"
+        + (f", {result.finetune.step} fine-tuning steps" if result.finetune else "")
+        + f"; bundle: {result.bundle}"
+    )
     _echo_metrics((result.finetune or result.pseudo).metrics)
 
 
@@ -91,8 +117,15 @@ def weak(config_path, output_dir, data_root, steps, batch_size, device, resume, 
     from geovision.pretrain.config import load_weak_config
     from geovision.pretrain.weak import train_weak
 
-    config = _load(load_weak_config, config_path, output_dir=output_dir, data_root=data_root, steps=steps,
-                   batch_size=batch_size, device=device)
+    config = _load(
+        load_weak_config,
+        config_path,
+        output_dir=output_dir,
+        data_root=data_root,
+        steps=steps,
+        batch_size=batch_size,
+        device=device,
+    )
     result = train_weak(config, resume=resume, overwrite=overwrite)
     click.echo(f"trained {result.step} steps; bundle: {result.bundle}")
     _echo_metrics(result.metrics)

@@ -17,38 +17,96 @@ from geovision.inference.runtime import RUNTIMES
 @click.option("--post", type=click.Path(dir_okay=False), help="Post-event image (instead of EVENT).")
 @click.option("--census", type=click.Path(dir_okay=False), help="Census polygons with population counts.")
 @click.option("--pop-field", default="pop", show_default=True, help="Population column of --census.")
-@click.option("--aoi", type=click.Path(dir_okay=False), default=None,
-              help="Area of interest: a polygon vector file (any CRS); the whole job covers only it.")
+@click.option(
+    "--aoi",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Area of interest: a polygon vector file (any CRS); the whole job covers only it.",
+)
 @bands_option
-@click.option("--event-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Date of the event (YYYY-MM-DD): the STAC datetime of the outputs. Default: the catalog's.")
+@click.option(
+    "--event-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date of the event (YYYY-MM-DD): the STAC datetime of the outputs. Default: the catalog's.",
+)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--model", default="default", show_default=True,
-              help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).")
-@click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True,
-              help="Inference precision/engine: auto picks bf16 on a capable CPU/GPU, else fp32.")
+@click.option(
+    "--model",
+    default="default",
+    show_default=True,
+    help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).",
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    default="auto",
+    show_default=True,
+    help="Inference precision/engine: auto picks bf16 on a capable CPU/GPU, else fp32.",
+)
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda or cuda:N.")
 @click.option("--scheduler", default=None, help="Dask scheduler for inference: local or tcp://host:port.")
 @click.option("--cell-px", type=int, default=256, show_default=True, help="DII grid cell size in pixels.")
 @click.option("--theta", type=float, default=0.1, show_default=True, help="DII threshold for impacted cells.")
 @click.option("--catalog", type=click.Path(dir_okay=False), default=None, help="Event catalog (data_catalog.yaml).")
-@click.option("--name", default=None,
-              help="Name of the run, the report's title (default: the event, or the --out folder's name).")
-@click.option("--adapt-with", "adapt_with", multiple=True, type=click.Path(dir_okay=False),
-              help="Map data of the place before the event (OpenStreetMap .osm/.pbf or any vector file, repeatable): "
-                   "first adapt the model to the pre image (`geovision adapt`), then run with it.")
-@click.option("--adapt-area", type=click.Path(dir_okay=False), default=None,
-              help="Polygon(s) where the --adapt-with labels are complete (default: their extent).")
-@click.option("--adapt-minutes", type=float, default=10.0, show_default=True,
-              help="Time budget of the adapt stage (CPU minutes, training and scoring).")
+@click.option(
+    "--name", default=None, help="Name of the run, the report's title (default: the event, or the --out folder's name)."
+)
+@click.option(
+    "--adapt-with",
+    "adapt_with",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Map data of the place before the event (OpenStreetMap .osm/.pbf or any vector file, repeatable): "
+    "first adapt the model to the pre image (`geovision adapt`), then run with it.",
+)
+@click.option(
+    "--adapt-area",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Polygon(s) where the --adapt-with labels are complete (default: their extent).",
+)
+@click.option(
+    "--adapt-minutes",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Time budget of the adapt stage (CPU minutes, training and scoring).",
+)
 @click.option("--overwrite", is_flag=True, help="Start again, replacing a previous run in --out.")
-@click.option("--resume", is_flag=True,
-              help="Accepted, and the default: a rerun into --out resumes, recomputing only what changed.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Accepted, and the default: a rerun into --out resumes, recomputing only what changed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="End with the headline figures as JSON instead of a summary.")
 @click.pass_context
-def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, out_dir, model, runtime, device,
-            scheduler, cell_px, theta, catalog, name, adapt_with, adapt_area, adapt_minutes, overwrite, resume,
-            as_json) -> None:
+def command(
+    ctx,
+    event,
+    pre,
+    post,
+    census,
+    pop_field,
+    aoi,
+    bands,
+    event_date,
+    out_dir,
+    model,
+    runtime,
+    device,
+    scheduler,
+    cell_px,
+    theta,
+    catalog,
+    name,
+    adapt_with,
+    adapt_area,
+    adapt_minutes,
+    overwrite,
+    resume,
+    as_json,
+) -> None:
     """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
     from dataclasses import replace
 
@@ -60,18 +118,22 @@ def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, ou
     from geovision.report.summary import summary_figures, summary_lines
 
     if resume and overwrite:
-        raise ConfigError("--resume and --overwrite contradict each other",
-                          fix="give --resume to continue the run in --out, or --overwrite to start again")
+        raise ConfigError(
+            "--resume and --overwrite contradict each other",
+            fix="give --resume to continue the run in --out, or --overwrite to start again",
+        )
     if (event is None) == (pre is None or post is None):
-        raise ConfigError("give either an EVENT name or both --pre and --post",
-                          fix="e.g. `geovision run demo --out out/` or "
-                              "`geovision run --pre a.tif --post b.tif --out out/`")
+        raise ConfigError(
+            "give either an EVENT name or both --pre and --post",
+            fix="e.g. `geovision run demo --out out/` or `geovision run --pre a.tif --post b.tif --out out/`",
+        )
     out = Path(out_dir)
     if aoi is not None:
         from geovision.io.aoi import load_aoi
 
         load_aoi(aoi)  # fail early on a missing or unusable AOI file
     quiet = (ctx.obj or {}).get("verbosity", 0) < 0
+
     def echo(text: str) -> None:  # stage lines; on stderr when stdout carries --json
         if not quiet:
             click.echo(text, err=as_json)
@@ -80,23 +142,37 @@ def command(ctx, event, pre, post, census, pop_field, aoi, bands, event_date, ou
         echo(f"preparing event `{event}` ...")
         inputs = materialise(event, load_catalog(catalog))
     else:
-        inputs = EventInputs(name=out.resolve().name, pre=Path(pre), post=Path(post),
-                             census=Path(census) if census else None, census_pop_field=pop_field)
+        inputs = EventInputs(
+            name=out.resolve().name,
+            pre=Path(pre),
+            post=Path(post),
+            census=Path(census) if census else None,
+            census_pop_field=pop_field,
+        )
     if name is not None:
         inputs = replace(inputs, name=name)
     if aoi is not None:
         inputs = replace(inputs, aoi=Path(aoi))
     if adapt_with:
-        inputs = replace(inputs, adapt_labels=tuple(Path(p) for p in adapt_with),
-                         adapt_area=Path(adapt_area) if adapt_area else None)
+        inputs = replace(
+            inputs, adapt_labels=tuple(Path(p) for p in adapt_with), adapt_area=Path(adapt_area) if adapt_area else None
+        )
     elif adapt_area:
         raise ConfigError("--adapt-area needs --adapt-with", fix="give the map data to adapt to with --adapt-with")
     if bands is not None:
         inputs = replace(inputs, bands=bands)
     if event_date is not None:
         inputs = replace(inputs, event_date=event_date.date().isoformat())
-    options = RunOptions(model=model, runtime=runtime, device=device, scheduler=scheduler, cell_px=cell_px,
-                         theta_buildings=theta, theta_roads=theta, adapt_minutes=adapt_minutes)
+    options = RunOptions(
+        model=model,
+        runtime=runtime,
+        device=device,
+        scheduler=scheduler,
+        cell_px=cell_px,
+        theta_buildings=theta,
+        theta_roads=theta,
+        adapt_minutes=adapt_minutes,
+    )
     run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=echo)
     record = read_run_record(run.out)
     figures = summary_figures(record, out)

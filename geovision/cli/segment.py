@@ -9,30 +9,68 @@ from geovision.inference.runtime import RUNTIMES
 
 
 @click.command("segment")
-@click.option("--pre", "pre", required=True, type=click.Path(dir_okay=False),
-              help="Image to segment (the pre-event image of a pair).")
+@click.option(
+    "--pre",
+    "pre",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Image to segment (the pre-event image of a pair).",
+)
 @click.option("--post", type=click.Path(dir_okay=False), default=None, help="Post-event image (aligned to --pre).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--model", "model", default="default", show_default=True,
-              help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).")
+@click.option(
+    "--model",
+    "model",
+    default="default",
+    show_default=True,
+    help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).",
+)
 @click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps.")
 @click.option("--chip-px", type=int, default=512, show_default=True)
 @click.option("--overlap-px", type=int, default=64, show_default=True)
-@click.option("--batch-windows", type=int, default=0, show_default=True,
-              help="Windows per model batch (each gives pre + post); 0 = auto: 1 on CPU, 8 on GPU.")
-@click.option("--res-m", type=float, default=None,
-              help="Resolution of the common grid in metres (default: the model's GSD when the pair's is more "
-                   "than 25 % off it, else the finer of the two).")
+@click.option(
+    "--batch-windows",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Windows per model batch (each gives pre + post); 0 = auto: 1 on CPU, 8 on GPU.",
+)
+@click.option(
+    "--res-m",
+    type=float,
+    default=None,
+    help="Resolution of the common grid in metres (default: the model's GSD when the pair's is more "
+    "than 25 % off it, else the finer of the two).",
+)
 @bands_option
-@click.option("--aoi", type=click.Path(dir_okay=False), default=None,
-              help="Area of interest: a polygon vector file (any CRS); only its bounding box is segmented, "
-                   "pixels outside its polygons are nodata.")
+@click.option(
+    "--aoi",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Area of interest: a polygon vector file (any CRS); only its bounding box is segmented, "
+    "pixels outside its polygons are nodata.",
+)
 @click.option("--scheduler", default=None, help="Dask scheduler: `local` or tcp://host:port (default: no Dask).")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def command(pre, post, out_dir, model, runtime, device, chip_px, overlap_px, batch_windows, res_m, bands, aoi,
-            scheduler, resume, overwrite) -> None:
+def command(
+    pre,
+    post,
+    out_dir,
+    model,
+    runtime,
+    device,
+    chip_px,
+    overlap_px,
+    batch_windows,
+    res_m,
+    bands,
+    aoi,
+    scheduler,
+    resume,
+    overwrite,
+) -> None:
     """Segment PRE (and POST, on one grid) tile by tile into COG probabilities and masks (within --aoi)."""
     from geovision.inference.engine import SegmentOptions, segment_scene
     from geovision.inference.predictor import bundle_ref
@@ -40,12 +78,18 @@ def command(pre, post, out_dir, model, runtime, device, chip_px, overlap_px, bat
 
     result = segment_scene(
         SourceSpec(pre=pre, post=post, res_m=res_m, bands=bands, aoi=aoi),
-        bundle_ref(model, runtime=runtime, device=device), out_dir,
+        bundle_ref(model, runtime=runtime, device=device),
+        out_dir,
         options=SegmentOptions(chip_px=chip_px, overlap_px=overlap_px, batch_windows=batch_windows),
-        overwrite=overwrite, resume=resume, scheduler=scheduler)
+        overwrite=overwrite,
+        resume=resume,
+        scheduler=scheduler,
+    )
     megapixels = result.width * result.height * (2 if post else 1) / 1e6
-    click.echo(f"segmented {result.width}x{result.height} px ({result.windows} windows, "
-               f"{result.batches_resumed} batches resumed) with runtime {result.runtime} in "
-               f"{result.seconds_total:.1f} s ({megapixels / max(result.seconds_predict, 1e-9):.2f} MP/s)")
+    click.echo(
+        f"segmented {result.width}x{result.height} px ({result.windows} windows, "
+        f"{result.batches_resumed} batches resumed) with runtime {result.runtime} in "
+        f"{result.seconds_total:.1f} s ({megapixels / max(result.seconds_predict, 1e-9):.2f} MP/s)"
+    )
     for name, path in result.outputs.items():
         click.echo(f"  {name}: {path}")

@@ -9,10 +9,18 @@ import click
 
 @click.command("train")
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
-@click.option("--output-dir", default=None, type=click.Path(file_okay=False),
-              help="Run folder (default: the config's output_dir, else outputs/train/<name>).")
-@click.option("--data-root", default=None, type=click.Path(file_okay=False),
-              help="Folder that relative data paths start from (overrides data_root).")
+@click.option(
+    "--output-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Run folder (default: the config's output_dir, else outputs/train/<name>).",
+)
+@click.option(
+    "--data-root",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder that relative data paths start from (overrides data_root).",
+)
 @click.option("--steps", type=int, default=None, help="Override trainer.steps.")
 @click.option("--batch-size", type=int, default=None, help="Override trainer.batch_size.")
 @click.option("--device", default=None, help="auto, cpu, cuda, cuda:1, mps (overrides trainer.device).")

@@ -6,23 +6,57 @@ import click
 
 
 @click.command("vectorize")
-@click.option("--mask", "mask_path", required=True, type=click.Path(dir_okay=False),
-              help="Mask or probability GeoTIFF (band 1).")
+@click.option(
+    "--mask", "mask_path", required=True, type=click.Path(dir_okay=False), help="Mask or probability GeoTIFF (band 1)."
+)
 @click.option("--kind", type=click.Choice(["buildings", "roads"]), required=True, help="What the mask shows.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Output .gpkg or .geojson (RFC 7946, EPSG:4326).")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output .gpkg or .geojson (RFC 7946, EPSG:4326).",
+)
 @click.option("--tau", type=float, default=0.5, show_default=True, help="Pixels >= tau are features.")
-@click.option("--min-area-m2", type=float, default=4.0, show_default=True,
-              help="Buildings: drop polygons smaller than this (m², computed in a metric CRS).")
-@click.option("--simplify-m", type=float, default=0.0, show_default=True,
-              help="Simplification tolerance in metres (0 = keep the pixel outline).")
-@click.option("--regularize/--no-regularize", default=False, show_default=True,
-              help="Buildings: make nearly rectangular footprints rectangles.")
-@click.option("--min-spur-m", type=float, default=5.0, show_default=True,
-              help="Roads: prune dead-end branches shorter than this (skeleton hairs).")
+@click.option(
+    "--min-area-m2",
+    type=float,
+    default=4.0,
+    show_default=True,
+    help="Buildings: drop polygons smaller than this (m², computed in a metric CRS).",
+)
+@click.option(
+    "--simplify-m",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Simplification tolerance in metres (0 = keep the pixel outline).",
+)
+@click.option(
+    "--regularize/--no-regularize",
+    default=False,
+    show_default=True,
+    help="Buildings: make nearly rectangular footprints rectangles.",
+)
+@click.option(
+    "--min-spur-m",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Roads: prune dead-end branches shorter than this (skeleton hairs).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-def command(mask_path: str, kind: str, out_path: str, tau: float, min_area_m2: float, simplify_m: float,
-            regularize: bool, min_spur_m: float, overwrite: bool) -> None:
+def command(
+    mask_path: str,
+    kind: str,
+    out_path: str,
+    tau: float,
+    min_area_m2: float,
+    simplify_m: float,
+    regularize: bool,
+    min_spur_m: float,
+    overwrite: bool,
+) -> None:
     """Polygonise a building mask, or trace a road mask's centreline graph, into a vector file."""
     from geovision.io.atomic import check_output
     from geovision.io.vectors import write_vectors
@@ -31,8 +65,9 @@ def command(mask_path: str, kind: str, out_path: str, tau: float, min_area_m2: f
     if kind == "buildings":
         from geovision.vector.polygons import polygonize_raster
 
-        frame = polygonize_raster(mask_path, tau=tau, min_area_m2=min_area_m2, simplify_m=simplify_m,
-                                  regularize_shapes=regularize)
+        frame = polygonize_raster(
+            mask_path, tau=tau, min_area_m2=min_area_m2, simplify_m=simplify_m, regularize_shapes=regularize
+        )
     else:
         from geovision.vector.road_raster import road_lines_from_raster
 

@@ -64,8 +64,9 @@ def open_quietly(path: str, *, kind: str) -> rasterio.io.DatasetReader:
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             return rasterio.open(path)
     except RasterioIOError as error:
-        raise CorruptFileError(f"not a readable {kind} ({error})", path=path,
-                               fix="re-download or re-export the file") from error
+        raise CorruptFileError(
+            f"not a readable {kind} ({error})", path=path, fix="re-download or re-export the file"
+        ) from error
 
 
 class PlainImage:
@@ -79,8 +80,11 @@ class PlainImage:
             default = [i for i, ci in enumerate(dataset.colorinterp, 1) if ci != ColorInterp.alpha]
             self.bands = list(bands) if bands else default or list(range(1, dataset.count + 1))
             if any(not 1 <= b <= dataset.count for b in self.bands):
-                raise BandCountError(f"band selection {self.bands} is invalid for a {dataset.count}-band image",
-                                     path=self.path, fix=f"choose bands between 1 and {dataset.count}")
+                raise BandCountError(
+                    f"band selection {self.bands} is invalid for a {dataset.count}-band image",
+                    path=self.path,
+                    fix=f"choose bands between 1 and {dataset.count}",
+                )
 
     def _open(self) -> rasterio.io.DatasetReader:
         return open_quietly(self.path, kind="image")

@@ -77,8 +77,15 @@ def pack_scene(scene: Scene) -> ArrayScene:
     image, valid, masks = scene.read(PixelWindow(0, 0, scene.width, scene.height))
     if np.all((image >= 0) & (image <= 255) & (image == np.round(image))):
         image = image.astype(np.uint8)
-    return ArrayScene(scene.name, image, valid, {t: m.astype(np.uint8) for t, m in masks.items()},
-                      scene.gsd_m, scene.weight, dict(scene.meta))
+    return ArrayScene(
+        scene.name,
+        image,
+        valid,
+        {t: m.astype(np.uint8) for t, m in masks.items()},
+        scene.gsd_m,
+        scene.weight,
+        dict(scene.meta),
+    )
 
 
 def pack_scenes(scenes: Sequence[Scene]) -> list[ArrayScene]:
@@ -92,13 +99,23 @@ def save_pack(folder: str | os.PathLike[str], scenes: Sequence[ArrayScene]) -> P
     index = []
     for number, scene in enumerate(scenes):
         file = f"scene_{number:04d}.npz"
-        arrays = {"image": scene.image_data, "valid": scene.valid_data,
-                  **{f"mask_{task}": data for task, data in scene.mask_data.items()}}
+        arrays = {
+            "image": scene.image_data,
+            "valid": scene.valid_data,
+            **{f"mask_{task}": data for task, data in scene.mask_data.items()},
+        }
         tmp = folder / f".{file}.tmp.npz"
         np.savez_compressed(tmp, **arrays)
         tmp.replace(folder / file)
-        index.append({"file": file, "name": scene.name, "gsd_m": scene.gsd_m, "weight": scene.weight,
-                      "tasks": sorted(scene.mask_data)})
+        index.append(
+            {
+                "file": file,
+                "name": scene.name,
+                "gsd_m": scene.gsd_m,
+                "weight": scene.weight,
+                "tasks": sorted(scene.mask_data),
+            }
+        )
     (folder / "pack.json").write_text(json.dumps({"format": "geovision-pack/1", "scenes": index}, indent=1))
     return folder
 
@@ -114,6 +131,9 @@ def load_pack(folder: str | os.PathLike[str]) -> list[ArrayScene]:
     for item in index["scenes"]:
         with np.load(folder / item["file"], allow_pickle=False) as arrays:
             masks = {task: arrays[f"mask_{task}"] for task in item["tasks"]}
-            scenes.append(ArrayScene(item["name"], arrays["image"], arrays["valid"], masks,
-                                     float(item["gsd_m"]), float(item["weight"])))
+            scenes.append(
+                ArrayScene(
+                    item["name"], arrays["image"], arrays["valid"], masks, float(item["gsd_m"]), float(item["weight"])
+                )
+            )
     return scenes

@@ -31,7 +31,7 @@ def expand_braces(pattern: str) -> list[str]:
     match = _BRACES.search(pattern)
     if match is None:
         return [pattern]
-    head, tail = pattern[:match.start()], pattern[match.end():]
+    head, tail = pattern[: match.start()], pattern[match.end() :]
     return [out for option in match.group(1).split(",") for out in expand_braces(head + option + tail)]
 
 
@@ -55,11 +55,15 @@ class RegistryEntry:
 
     def images(self, data_root: Path) -> list[Path]:
         """The image files the entry matches under ``data_root`` (sorted; an error when none)."""
-        found = sorted({Path(p) for pattern in expand_braces(self.fields["image"])
-                        for p in glob.glob(str(data_root / pattern))})
+        found = sorted(
+            {Path(p) for pattern in expand_braces(self.fields["image"]) for p in glob.glob(str(data_root / pattern))}
+        )
         if not found:
-            raise ConfigError(f"data registry entry {self.name!r} matches no file ({self.fields['image']})",
-                              path=data_root, fix="check data_root (it must hold ../shared/data's sources)")
+            raise ConfigError(
+                f"data registry entry {self.name!r} matches no file ({self.fields['image']})",
+                path=data_root,
+                fix="check data_root (it must hold ../shared/data's sources)",
+            )
         return found
 
     def _label(self, template: str, image: Path, data_root: Path) -> str:
@@ -75,8 +79,9 @@ class RegistryEntry:
         out = []
         for image in images:
             source = {k: v for k, v in self.fields.items() if k != "kind" or self.kind != "unlabelled"}
-            source.update(image=str(image), weight=share,
-                          name=self.name if len(images) == 1 else f"{self.name}: {image.stem}")
+            source.update(
+                image=str(image), weight=share, name=self.name if len(images) == 1 else f"{self.name}: {image.stem}"
+            )
             for key in ("labels", "masks"):
                 value = source.get(key)
                 if isinstance(value, str):
@@ -96,8 +101,9 @@ class Registry:
 
     def __getitem__(self, name: str) -> RegistryEntry:
         if name not in self.entries:
-            raise ConfigError(f"unknown data source {name!r}", path=self.path,
-                              fix=f"use one of: {', '.join(sorted(self.entries))}")
+            raise ConfigError(
+                f"unknown data source {name!r}", path=self.path, fix=f"use one of: {', '.join(sorted(self.entries))}"
+            )
         return self.entries[name]
 
     def by_split(self, split: str) -> list[RegistryEntry]:
@@ -116,17 +122,23 @@ def load_registry(path: str | os.PathLike[str]) -> Registry:
             raise ConfigError(f"registry entry {name!r} needs `kind` and `image`", path=path)
         split = fields.get("split")
         if split not in SPLITS:
-            raise ConfigError(f"registry entry {name!r} has split {split!r}", path=path,
-                              fix=f"use one of {', '.join(SPLITS)}")
+            raise ConfigError(
+                f"registry entry {name!r} has split {split!r}", path=path, fix=f"use one of {', '.join(SPLITS)}"
+            )
         replace = fields.get("stem_replace")
-        entries[name] = RegistryEntry(name=name, split=split, reason=fields.get("reason", ""),
-                                      stem_replace=tuple(replace) if replace else None,
-                                      fields={k: v for k, v in fields.items() if k not in _REGISTRY_KEYS})
+        entries[name] = RegistryEntry(
+            name=name,
+            split=split,
+            reason=fields.get("reason", ""),
+            stem_replace=tuple(replace) if replace else None,
+            fields={k: v for k, v in fields.items() if k not in _REGISTRY_KEYS},
+        )
     return Registry(path, entries)
 
 
-def expand_uses(items: list, registry: Registry, data_root: Path, *, where: str,
-                allowed: tuple[str, ...] = TRAINABLE) -> list:
+def expand_uses(
+    items: list, registry: Registry, data_root: Path, *, where: str, allowed: tuple[str, ...] = TRAINABLE
+) -> list:
     """Replace every ``{use: NAME, weight: W}`` item of a source list by the entry's concrete sources."""
     out: list = []
     for item in items:
@@ -138,9 +150,12 @@ def expand_uses(items: list, registry: Registry, data_root: Path, *, where: str,
             raise ConfigError(f"{where}: a `use:` item takes only `weight`, not {extra}", path=registry.path)
         entry = registry[item["use"]]
         if entry.split not in allowed:
-            raise ConfigError(f"{where} uses {entry.name!r}, whose split is {entry.split!r}"
-                              + (f" ({entry.reason})" if entry.reason else ""), path=registry.path,
-                              fix=f"{where} may only use {' or '.join(allowed)} entries")
+            raise ConfigError(
+                f"{where} uses {entry.name!r}, whose split is {entry.split!r}"
+                + (f" ({entry.reason})" if entry.reason else ""),
+                path=registry.path,
+                fix=f"{where} may only use {' or '.join(allowed)} entries",
+            )
         out.extend(entry.sources(data_root, weight=item.get("weight")))
     return out
 
@@ -166,6 +181,8 @@ def resolve_registry(raw: dict, config_dir: Path) -> dict:
         out["data"] = data
     distill = out.get("distill")
     if isinstance(distill, dict) and isinstance(distill.get("unlabelled"), list):
-        out["distill"] = {**distill, "unlabelled": expand_uses(distill["unlabelled"], registry, data_root,
-                                                               where="distill.unlabelled")}
+        out["distill"] = {
+            **distill,
+            "unlabelled": expand_uses(distill["unlabelled"], registry, data_root, where="distill.unlabelled"),
+        }
     return out

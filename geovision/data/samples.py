@@ -31,16 +31,18 @@ def _resample(array: np.ndarray, out_px: int, *, threshold: float | None) -> tor
     """Bilinear (antialiased) resize of ``[C, h, w]`` to ``[C, out_px, out_px]``; thresholded if asked."""
     tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
     if tensor.shape[-1] != out_px or tensor.shape[-2] != out_px:
-        tensor = F.interpolate(tensor[None], size=(out_px, out_px), mode="bilinear", align_corners=False,
-                               antialias=True)[0]
+        tensor = F.interpolate(
+            tensor[None], size=(out_px, out_px), mode="bilinear", align_corners=False, antialias=True
+        )[0]
     return tensor if threshold is None else tensor >= threshold
 
 
 class ChipReader:
     """Reads a scene window as a model-ready sample (resampled to ``chip_px``, normalised)."""
 
-    def __init__(self, *, tasks: Sequence[str], chip_px: int, gsd_m: float, mean: Sequence[float],
-                 std: Sequence[float]):
+    def __init__(
+        self, *, tasks: Sequence[str], chip_px: int, gsd_m: float, mean: Sequence[float], std: Sequence[float]
+    ):
         if len(mean) != len(std):
             raise ConfigError("normalization mean and std need one value per band")
         self.tasks = tuple(tasks)
@@ -52,9 +54,10 @@ class ChipReader:
         """Raise unless every scene has the configured band count."""
         for scene in scenes:
             if scene.image.count != len(self.normalization.mean):
-                raise BandCountError(f"scene {scene.name} has {scene.image.count} bands, the config "
-                                     f"{len(self.normalization.mean)}",
-                                     fix="select bands per source (bands: [1, 2, 3]) or change the normalization")
+                raise BandCountError(
+                    f"scene {scene.name} has {scene.image.count} bands, the config {len(self.normalization.mean)}",
+                    fix="select bands per source (bands: [1, 2, 3]) or change the normalization",
+                )
 
     def read_px(self, scene: Scene, scale: float = 1.0) -> int:
         """Side in scene pixels of the window that covers one chip."""
@@ -65,8 +68,9 @@ class ChipReader:
         image, valid, masks = scene.read(window)
         valid_t = _resample(valid[None], self.chip_px, threshold=0.999)[0]
         image_t = _resample(image, self.chip_px, threshold=None) * valid_t
-        masks_t = {task: _resample(masks[task][None], self.chip_px, threshold=0.5)[0]
-                   for task in self.tasks if task in masks}
+        masks_t = {
+            task: _resample(masks[task][None], self.chip_px, threshold=0.5)[0] for task in self.tasks if task in masks
+        }
         return image_t, valid_t, masks_t
 
     def sample(self, scene: Scene, image: torch.Tensor, valid: torch.Tensor, masks: dict[str, torch.Tensor]) -> dict:
@@ -90,9 +94,18 @@ class RandomWindows(Dataset):
     A window whose valid fraction is below ``min_valid`` is redrawn (up to ``tries`` times).
     """
 
-    def __init__(self, scenes: Sequence[Scene], reader: ChipReader, *, length: int, seed: int = 0,
-                 augment: Augment | None = None, min_valid: float = 0.25, tries: int = 5,
-                 sensor: SensorAugment | None = None):
+    def __init__(
+        self,
+        scenes: Sequence[Scene],
+        reader: ChipReader,
+        *,
+        length: int,
+        seed: int = 0,
+        augment: Augment | None = None,
+        min_valid: float = 0.25,
+        tries: int = 5,
+        sensor: SensorAugment | None = None,
+    ):
         if not scenes:
             raise ConfigError("no training scenes", fix="list at least one source under data.train")
         reader.check(scenes)

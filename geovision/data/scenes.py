@@ -62,10 +62,18 @@ def _check_path(path: str | os.PathLike[str], what: str) -> Path:
     return path
 
 
-def geotiff_scene(image: str | os.PathLike[str], labels: Mapping[str, str | os.PathLike[str]], *,
-                  bands: list[int] | None = None, gsd_m: float | None = None, line_width_m: float = 4.0,
-                  boundary_px: float = 0.0, label_nodata: str = "mask", name: str | None = None,
-                  weight: float = 1.0) -> Scene:
+def geotiff_scene(
+    image: str | os.PathLike[str],
+    labels: Mapping[str, str | os.PathLike[str]],
+    *,
+    bands: list[int] | None = None,
+    gsd_m: float | None = None,
+    line_width_m: float = 4.0,
+    boundary_px: float = 0.0,
+    label_nodata: str = "mask",
+    name: str | None = None,
+    weight: float = 1.0,
+) -> Scene:
     """A georeferenced image with per-task labels: mask rasters on its grid, or vector files in any CRS.
 
     Lines (roads) are buffered to ``line_width_m``; ``boundary_px > 0`` adds a
@@ -80,32 +88,55 @@ def geotiff_scene(image: str | os.PathLike[str], labels: Mapping[str, str | os.P
     for task, label in labels.items():
         label = _check_path(label, f"label file for task {task!r}")
         if label.suffix.lower() in RASTER_SUFFIXES:
-            targets[task] = RasterTarget(label, width=source.width, height=source.height,
-                                         transform=source.transform, use_mask=label_nodata == "mask")
+            targets[task] = RasterTarget(
+                label,
+                width=source.width,
+                height=source.height,
+                transform=source.transform,
+                use_mask=label_nodata == "mask",
+            )
             continue
         frame = to_pixel_frame(read_vectors(label), transform=source.transform, crs=source.crs)
-        targets[task] = VectorTarget(frame, width=source.width, height=source.height,
-                                     line_width_px=line_width_m / gsd)
+        targets[task] = VectorTarget(frame, width=source.width, height=source.height, line_width_px=line_width_m / gsd)
         if boundary_px > 0 and task == "buildings":
-            targets[BOUNDARY_TASK] = VectorTarget(frame, width=source.width, height=source.height,
-                                                  boundary_px=boundary_px)
+            targets[BOUNDARY_TASK] = VectorTarget(
+                frame, width=source.width, height=source.height, boundary_px=boundary_px
+            )
     return Scene(name or Path(image).stem, source, targets, gsd, weight)
 
 
-def image_scene(image: str | os.PathLike[str], masks: Mapping[str, str | os.PathLike[str]], *, gsd_m: float,
-                bands: list[int] | None = None, threshold: float = 127, name: str | None = None,
-                weight: float = 1.0) -> Scene:
+def image_scene(
+    image: str | os.PathLike[str],
+    masks: Mapping[str, str | os.PathLike[str]],
+    *,
+    gsd_m: float,
+    bands: list[int] | None = None,
+    threshold: float = 127,
+    name: str | None = None,
+    weight: float = 1.0,
+) -> Scene:
     """A plain image (PNG/JPEG, no georeference) with same-size mask images per task (0/255 style)."""
     reader = PlainImage(_check_path(image, "image"), bands=bands)
-    targets = {task: RasterTarget(_check_path(path, f"mask for task {task!r}"), width=reader.width,
-                                  height=reader.height, threshold=threshold)
-               for task, path in masks.items()}
+    targets = {
+        task: RasterTarget(
+            _check_path(path, f"mask for task {task!r}"), width=reader.width, height=reader.height, threshold=threshold
+        )
+        for task, path in masks.items()
+    }
     return Scene(name or Path(image).stem, reader, targets, gsd_m, weight)
 
 
-def xbd_scene(image: str | os.PathLike[str], label_json: str | os.PathLike[str], *, gsd_m: float,
-              task: str = "buildings", exclude_subtypes: tuple[str, ...] = (), boundary_px: float = 0.0,
-              name: str | None = None, weight: float = 1.0) -> Scene:
+def xbd_scene(
+    image: str | os.PathLike[str],
+    label_json: str | os.PathLike[str],
+    *,
+    gsd_m: float,
+    task: str = "buildings",
+    exclude_subtypes: tuple[str, ...] = (),
+    boundary_px: float = 0.0,
+    name: str | None = None,
+    weight: float = 1.0,
+) -> Scene:
     """An xBD/xView2 PNG with its label JSON (pixel polygons) as the ``task`` target.
 
     ``exclude_subtypes`` drops damage classes (e.g. ``destroyed`` on a post-event image,
@@ -119,14 +150,22 @@ def xbd_scene(image: str | os.PathLike[str], label_json: str | os.PathLike[str],
     frame = frame[keep]
     targets: dict[str, object] = {task: VectorTarget(frame, width=reader.width, height=reader.height)}
     if boundary_px > 0:
-        targets[BOUNDARY_TASK] = VectorTarget(frame, width=reader.width, height=reader.height,
-                                              boundary_px=boundary_px)
+        targets[BOUNDARY_TASK] = VectorTarget(frame, width=reader.width, height=reader.height, boundary_px=boundary_px)
     return Scene(name or Path(image).stem, reader, targets, gsd_m, weight)
 
 
-def synthetic_scenes(out_dir: str | os.PathLike[str], *, count: int, width: int, height: int, gsd_m: float = 0.5,
-                     seed: int = 0, events: tuple[str, ...] = ("tornado",), dates: tuple[str, ...] = ("pre",),
-                     weight: float = 1.0) -> list[Scene]:
+def synthetic_scenes(
+    out_dir: str | os.PathLike[str],
+    *,
+    count: int,
+    width: int,
+    height: int,
+    gsd_m: float = 0.5,
+    seed: int = 0,
+    events: tuple[str, ...] = ("tornado",),
+    dates: tuple[str, ...] = ("pre",),
+    weight: float = 1.0,
+) -> list[Scene]:
     """Generate (once, cached in ``out_dir``) ``count`` synthetic events and return their scenes.
 
     Each event folder holds ``<date>.tif`` with ``buildings_<date>.tif`` and ``roads_<date>.tif``.
@@ -140,11 +179,18 @@ def synthetic_scenes(out_dir: str | os.PathLike[str], *, count: int, width: int,
         if not (folder / f"{dates[-1]}.tif").is_file():
             generate_event(folder, width=width, height=height, gsd_m=gsd_m, seed=seed + index, event=event)
         for date in dates:
-            labels = {task: folder / f"{task}_{date}.tif" for task in ("buildings", "roads")
-                      if (folder / f"{task}_{date}.tif").is_file()}
+            labels = {
+                task: folder / f"{task}_{date}.tif"
+                for task in ("buildings", "roads")
+                if (folder / f"{task}_{date}.tif").is_file()
+            }
             if not labels:
-                raise ConfigError(f"synthetic scene has no label rasters for date {date!r}", path=folder,
-                                  fix="use dates that geovision synth writes (pre, post)")
-            scenes.append(geotiff_scene(folder / f"{date}.tif", labels, gsd_m=gsd_m,
-                                        name=f"{folder.name}_{date}", weight=weight))
+                raise ConfigError(
+                    f"synthetic scene has no label rasters for date {date!r}",
+                    path=folder,
+                    fix="use dates that geovision synth writes (pre, post)",
+                )
+            scenes.append(
+                geotiff_scene(folder / f"{date}.tif", labels, gsd_m=gsd_m, name=f"{folder.name}_{date}", weight=weight)
+            )
     return scenes

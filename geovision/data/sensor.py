@@ -44,8 +44,9 @@ def shear(arrays: dict[str, torch.Tensor], sx: float, sy: float) -> dict[str, to
         x = value.float()
         x = x[None] if x.ndim == 3 else x[None, None]
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        y = F.grid_sample(x, grid, mode="bilinear" if key == "image" else "nearest", padding_mode="zeros",
-                          align_corners=False)
+        y = F.grid_sample(
+            x, grid, mode="bilinear" if key == "image" else "nearest", padding_mode="zeros", align_corners=False
+        )
         out[key] = (y[0] if value.ndim == 3 else y[0, 0]).to(value.dtype)
     return out
 
@@ -81,8 +82,9 @@ def grey(image: torch.Tensor) -> torch.Tensor:
 
 def engine_stretch(counts: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """What the inference engine does to non-8-bit imagery: ``to8bit`` (2-98 % per band) -> 0..255."""
-    stretch = resolve_scaling(Scaling(method="to8bit"), dtype="uint16", count=counts.shape[0],
-                              sample=lambda: (counts, valid))
+    stretch = resolve_scaling(
+        Scaling(method="to8bit"), dtype="uint16", count=counts.shape[0], sample=lambda: (counts, valid)
+    )
     return stretch.apply(counts.astype(np.float32, copy=True))
 
 
@@ -132,16 +134,28 @@ class SensorAugment(StrictModel):
 
     @property
     def active(self) -> bool:
-        return any(getattr(self, name) > 0 for name in ("shear_p", "resolution_p", "grey_p", "colour_p",
-                                                         "stretch_p", "haze_p", "blur_p", "sharpen_p",
-                                                         "noise_p", "jpeg_p"))
+        return any(
+            getattr(self, name) > 0
+            for name in (
+                "shear_p",
+                "resolution_p",
+                "grey_p",
+                "colour_p",
+                "stretch_p",
+                "haze_p",
+                "blur_p",
+                "sharpen_p",
+                "noise_p",
+                "jpeg_p",
+            )
+        )
 
-    def __call__(self, image: torch.Tensor, valid: torch.Tensor, masks: dict[str, torch.Tensor],
-                 rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def __call__(
+        self, image: torch.Tensor, valid: torch.Tensor, masks: dict[str, torch.Tensor], rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """``image`` float ``[C, H, W]`` in 0..255, ``valid`` bool and 0/1 ``masks`` ``[H, W]``: new tensors."""
         if rng.random() < self.shear_p:
-            spatial = shear({"image": image, "valid": valid, **masks},
-                            *rng.uniform(-self.shear_max, self.shear_max, 2))
+            spatial = shear({"image": image, "valid": valid, **masks}, *rng.uniform(-self.shear_max, self.shear_max, 2))
             image, valid = spatial.pop("image"), spatial.pop("valid")
             masks = spatial
         if rng.random() < self.resolution_p:
@@ -165,8 +179,12 @@ class SensorAugment(StrictModel):
         if rng.random() < self.noise_p:
             sigma = float(rng.uniform(1.0, self.noise_max))
             noise = torch.from_numpy(rng.normal(0.0, sigma, image.shape[-2:]).astype(np.float32))
-            image = image + (noise if rng.random() < 0.5 else  # correlated across bands or per band
-                             torch.from_numpy(rng.normal(0.0, sigma, image.shape).astype(np.float32)))
+            image = image + (
+                noise
+                if rng.random() < 0.5
+                # correlated across bands or per band
+                else torch.from_numpy(rng.normal(0.0, sigma, image.shape).astype(np.float32))
+            )
         image = image.clamp(0, EIGHT_BIT)
         if rng.random() < self.jpeg_p:
             image = jpeg(image, int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)))
@@ -184,7 +202,7 @@ class SensorAugment(StrictModel):
     def _as_high_bit_depth(self, image: torch.Tensor, valid: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         """8-bit -> simulated 11-16-bit counts (response curve, dark offset) -> the engine's stretch."""
         bits = int(rng.choice([11, 12, 14, 16]))
-        full = 2 ** bits - 1
+        full = 2**bits - 1
         response = float(rng.uniform(0.6, 1.6))  # a gamma: real sensors are linear, 8-bit products are not
         scale = rng.uniform(0.15, 0.6) * full
         dark = rng.uniform(0, 0.05) * full

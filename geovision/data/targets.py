@@ -30,21 +30,37 @@ RASTER_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt"}
 class RasterTarget:
     """A mask raster on the image's pixel grid: positive where band 1 is above ``threshold``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, width: int, height: int, threshold: float = 0.5,
-                 transform: Affine | None = None, use_mask: bool = True):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        width: int,
+        height: int,
+        threshold: float = 0.5,
+        transform: Affine | None = None,
+        use_mask: bool = True,
+    ):
         check_input_file(path, kind="label raster")
         self.path = os.fspath(path)
         self.threshold = threshold
         self.use_mask = use_mask
         with self._open() as dataset:
             if (dataset.width, dataset.height) != (width, height):
-                raise AlignmentError(f"label raster is {dataset.width}x{dataset.height} but its image is "
-                                     f"{width}x{height}", path=self.path,
-                                     fix="labels must be on the image's pixel grid (resample them with gdalwarp)")
-            if transform is not None and not dataset.transform.is_identity and \
-                    not dataset.transform.almost_equals(transform):
-                raise AlignmentError("label raster's geotransform differs from its image's", path=self.path,
-                                     fix="warp the labels onto the image grid (gdalwarp -te ... -ts ...)")
+                raise AlignmentError(
+                    f"label raster is {dataset.width}x{dataset.height} but its image is {width}x{height}",
+                    path=self.path,
+                    fix="labels must be on the image's pixel grid (resample them with gdalwarp)",
+                )
+            if (
+                transform is not None
+                and not dataset.transform.is_identity
+                and not dataset.transform.almost_equals(transform)
+            ):
+                raise AlignmentError(
+                    "label raster's geotransform differs from its image's",
+                    path=self.path,
+                    fix="warp the labels onto the image grid (gdalwarp -te ... -ts ...)",
+                )
             self.width, self.height = width, height
 
     def _open(self) -> rasterio.io.DatasetReader:
@@ -93,8 +109,9 @@ class VectorTarget:
     ``boundary_px > 0`` rasterises polygon outlines of that width instead (a building-boundary task).
     """
 
-    def __init__(self, frame: gpd.GeoDataFrame, *, width: int, height: int, line_width_px: float = 0.0,
-                 boundary_px: float = 0.0):
+    def __init__(
+        self, frame: gpd.GeoDataFrame, *, width: int, height: int, line_width_px: float = 0.0, boundary_px: float = 0.0
+    ):
         geometries = frame.geometry[~(frame.geometry.isna() | frame.geometry.is_empty)]
         geometries = geometries.make_valid() if len(geometries) else geometries
         if boundary_px > 0:
@@ -111,10 +128,13 @@ class VectorTarget:
         clipped = clip_window(window, self.width, self.height)
         if clipped is not None:
             known[clipped[1]] = True
-        box = shapely.box(window.col_off, window.row_off, window.col_off + window.width,
-                          window.row_off + window.height)
+        box = shapely.box(window.col_off, window.row_off, window.col_off + window.width, window.row_off + window.height)
         hits = self.frame.iloc[self.frame.sindex.query(box, predicate="intersects")] if len(self.frame) else self.frame
-        mask = rasterize_vectors(hits, transform=Affine.translation(window.col_off, window.row_off),
-                                 width=window.width, height=window.height, all_touched=self.line_width_px > 0)
+        mask = rasterize_vectors(
+            hits,
+            transform=Affine.translation(window.col_off, window.row_off),
+            width=window.width,
+            height=window.height,
+            all_touched=self.line_width_px > 0,
+        )
         return mask * known, known
-

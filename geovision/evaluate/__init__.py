@@ -11,6 +11,22 @@ from geovision.evaluate.spacenet2 import SpaceNet2Score, spacenet2_score
 from geovision.evaluate.tasks import Options, evaluate
 from geovision.evaluate.xview2 import XView2Counts
 
-__all__ = ["APLSResult", "ObjectScore", "Options", "PixelCounts", "RoadSettings", "SpaceNet2Score", "XView2Counts",
-           "apls_graphs", "evaluate", "grid_f1", "match_polygons", "object_f1", "read_graph_json", "relaxed_f1",
-           "road_scores", "score_road_graphs", "spacenet2_score"]
+__all__ = [
+    "APLSResult",
+    "ObjectScore",
+    "Options",
+    "PixelCounts",
+    "RoadSettings",
+    "SpaceNet2Score",
+    "XView2Counts",
+    "apls_graphs",
+    "evaluate",
+    "grid_f1",
+    "match_polygons",
+    "object_f1",
+    "read_graph_json",
+    "relaxed_f1",
+    "road_scores",
+    "score_road_graphs",
+    "spacenet2_score",
+]

@@ -96,8 +96,14 @@ class _PathLengths:
         return dist.reshape(len(source_idx), -1)[:, target_idx]
 
 
-def _directional_score(native: nx.MultiGraph, control: list[int], other: nx.MultiGraph,
-                       snapped: list[int | None], *, min_path_length_m: float) -> tuple[float, int]:
+def _directional_score(
+    native: nx.MultiGraph,
+    control: list[int],
+    other: nx.MultiGraph,
+    snapped: list[int | None],
+    *,
+    min_path_length_m: float,
+) -> tuple[float, int]:
     """``1 - mean(diff)`` over paths between ``control`` nodes of ``native`` (the reference's
     ``path_sim_metric``), with ``snapped[i]`` the node of ``other`` that control ``i`` became.
     Sources are processed in blocks, so memory grows with the number of control points, not its square."""
@@ -132,10 +138,15 @@ def _directional_score(native: nx.MultiGraph, control: list[int], other: nx.Mult
     return 1.0 - total / n_paths, n_paths
 
 
-def apls_graphs(truth: nx.MultiGraph, prediction: nx.MultiGraph, *, max_snap_dist_m: float = DEFAULT_MAX_SNAP_M,
-                midpoint_spacing_m: float = DEFAULT_MIDPOINT_SPACING_M,
-                curvature_eps: float = DEFAULT_CURVATURE_EPS,
-                min_path_length_m: float = DEFAULT_MIN_PATH_LENGTH_M) -> APLSResult:
+def apls_graphs(
+    truth: nx.MultiGraph,
+    prediction: nx.MultiGraph,
+    *,
+    max_snap_dist_m: float = DEFAULT_MAX_SNAP_M,
+    midpoint_spacing_m: float = DEFAULT_MIDPOINT_SPACING_M,
+    curvature_eps: float = DEFAULT_CURVATURE_EPS,
+    min_path_length_m: float = DEFAULT_MIN_PATH_LENGTH_M,
+) -> APLSResult:
     """APLS between two road graphs of :mod:`geovision.evaluate.road_graph` in one metric CRS."""
     truth_cp = inject_midpoints(truth, spacing_m=midpoint_spacing_m, curvature_eps=curvature_eps)
     pred_cp = inject_midpoints(prediction, spacing_m=midpoint_spacing_m, curvature_eps=curvature_eps)
@@ -146,17 +157,24 @@ def apls_graphs(truth: nx.MultiGraph, prediction: nx.MultiGraph, *, max_snap_dis
         return APLSResult(score, score, score, len(truth_nodes), len(pred_nodes), 0, 0, 0, 0)
     pred_prime, truth_on_pred = snap_points(prediction, truth_xy, max_distance_m=max_snap_dist_m)
     truth_prime, pred_on_truth = snap_points(truth, pred_xy, max_distance_m=max_snap_dist_m)
-    gt_onto_prop, n_gt = _directional_score(truth_cp, truth_nodes, pred_prime, truth_on_pred,
-                                            min_path_length_m=min_path_length_m)
-    prop_onto_gt, n_prop = _directional_score(pred_cp, pred_nodes, truth_prime, pred_on_truth,
-                                              min_path_length_m=min_path_length_m)
+    gt_onto_prop, n_gt = _directional_score(
+        truth_cp, truth_nodes, pred_prime, truth_on_pred, min_path_length_m=min_path_length_m
+    )
+    prop_onto_gt, n_prop = _directional_score(
+        pred_cp, pred_nodes, truth_prime, pred_on_truth, min_path_length_m=min_path_length_m
+    )
     if gt_onto_prop <= 0 or prop_onto_gt <= 0:
         total = 0.0
     else:
         total = 2.0 * gt_onto_prop * prop_onto_gt / (gt_onto_prop + prop_onto_gt)
     return APLSResult(
-        apls=total, apls_gt_onto_prop=gt_onto_prop, apls_prop_onto_gt=prop_onto_gt,
-        n_control_gt=len(truth_nodes), n_control_prop=len(pred_nodes),
+        apls=total,
+        apls_gt_onto_prop=gt_onto_prop,
+        apls_prop_onto_gt=prop_onto_gt,
+        n_control_gt=len(truth_nodes),
+        n_control_prop=len(pred_nodes),
         n_snapped_gt=sum(node is not None for node in truth_on_pred),
         n_snapped_prop=sum(node is not None for node in pred_on_truth),
-        n_paths_gt_onto_prop=n_gt, n_paths_prop_onto_gt=n_prop)
+        n_paths_gt_onto_prop=n_gt,
+        n_paths_prop_onto_gt=n_prop,
+    )

@@ -34,8 +34,9 @@ def impacted_from_table(values: np.ndarray, *, threshold: float | None) -> np.nd
     return values >= threshold
 
 
-def read_vector_grid(path: str | Path, *, threshold: float | None = None,
-                     column: str | None = None) -> gpd.GeoDataFrame:
+def read_vector_grid(
+    path: str | Path, *, threshold: float | None = None, column: str | None = None
+) -> gpd.GeoDataFrame:
     """A vector grid as a GeoDataFrame with a boolean ``impacted`` column and a ``valid`` column.
 
     ``column`` defaults to ``impacted`` without a threshold and to ``dii`` with one. Cells whose
@@ -46,8 +47,11 @@ def read_vector_grid(path: str | Path, *, threshold: float | None = None,
     frame = gpd.read_file(path)
     name = column or ("dii" if threshold is not None else "impacted")
     if name not in frame.columns:
-        raise ConfigError(f"the grid has no column {name!r} (columns: {', '.join(map(str, frame.columns))})",
-                          path=path, fix="pass --column, or --threshold to flag cells from a DII column")
+        raise ConfigError(
+            f"the grid has no column {name!r} (columns: {', '.join(map(str, frame.columns))})",
+            path=path,
+            fix="pass --column, or --threshold to flag cells from a DII column",
+        )
     values = frame[name].to_numpy(dtype=float, na_value=np.nan)
     frame["valid"] = np.isfinite(values)
     frame["impacted"] = impacted_from_table(np.nan_to_num(values, nan=0.0), threshold=threshold)
@@ -65,8 +69,10 @@ def match_vector_grids(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> dict:
     for p, t in zip(pred_idx.tolist(), truth_idx.tolist(), strict=True):
         first.setdefault(p, t)
     if len(pred) and not first:
-        raise AlignmentError("no cell of the predicted grid lies inside a truth cell",
-                             fix="compare grids that cover the same area (check their CRS)")
+        raise AlignmentError(
+            "no cell of the predicted grid lies inside a truth cell",
+            fix="compare grids that cover the same area (check their CRS)",
+        )
     rows = np.array(sorted(first), dtype=np.int64)
     index = np.array([first[p] for p in rows], dtype=np.int64)
     valid = pred["valid"].to_numpy()[rows] & truth["valid"].to_numpy()[index]

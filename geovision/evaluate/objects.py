@@ -55,14 +55,19 @@ class ObjectScore:
 
     def to_dict(self, *, with_matches: bool = True) -> dict:
         """Everything as plain JSON types (``tn`` is meaningless for objects and left out)."""
+
         def scores(c: PixelCounts) -> dict:
             return {k: v for k, v in c.to_dict().items() if k not in ("tn", "iou")}
 
-        out = {**scores(self.counts),
-               "mean_iou_of_matches": float(np.mean([m.iou for m in self.matches])) if self.matches else None,
-               "n_repaired_pred": self.n_repaired_pred, "n_repaired_truth": self.n_repaired_truth,
-               "n_small_pred": self.n_small_pred, "n_small_truth": self.n_small_truth,
-               "per_image": {image: scores(c) for image, c in sorted(self.per_image.items())}}
+        out = {
+            **scores(self.counts),
+            "mean_iou_of_matches": float(np.mean([m.iou for m in self.matches])) if self.matches else None,
+            "n_repaired_pred": self.n_repaired_pred,
+            "n_repaired_truth": self.n_repaired_truth,
+            "n_small_pred": self.n_small_pred,
+            "n_small_truth": self.n_small_truth,
+            "per_image": {image: scores(c) for image, c in sorted(self.per_image.items())},
+        }
         if with_matches:
             out["matches"] = [vars(m) for m in self.matches]
         return out
@@ -92,8 +97,9 @@ def match_polygons(pred: np.ndarray, truth: np.ndarray, *, iou_threshold: float 
     return pairs
 
 
-def match_in_confidence_order(pred: np.ndarray, truth: np.ndarray, *,
-                              iou_threshold: float = 0.5) -> list[tuple[int, int, float]]:
+def match_in_confidence_order(
+    pred: np.ndarray, truth: np.ndarray, *, iou_threshold: float = 0.5
+) -> list[tuple[int, int, float]]:
     """Greedy one-to-one pairs ``(pred_i, truth_j, iou)``: each prediction, in the given order,
     takes the unmatched truth of highest IoU (the first on ties) when that IoU is > ``iou_threshold``."""
     pred, truth = np.asarray(pred, dtype=object), np.asarray(truth, dtype=object)
@@ -134,8 +140,9 @@ def _clean(frame: gpd.GeoDataFrame, crs_for_area: Any, min_area_m2: float) -> tu
     return geoms, np.flatnonzero(keep), repaired, n_small
 
 
-def object_f1(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, *, iou_threshold: float = 0.5,
-              min_area_m2: float = 0.0) -> ObjectScore:
+def object_f1(
+    pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, *, iou_threshold: float = 0.5, min_area_m2: float = 0.0
+) -> ObjectScore:
     """Score predicted footprints against true ones (GeoDataFrames; an ``image_id`` column, as
     :func:`~geovision.evaluate.vectors.read_vectors` returns, scores per image, else one image)."""
     pred, truth = (frame if "image_id" in frame else frame.assign(image_id="all") for frame in (pred, truth))
@@ -144,12 +151,15 @@ def object_f1(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, *, iou_threshold:
     if min_area_m2 > 0:
         area_crs = metric_crs(truth, pred)
         if area_crs is None and pred.crs is None:
-            raise ConfigError("a minimum area in m² needs georeferenced footprints",
-                              fix="give --image to georeference pixel coordinates, or set --min-area 0")
+            raise ConfigError(
+                "a minimum area in m² needs georeferenced footprints",
+                fix="give --image to georeference pixel coordinates, or set --min-area 0",
+            )
     pred_geoms, pred_rows, score_rep_p, small_p = _clean(pred, area_crs, min_area_m2)
     truth_geoms, truth_rows, score_rep_t, small_t = _clean(truth, area_crs, min_area_m2)
-    score = ObjectScore(n_repaired_pred=score_rep_p, n_repaired_truth=score_rep_t,
-                        n_small_pred=small_p, n_small_truth=small_t)
+    score = ObjectScore(
+        n_repaired_pred=score_rep_p, n_repaired_truth=score_rep_t, n_small_pred=small_p, n_small_truth=small_t
+    )
     pred_images = pred["image_id"].to_numpy()
     truth_images = truth["image_id"].to_numpy()
     for image in sorted(set(pred_images.tolist()) | set(truth_images.tolist())):

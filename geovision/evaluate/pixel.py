@@ -34,9 +34,11 @@ class PixelCounts:
         pred = np.asarray(pred).astype(bool, copy=False)
         truth = np.asarray(truth).astype(bool, copy=False)
         if pred.shape != truth.shape or (valid is not None and np.shape(valid) != pred.shape):
-            raise AlignmentError(f"prediction {pred.shape}, truth {truth.shape} and valid mask "
-                                 f"{None if valid is None else np.shape(valid)} differ in shape",
-                                 fix="read both onto one grid before counting")
+            raise AlignmentError(
+                f"prediction {pred.shape}, truth {truth.shape} and valid mask "
+                f"{None if valid is None else np.shape(valid)} differ in shape",
+                fix="read both onto one grid before counting",
+            )
         if valid is not None:
             valid = np.asarray(valid).astype(bool, copy=False)
             pred, truth = pred[valid], truth[valid]
@@ -73,5 +75,13 @@ class PixelCounts:
 
     def to_dict(self) -> dict[str, float]:
         """Counts and ratios, ready for JSON."""
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "tn": self.tn,
-                "precision": self.precision, "recall": self.recall, "f1": self.f1, "iou": self.iou}
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "tn": self.tn,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "iou": self.iou,
+        }

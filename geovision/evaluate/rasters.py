@@ -35,8 +35,9 @@ def _open(path: str | Path) -> Any:
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             return rasterio.open(path)
     except RasterioIOError as error:
-        raise CorruptFileError(f"cannot read raster ({error})", path=path,
-                               fix="check that the file is a complete GeoTIFF/PNG") from error
+        raise CorruptFileError(
+            f"cannot read raster ({error})", path=path, fix="check that the file is a complete GeoTIFF/PNG"
+        ) from error
 
 
 def _same_grid(a: Any, b: Any) -> bool:
@@ -57,15 +58,24 @@ def _on_grid_of(reference: Any, source: Any, source_path: str | Path) -> Iterato
         if reference.crs is None and source.crs is None and reference.shape == source.shape:
             yield source  # two ungeoreferenced images of one size: pixel to pixel
             return
-        raise GeoreferenceError("cannot put the truth on the prediction's grid: one of them has no CRS",
-                                path=source_path, fix="georeference both rasters, or give rasters of one size")
+        raise GeoreferenceError(
+            "cannot put the truth on the prediction's grid: one of them has no CRS",
+            path=source_path,
+            fix="georeference both rasters, or give rasters of one size",
+        )
     left, bottom, right, top = transform_bounds(source.crs, reference.crs, *source.bounds)
     ref = reference.bounds
     if left >= ref.right or right <= ref.left or bottom >= ref.top or top <= ref.bottom:
-        raise NoOverlapError("the truth raster does not overlap the prediction", path=source_path,
-                             fix="compare rasters of the same area")
-    options = {"crs": reference.crs, "transform": reference.transform, "width": reference.width,
-               "height": reference.height, "resampling": Resampling.nearest}
+        raise NoOverlapError(
+            "the truth raster does not overlap the prediction", path=source_path, fix="compare rasters of the same area"
+        )
+    options = {
+        "crs": reference.crs,
+        "transform": reference.transform,
+        "width": reference.width,
+        "height": reference.height,
+        "resampling": Resampling.nearest,
+    }
     if source.nodata is not None:
         options["nodata"] = source.nodata
     else:
@@ -83,10 +93,15 @@ def _windows(width: int, height: int, size: int) -> list[Any]:
     return [Window(*chip.crop) for chip in plan_windows(width, height, chip_px=size)]
 
 
-def aligned_windows(pred_path: str | Path, truth_path: str | Path, *, band: int = 1,
-                    window_px: int = WINDOW_PX, extra_path: str | Path | None = None,
-                    description: str = "scoring",
-                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
+def aligned_windows(
+    pred_path: str | Path,
+    truth_path: str | Path,
+    *,
+    band: int = 1,
+    window_px: int = WINDOW_PX,
+    extra_path: str | Path | None = None,
+    description: str = "scoring",
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
     """Yield ``(pred, truth, valid, extra)`` per window of the prediction's grid.
 
     ``extra`` is the same window of a third raster on the prediction's grid (e.g. a separate
@@ -114,9 +129,15 @@ def positive(values: np.ndarray, threshold: float | None) -> np.ndarray:
     return values > 0 if threshold is None else values >= threshold
 
 
-def score_mask_rasters(pred_path: str | Path, truth_path: str | Path, *, pred_threshold: float | None = None,
-                       truth_threshold: float | None = None, band: int = 1,
-                       window_px: int = WINDOW_PX) -> PixelCounts:
+def score_mask_rasters(
+    pred_path: str | Path,
+    truth_path: str | Path,
+    *,
+    pred_threshold: float | None = None,
+    truth_threshold: float | None = None,
+    band: int = 1,
+    window_px: int = WINDOW_PX,
+) -> PixelCounts:
     """Pixel counts of a predicted mask (or probability raster) against a truth mask."""
     counts = PixelCounts()
     for pred, truth, valid, _ in aligned_windows(pred_path, truth_path, band=band, window_px=window_px):
@@ -124,16 +145,23 @@ def score_mask_rasters(pred_path: str | Path, truth_path: str | Path, *, pred_th
     return counts
 
 
-def score_damage_rasters(pred_path: str | Path, truth_path: str | Path, *,
-                         localization_path: str | Path | None = None, band: int = 1,
-                         window_px: int = WINDOW_PX, counts: XView2Counts | None = None) -> XView2Counts:
+def score_damage_rasters(
+    pred_path: str | Path,
+    truth_path: str | Path,
+    *,
+    localization_path: str | Path | None = None,
+    band: int = 1,
+    window_px: int = WINDOW_PX,
+    counts: XView2Counts | None = None,
+) -> XView2Counts:
     """xView2 counts of one predicted damage raster (0-4) against its truth, added to ``counts``.
 
     Truth pixels outside 0-4 (e.g. xBD's 5 = un-classified) are not scored.
     """
     counts = XView2Counts() if counts is None else counts
-    for pred, truth, valid, loc in aligned_windows(pred_path, truth_path, band=band, window_px=window_px,
-                                                   extra_path=localization_path):
+    for pred, truth, valid, loc in aligned_windows(
+        pred_path, truth_path, band=band, window_px=window_px, extra_path=localization_path
+    ):
         valid = valid & (truth <= max(DAMAGE_CLASSES)) & (truth >= 0)
         counts.update(pred, truth, pred_localization=loc, valid=valid)
     counts.end_image()

@@ -65,13 +65,16 @@ def great_circle_m(lon_lat: np.ndarray) -> np.ndarray:
     """Haversine lengths (metres) of the segments of an ``(n, 2)`` lon/lat vertex array, rounded
     to the millimetre as osmnx's ``add_edge_lengths`` does."""
     lon, lat = np.deg2rad(np.asarray(lon_lat, dtype=float)).T
-    h = (np.sin(np.diff(lat) / 2) ** 2
-         + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2)
+    h = np.sin(np.diff(lat) / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2
     return np.round(2 * np.arcsin(np.sqrt(np.minimum(1.0, h))) * _EARTH_RADIUS_M, 3)
 
 
-def lines_to_graph(geometries: Iterable[BaseGeometry | None], *, keep_duplicates: bool = False,
-                   lon_lat: Iterable[BaseGeometry | None] | None = None) -> nx.MultiGraph:
+def lines_to_graph(
+    geometries: Iterable[BaseGeometry | None],
+    *,
+    keep_duplicates: bool = False,
+    lon_lat: Iterable[BaseGeometry | None] | None = None,
+) -> nx.MultiGraph:
     """A graph with a node at every vertex and an edge between consecutive vertices.
 
     A segment repeated by another line is one edge, or, with ``keep_duplicates``, a parallel
@@ -157,8 +160,7 @@ def simplify_graph(graph: nx.MultiGraph) -> nx.MultiGraph:
             current = first
             while current not in endpoints:
                 path.append(current)
-                (nxt, nkey), = [(n, k) for _, n, k in graph.edges(current, keys=True)
-                                if (current, n, k) not in done]
+                ((nxt, nkey),) = [(n, k) for _, n, k in graph.edges(current, keys=True) if (current, n, k) not in done]
                 done.update({(current, nxt, nkey), (nxt, current, nkey)})
                 coords += _coords_from(graph, current, nxt, nkey)[1:]
                 length += graph.edges[current, nxt, nkey]["length"]
@@ -203,9 +205,13 @@ def drop_duplicate_edges(graph: nx.MultiGraph) -> nx.MultiGraph:
     return out
 
 
-def road_graph(geometries: Iterable[BaseGeometry | None], *, min_subgraph_length_m: float = 5.0,
-               rules: GraphRules = "geovision",
-               lon_lat: Iterable[BaseGeometry | None] | None = None) -> nx.MultiGraph:
+def road_graph(
+    geometries: Iterable[BaseGeometry | None],
+    *,
+    min_subgraph_length_m: float = 5.0,
+    rules: GraphRules = "geovision",
+    lon_lat: Iterable[BaseGeometry | None] | None = None,
+) -> nx.MultiGraph:
     """Lines in a metric CRS -> simplified graph without tiny components.
 
     ``rules="cosmiq"`` builds it as CosmiQ's ``apls.py`` does (see the module docstring); give
@@ -214,8 +220,7 @@ def road_graph(geometries: Iterable[BaseGeometry | None], *, min_subgraph_length
     if rules not in GRAPH_RULES:
         raise ValueError(f"unknown graph rules {rules!r}: use one of {', '.join(GRAPH_RULES)}")
     cosmiq = rules == "cosmiq"
-    graph = simplify_graph(lines_to_graph(geometries, keep_duplicates=cosmiq,
-                                          lon_lat=lon_lat if cosmiq else None))
+    graph = simplify_graph(lines_to_graph(geometries, keep_duplicates=cosmiq, lon_lat=lon_lat if cosmiq else None))
     if cosmiq:
         graph = drop_duplicate_edges(graph)
     return drop_short_components(graph, min_subgraph_length_m)
@@ -238,8 +243,7 @@ def _split_edge(graph: nx.MultiGraph, u: int, v: int, key: int, cuts: Sequence[t
         graph.add_edge(a, b, geometry=piece, length=piece.length)
 
 
-def inject_midpoints(graph: nx.MultiGraph, *, spacing_m: float = 200.0,
-                     curvature_eps: float = 0.12) -> nx.MultiGraph:
+def inject_midpoints(graph: nx.MultiGraph, *, spacing_m: float = 200.0, curvature_eps: float = 0.12) -> nx.MultiGraph:
     """Add evenly spaced nodes on long curved edges (APLS ``create_graph_midpoints``).
 
     An edge gets nodes when it is curved (``|bbox diagonal - length| / length >= curvature_eps``;
@@ -278,8 +282,9 @@ def inject_midpoints(graph: nx.MultiGraph, *, spacing_m: float = 200.0,
     return out
 
 
-def snap_points(graph: nx.MultiGraph, xy: np.ndarray, *,
-                max_distance_m: float) -> tuple[nx.MultiGraph, list[int | None]]:
+def snap_points(
+    graph: nx.MultiGraph, xy: np.ndarray, *, max_distance_m: float
+) -> tuple[nx.MultiGraph, list[int | None]]:
     """Insert points onto their nearest edge (APLS ``insert_control_points``).
 
     Returns a copy of ``graph`` with the points inserted and, for each point, the node it became:
@@ -293,8 +298,9 @@ def snap_points(graph: nx.MultiGraph, xy: np.ndarray, *,
         return out, nodes_of
     tree = shapely.STRtree([geometry for *_, geometry in edges])
     points = shapely.points(np.asarray(xy, dtype=float))
-    (point_idx, edge_idx), distances = tree.query_nearest(points, max_distance=max_distance_m,
-                                                          return_distance=True, all_matches=True)
+    (point_idx, edge_idx), distances = tree.query_nearest(
+        points, max_distance=max_distance_m, return_distance=True, all_matches=True
+    )
     nearest: dict[int, int] = {}
     for p, e, distance in zip(point_idx.tolist(), edge_idx.tolist(), distances.tolist(), strict=True):
         if distance <= max_distance_m and (p not in nearest or e < nearest[p]):

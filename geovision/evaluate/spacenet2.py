@@ -61,8 +61,14 @@ class Counts:
         return 2 * p * r / (p + r) if p * r > 0 else 0.0
 
     def to_dict(self) -> dict:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn,
-                "precision": self.precision, "recall": self.recall, "f1": self.f1}
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+        }
 
 
 @dataclass
@@ -94,12 +100,19 @@ class SpaceNet2Score:
         return float(np.mean([c.f1 for c in aois.values()])) if aois else None
 
     def to_dict(self) -> dict:
-        return {"challenge": "spacenet2", "iou_threshold": self.iou_threshold, "min_area_px": self.min_area_px,
-                **self.overall.to_dict(), "mean_aoi_f1": self.mean_aoi_f1,
-                "per_aoi": {aoi: c.to_dict() for aoi, c in self.per_aoi.items()},
-                "per_image": {image: c.to_dict() for image, c in sorted(self.per_image.items())},
-                "n_small_truth": self.n_small_truth, "n_small_pred": self.n_small_pred,
-                "n_repaired_pred": self.n_repaired_pred, "n_repaired_truth": self.n_repaired_truth}
+        return {
+            "challenge": "spacenet2",
+            "iou_threshold": self.iou_threshold,
+            "min_area_px": self.min_area_px,
+            **self.overall.to_dict(),
+            "mean_aoi_f1": self.mean_aoi_f1,
+            "per_aoi": {aoi: c.to_dict() for aoi, c in self.per_aoi.items()},
+            "per_image": {image: c.to_dict() for image, c in sorted(self.per_image.items())},
+            "n_small_truth": self.n_small_truth,
+            "n_small_pred": self.n_small_pred,
+            "n_repaired_pred": self.n_repaired_pred,
+            "n_repaired_truth": self.n_repaired_truth,
+        }
 
 
 def aoi_of(image_id: str) -> str:
@@ -110,30 +123,38 @@ def aoi_of(image_id: str) -> str:
 
 def _check_pixel_frame(frame: gpd.GeoDataFrame, side: str) -> None:
     if frame.crs is not None:
-        raise ConfigError(f"the SpaceNet 2 scorer works in pixel coordinates, the {side} has a CRS ({frame.crs})",
-                          fix="give SpaceNet CSVs with PolygonWKT_Pix and no --image")
+        raise ConfigError(
+            f"the SpaceNet 2 scorer works in pixel coordinates, the {side} has a CRS ({frame.crs})",
+            fix="give SpaceNet CSVs with PolygonWKT_Pix and no --image",
+        )
 
 
-def spacenet2_score(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, *, iou_threshold: float = 0.5,
-                    min_area_px: float = MIN_AREA_PX) -> SpaceNet2Score:
+def spacenet2_score(
+    pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame, *, iou_threshold: float = 0.5, min_area_px: float = MIN_AREA_PX
+) -> SpaceNet2Score:
     """Score SpaceNet-format footprints (GeoDataFrames in pixel coordinates with ``image_id``, as
     :func:`~geovision.evaluate.vectors.read_vectors` returns them; ``Confidence`` optional)."""
     _check_pixel_frame(pred, "prediction")
     _check_pixel_frame(truth, "truth")
     if not 0 <= iou_threshold < 1 or min_area_px < 0:
-        raise ConfigError(f"iou_threshold {iou_threshold} must be in [0, 1) and min_area_px {min_area_px} >= 0",
-                          fix="use the SpaceNet 2 values (0.5, 20) unless you mean otherwise")
+        raise ConfigError(
+            f"iou_threshold {iou_threshold} must be in [0, 1) and min_area_px {min_area_px} >= 0",
+            fix="use the SpaceNet 2 values (0.5, 20) unless you mean otherwise",
+        )
     pred_geoms, repaired_p = repair_polygons(pred.geometry.values)
     truth_geoms, repaired_t = repair_polygons(truth.geometry.values)
     pred_area, truth_area = shapely.area(pred_geoms), shapely.area(truth_geoms)
     keep_pred = pred_area > min_area_px
     keep_truth = truth_area >= min_area_px
-    score = SpaceNet2Score(iou_threshold=iou_threshold, min_area_px=min_area_px,
-                           n_small_truth=int((~keep_truth & (truth_area > 0)).sum()),
-                           n_small_pred=int((~keep_pred & (pred_area > 0)).sum()),
-                           n_repaired_pred=repaired_p, n_repaired_truth=repaired_t)
-    confidence = (pred[CONFIDENCE_COLUMN].to_numpy(dtype=float) if CONFIDENCE_COLUMN in pred
-                  else np.zeros(len(pred)))
+    score = SpaceNet2Score(
+        iou_threshold=iou_threshold,
+        min_area_px=min_area_px,
+        n_small_truth=int((~keep_truth & (truth_area > 0)).sum()),
+        n_small_pred=int((~keep_pred & (pred_area > 0)).sum()),
+        n_repaired_pred=repaired_p,
+        n_repaired_truth=repaired_t,
+    )
+    confidence = pred[CONFIDENCE_COLUMN].to_numpy(dtype=float) if CONFIDENCE_COLUMN in pred else np.zeros(len(pred))
     order = np.argsort(-np.nan_to_num(confidence, nan=-np.inf), kind="stable")
     pred_images = pred["image_id"].astype(str).to_numpy()
     truth_images = truth["image_id"].astype(str).to_numpy()

@@ -68,9 +68,12 @@ def _kind(path: Path) -> str:
         return "raster"
     if suffix in VECTOR_SUFFIXES:
         return "vector"
-    raise ConfigError(f"unknown file type {suffix!r}", path=path,
-                      fix=f"use a raster ({', '.join(sorted(RASTER_SUFFIXES))}) or vector "
-                          f"({', '.join(sorted(VECTOR_SUFFIXES))}) file")
+    raise ConfigError(
+        f"unknown file type {suffix!r}",
+        path=path,
+        fix=f"use a raster ({', '.join(sorted(RASTER_SUFFIXES))}) or vector "
+        f"({', '.join(sorted(VECTOR_SUFFIXES))}) file",
+    )
 
 
 def file_pairs(pred: Path, truth: Path) -> Pairs:
@@ -90,8 +93,9 @@ def file_pairs(pred: Path, truth: Path) -> Pairs:
     for t in truths:
         p = pred / t.name
         if not p.exists():
-            raise MissingFileError(f"no prediction for truth file {t.name}", path=p,
-                                   fix="name each prediction like its truth file")
+            raise MissingFileError(
+                f"no prediction for truth file {t.name}", path=p, fix="name each prediction like its truth file"
+            )
         pairs.append((p, t))
     return pairs
 
@@ -99,8 +103,11 @@ def file_pairs(pred: Path, truth: Path) -> Pairs:
 def _kind_of_pairs(pairs: Pairs) -> str:
     kinds = {_kind(p) for pair in pairs for p in pair}
     if len(kinds) != 1:
-        raise ConfigError("prediction and truth must both be rasters or both be vectors", path=pairs[0][0],
-                          fix="rasterise or vectorise one side first (geovision vectorize)")
+        raise ConfigError(
+            "prediction and truth must both be rasters or both be vectors",
+            path=pairs[0][0],
+            fix="rasterise or vectorise one side first (geovision vectorize)",
+        )
     return kinds.pop()
 
 
@@ -110,8 +117,9 @@ def _pixel(pairs: Pairs, options: Options) -> dict:
 
     total = PixelCounts()
     for pred, truth in pairs:
-        total = total + score_mask_rasters(pred, truth, pred_threshold=options.pred_threshold,
-                                           truth_threshold=options.truth_threshold)
+        total = total + score_mask_rasters(
+            pred, truth, pred_threshold=options.pred_threshold, truth_threshold=options.truth_threshold
+        )
     return {"pixel": total.to_dict(), "n_files": len(pairs)}
 
 
@@ -134,8 +142,12 @@ def _buildings_vectors(pairs: Pairs, options: Options) -> dict:
     from geovision.evaluate.objects import object_f1
 
     read = [_read_pair(p, t, options) for p, t in pairs]
-    score = object_f1(_concat([p for p, _ in read]), _concat([t for _, t in read]),
-                      iou_threshold=options.iou_threshold, min_area_m2=options.min_area_m2)
+    score = object_f1(
+        _concat([p for p, _ in read]),
+        _concat([t for _, t in read]),
+        iou_threshold=options.iou_threshold,
+        min_area_m2=options.min_area_m2,
+    )
     return {"objects": score.to_dict(), "iou_threshold": options.iou_threshold, "min_area_m2": options.min_area_m2}
 
 
@@ -144,25 +156,43 @@ def _buildings_spacenet2(pairs: Pairs, options: Options) -> dict:
     from geovision.evaluate.vectors import read_vectors
 
     if options.image is not None:
-        raise ConfigError("--challenge spacenet2 scores pixel coordinates (PolygonWKT_Pix), --image is not used",
-                          path=options.image, fix="drop --image")
+        raise ConfigError(
+            "--challenge spacenet2 scores pixel coordinates (PolygonWKT_Pix), --image is not used",
+            path=options.image,
+            fix="drop --image",
+        )
     if options.min_area_m2 > 0:
-        raise ConfigError("--min-area (m²) does not apply to --challenge spacenet2",
-                          fix="use --min-area-px (default 20, the SpaceNet 2 rule)")
-    read = [(read_vectors(p, wkt_column="PolygonWKT_Pix", image_id=options.image_id),
-             read_vectors(t, wkt_column="PolygonWKT_Pix", image_id=options.image_id)) for p, t in pairs]
-    score = spacenet2_score(_concat([p for p, _ in read]), _concat([t for _, t in read]),
-                            iou_threshold=options.iou_threshold, min_area_px=options.min_area_px)
+        raise ConfigError(
+            "--min-area (m²) does not apply to --challenge spacenet2",
+            fix="use --min-area-px (default 20, the SpaceNet 2 rule)",
+        )
+    read = [
+        (
+            read_vectors(p, wkt_column="PolygonWKT_Pix", image_id=options.image_id),
+            read_vectors(t, wkt_column="PolygonWKT_Pix", image_id=options.image_id),
+        )
+        for p, t in pairs
+    ]
+    score = spacenet2_score(
+        _concat([p for p, _ in read]),
+        _concat([t for _, t in read]),
+        iou_threshold=options.iou_threshold,
+        min_area_px=options.min_area_px,
+    )
     return {"spacenet2": score.to_dict()}
 
 
 def _road_settings(options: Options) -> RoadSettings:
     from geovision.evaluate.roads import RoadSettings
 
-    return RoadSettings(max_snap_dist_m=options.max_snap_dist_m, midpoint_spacing_m=options.midpoint_spacing_m,
-                        curvature_eps=options.curvature_eps, min_path_length_m=options.min_path_length_m,
-                        buffer_m=options.buffer_m,
-                        graph_rules="cosmiq" if options.challenge == "spacenet3" else "geovision")
+    return RoadSettings(
+        max_snap_dist_m=options.max_snap_dist_m,
+        midpoint_spacing_m=options.midpoint_spacing_m,
+        curvature_eps=options.curvature_eps,
+        min_path_length_m=options.min_path_length_m,
+        buffer_m=options.buffer_m,
+        graph_rules="cosmiq" if options.challenge == "spacenet3" else "geovision",
+    )
 
 
 def _graph_crs(graphs: dict[str, Any], pred: Path, truth: Path) -> CRS | None:
@@ -170,14 +200,19 @@ def _graph_crs(graphs: dict[str, Any], pred: Path, truth: Path) -> CRS | None:
     crss = {side: g.crs for side, g in graphs.items()}
     if len(graphs) == 2:
         if (crss["pred"] is None) != (crss["truth"] is None) or crss["pred"] != crss["truth"]:
-            raise ConfigError(f"the two road graphs are in different CRSs ({crss['pred']} and {crss['truth']})",
-                              path=pred, fix="export both graphs in one metric CRS (graph.crs)")
+            raise ConfigError(
+                f"the two road graphs are in different CRSs ({crss['pred']} and {crss['truth']})",
+                path=pred,
+                fix="export both graphs in one metric CRS (graph.crs)",
+            )
         return crss["truth"]
-    (side, crs), = crss.items()
+    ((side, crs),) = crss.items()
     if crs is None:
-        raise ConfigError("the road graph has no graph.crs, so the lines cannot be put in its coordinates",
-                          path=pred if side == "pred" else truth,
-                          fix='add "graph": {"crs": "EPSG:...."} to the graph file')
+        raise ConfigError(
+            "the road graph has no graph.crs, so the lines cannot be put in its coordinates",
+            path=pred if side == "pred" else truth,
+            fix='add "graph": {"crs": "EPSG:...."} to the graph file',
+        )
     return crs
 
 
@@ -198,14 +233,18 @@ def _road_graph_pair(pred: Path, truth: Path, options: Options, settings: RoadSe
         frame = read_vectors(path, pixel_grid=grid, image_id=options.image_id)
         images = sorted(set(frame["image_id"]) - {DEFAULT_IMAGE})
         if len(images) > 1:
-            raise ConfigError(f"a road graph is one image, but this file has {len(images)} images", path=path,
-                              fix="pick one with --image-id")
+            raise ConfigError(
+                f"a road graph is one image, but this file has {len(images)} images",
+                path=path,
+                fix="pick one with --image-id",
+            )
         names += images
         built[side] = graph_from_lines(frame, crs=crs, truth=side == "truth", settings=settings)
         lines[side] = frame.to_crs(crs).geometry.values
     name = names[0] if names else (graphs["truth"] if "truth" in graphs else graphs["pred"]).name
-    return name, score_road_graphs(built["truth"], built["pred"], settings=settings,
-                                   truth_lines=lines.get("truth"), pred_lines=lines.get("pred"))
+    return name, score_road_graphs(
+        built["truth"], built["pred"], settings=settings, truth_lines=lines.get("truth"), pred_lines=lines.get("pred")
+    )
 
 
 def _roads_vectors(pairs: Pairs, options: Options) -> dict:
@@ -220,8 +259,9 @@ def _roads_vectors(pairs: Pairs, options: Options) -> dict:
     for pred, truth in pairs:
         name, result = _road_graph_pair(pred, truth, options, settings)
         if name in per_image:
-            raise ConfigError(f"two file pairs are both image {name!r}", path=truth,
-                              fix="give each image's graph its own file name")
+            raise ConfigError(
+                f"two file pairs are both image {name!r}", path=truth, fix="give each image's graph its own file name"
+            )
         per_image[name] = result
     return summarize(per_image, settings)
 
@@ -246,12 +286,18 @@ def _dii(pairs: Pairs, kind: str, options: Options) -> dict:
 
     if len(pairs) != 1:
         raise ConfigError("vector DII grids are compared one pair at a time")
-    (pred, truth), = pairs
+    ((pred, truth),) = pairs
     threshold = options.pred_threshold
-    return {"cells": match_vector_grids(read_vector_grid(pred, threshold=threshold, column=options.column),
-                                        read_vector_grid(truth, threshold=options.truth_threshold
-                                                         if options.truth_threshold is not None else threshold,
-                                                         column=options.column))}
+    return {
+        "cells": match_vector_grids(
+            read_vector_grid(pred, threshold=threshold, column=options.column),
+            read_vector_grid(
+                truth,
+                threshold=options.truth_threshold if options.truth_threshold is not None else threshold,
+                column=options.column,
+            ),
+        )
+    }
 
 
 def evaluate(task: str, pred: str | Path, truth: str | Path, options: Options | None = None) -> dict:
@@ -260,13 +306,18 @@ def evaluate(task: str, pred: str | Path, truth: str | Path, options: Options | 
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}", fix=f"use one of {', '.join(TASKS)}")
     if options.challenge is not None and CHALLENGES.get(options.challenge) != task:
-        raise ConfigError(f"--challenge {options.challenge} does not apply to --task {task}",
-                          fix=", ".join(f"--challenge {c} goes with --task {t}" for c, t in CHALLENGES.items()))
+        raise ConfigError(
+            f"--challenge {options.challenge} does not apply to --task {task}",
+            fix=", ".join(f"--challenge {c} goes with --task {t}" for c, t in CHALLENGES.items()),
+        )
     pairs = file_pairs(Path(pred), Path(truth))
     kind = _kind_of_pairs(pairs)
     if options.challenge is not None and kind != "vector":
-        raise ConfigError(f"--challenge {options.challenge} scores vectors (SpaceNet CSVs, road lines or graphs)",
-                          path=pairs[0][0], fix="vectorise the masks first (geovision vectorize)")
+        raise ConfigError(
+            f"--challenge {options.challenge} scores vectors (SpaceNet CSVs, road lines or graphs)",
+            path=pairs[0][0],
+            fix="vectorise the masks first (geovision vectorize)",
+        )
     if task == "damage":
         if kind != "raster":
             raise ConfigError("the damage task scores 0-4 damage rasters", path=pairs[0][0])
@@ -294,18 +345,32 @@ def summary_rows(result: dict) -> list[tuple[str, float | int | None]]:
         return rows
     if "objects" in m:
         o = m["objects"]
-        return [(k, o[k]) for k in ("f1", "precision", "recall", "tp", "fp", "fn", "mean_iou_of_matches",
-                                    "n_repaired_pred", "n_repaired_truth")]
+        return [
+            (k, o[k])
+            for k in (
+                "f1",
+                "precision",
+                "recall",
+                "tp",
+                "fp",
+                "fn",
+                "mean_iou_of_matches",
+                "n_repaired_pred",
+                "n_repaired_truth",
+            )
+        ]
     if "xview2" in m:
         x = m["xview2"]
         return [(k, v) for k, v in x.items() if not isinstance(v, dict)]
     if "apls" in m:
         rows = [("apls (mean)", m["apls"]), ("relaxed_f1 (mean)", m["relaxed_f1"]), ("images", m["n_images"])]
         for image, r in m["per_image"].items():
-            rows += [(f"{image} apls", r["apls"]["apls"]),
-                     (f"{image} apls gt->prop", r["apls"]["apls_gt_onto_prop"]),
-                     (f"{image} apls prop->gt", r["apls"]["apls_prop_onto_gt"]),
-                     (f"{image} relaxed_f1", r["relaxed"]["f1"])]
+            rows += [
+                (f"{image} apls", r["apls"]["apls"]),
+                (f"{image} apls gt->prop", r["apls"]["apls_gt_onto_prop"]),
+                (f"{image} apls prop->gt", r["apls"]["apls_prop_onto_gt"]),
+                (f"{image} relaxed_f1", r["relaxed"]["f1"]),
+            ]
         return rows
     counts = m.get("pixel") or m.get("cells")
     return [(k, counts[k]) for k in ("iou", "f1", "precision", "recall", "tp", "fp", "fn", "tn")]

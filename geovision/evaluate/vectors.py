@@ -41,8 +41,11 @@ class PixelGrid:
             raise MissingFileError("reference raster not found", path=path, fix="check the --image path")
         with rasterio.open(path) as src:
             if src.crs is None:
-                raise GeoreferenceError("the reference raster has no CRS", path=path,
-                                        fix="give the georeferenced image the pixel coordinates refer to")
+                raise GeoreferenceError(
+                    "the reference raster has no CRS",
+                    path=path,
+                    fix="give the georeferenced image the pixel coordinates refer to",
+                )
             return cls(src.transform, src.crs)
 
 
@@ -54,8 +57,11 @@ def _read_csv(path: Path, *, wkt_column: str | None) -> gpd.GeoDataFrame:
     table = pd.read_csv(path)
     column = wkt_column or next((c for c in WKT_COLUMNS if c in table.columns), None)
     if column is None or column not in table.columns:
-        raise ConfigError(f"no WKT column found (columns: {', '.join(map(str, table.columns))})", path=path,
-                          fix=f"name it one of {', '.join(WKT_COLUMNS)} or pass the column name")
+        raise ConfigError(
+            f"no WKT column found (columns: {', '.join(map(str, table.columns))})",
+            path=path,
+            fix=f"name it one of {', '.join(WKT_COLUMNS)} or pass the column name",
+        )
     geometry = shapely.from_wkt(table[column].fillna("GEOMETRYCOLLECTION EMPTY").astype(str), on_invalid="raise")
     frame = gpd.GeoDataFrame(table.drop(columns=[column]), geometry=geometry, crs=None)
     return frame
@@ -69,8 +75,14 @@ def _with_image_ids(frame: gpd.GeoDataFrame, image_column: str | None, path: Pat
     return frame
 
 
-def read_vectors(path: str | Path, *, wkt_column: str | None = None, image_column: str | None = None,
-                 pixel_grid: PixelGrid | None = None, image_id: str | None = None) -> gpd.GeoDataFrame:
+def read_vectors(
+    path: str | Path,
+    *,
+    wkt_column: str | None = None,
+    image_column: str | None = None,
+    pixel_grid: PixelGrid | None = None,
+    image_id: str | None = None,
+) -> gpd.GeoDataFrame:
     """A GeoDataFrame of the file's geometries with an ``image_id`` column.
 
     Empty geometries are kept (they declare images with no objects). ``pixel_grid`` maps pixel
@@ -92,15 +104,22 @@ def read_vectors(path: str | Path, *, wkt_column: str | None = None, image_colum
     except (DataSourceError, shapely.errors.GEOSException, UnicodeDecodeError, ValueError) as error:
         if isinstance(error, ConfigError):
             raise
-        raise CorruptFileError(f"cannot read vectors ({error})", path=path,
-                               fix="check that the file is valid GeoJSON/GPKG/CSV with WKT") from error
+        raise CorruptFileError(
+            f"cannot read vectors ({error})", path=path, fix="check that the file is valid GeoJSON/GPKG/CSV with WKT"
+        ) from error
     frame = _with_image_ids(table, image_column, path)
     if image_id is not None:
         frame = frame[frame["image_id"] == str(image_id)].copy()
     if pixel_grid is not None and frame.crs is None:
         t = pixel_grid.transform
-        frame = frame.set_geometry(shapely.transform(frame.geometry.values, lambda xy: np.column_stack(
-            [t.a * xy[:, 0] + t.b * xy[:, 1] + t.c, t.d * xy[:, 0] + t.e * xy[:, 1] + t.f])))
+        frame = frame.set_geometry(
+            shapely.transform(
+                frame.geometry.values,
+                lambda xy: np.column_stack(
+                    [t.a * xy[:, 0] + t.b * xy[:, 1] + t.c, t.d * xy[:, 0] + t.e * xy[:, 1] + t.f]
+                ),
+            )
+        )
         frame = frame.set_crs(pixel_grid.crs)
     return frame
 
@@ -108,9 +127,10 @@ def read_vectors(path: str | Path, *, wkt_column: str | None = None, image_colum
 def common_crs(pred: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Put ``truth`` in ``pred``'s CRS; both must have a CRS, or neither (pixel space)."""
     if (pred.crs is None) != (truth.crs is None):
-        raise GeoreferenceError("one input has a CRS and the other has not (pixel coordinates?)",
-                                fix="give --image so pixel coordinates can be georeferenced, "
-                                    "or compare files of one kind")
+        raise GeoreferenceError(
+            "one input has a CRS and the other has not (pixel coordinates?)",
+            fix="give --image so pixel coordinates can be georeferenced, or compare files of one kind",
+        )
     if pred.crs is not None and pred.crs != truth.crs:
         truth = truth.to_crs(pred.crs)
     return pred, truth

@@ -41,8 +41,14 @@ class XView2Counts:
     _pending: dict[int, PixelCounts] = field(default_factory=dict, repr=False)
     _present: set[int] = field(default_factory=set, repr=False)
 
-    def update(self, pred: np.ndarray, truth: np.ndarray, *, pred_localization: np.ndarray | None = None,
-               valid: np.ndarray | None = None) -> None:
+    def update(
+        self,
+        pred: np.ndarray,
+        truth: np.ndarray,
+        *,
+        pred_localization: np.ndarray | None = None,
+        valid: np.ndarray | None = None,
+    ) -> None:
         """Add one window of the current image (call :meth:`end_image` after its last window).
 
         ``pred``/``truth`` are damage masks (0-4); ``pred_localization`` is an optional separate
@@ -67,8 +73,14 @@ class XView2Counts:
         self._pending, self._present = {}, set()
         self.n_images += 1
 
-    def add_image(self, pred: np.ndarray, truth: np.ndarray, *, pred_localization: np.ndarray | None = None,
-                  valid: np.ndarray | None = None) -> None:
+    def add_image(
+        self,
+        pred: np.ndarray,
+        truth: np.ndarray,
+        *,
+        pred_localization: np.ndarray | None = None,
+        valid: np.ndarray | None = None,
+    ) -> None:
         """Add one whole image."""
         self.update(pred, truth, pred_localization=pred_localization, valid=valid)
         self.end_image()
@@ -91,8 +103,13 @@ class XView2Counts:
 
     def to_dict(self) -> dict:
         """The score, its parts and the counts, ready for JSON."""
-        out = {"score": self.score, "localization_f1": self.localization_f1, "damage_f1": self.damage_f1,
-               "n_images": self.n_images, "localization": self.localization.to_dict()}
+        out = {
+            "score": self.score,
+            "localization_f1": self.localization_f1,
+            "damage_f1": self.damage_f1,
+            "n_images": self.n_images,
+            "localization": self.localization.to_dict(),
+        }
         for cls, name in DAMAGE_CLASSES.items():
             out[f"damage_f1_{name}"] = official_f1(self.damage[cls])
             out[f"damage_{name}"] = self.damage[cls].to_dict()

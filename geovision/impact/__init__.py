@@ -27,8 +27,30 @@ from geovision.impact.population import (
 from geovision.impact.roads import damaged_roads
 from geovision.impact.stats import Interval, model_ci, validation_ci, validation_ci_groups
 
-__all__ = ["AffectedResult", "Allocation", "Interval", "PolygonZones", "RasterZones", "affected_population",
-           "allocate", "best_theta", "cell_outcomes", "compute_dii_grid", "damaged_roads", "density_array",
-           "flag_impacted", "grid_scores", "lost_pixels", "model_ci", "population_raster", "pr_curve",
-           "save_pr_curve", "truth_from_mask", "truth_from_polygons", "validation_ci", "validation_ci_groups",
-           "validation_sample", "write_density"]
+__all__ = [
+    "AffectedResult",
+    "Allocation",
+    "Interval",
+    "PolygonZones",
+    "RasterZones",
+    "affected_population",
+    "allocate",
+    "best_theta",
+    "cell_outcomes",
+    "compute_dii_grid",
+    "damaged_roads",
+    "density_array",
+    "flag_impacted",
+    "grid_scores",
+    "lost_pixels",
+    "model_ci",
+    "population_raster",
+    "pr_curve",
+    "save_pr_curve",
+    "truth_from_mask",
+    "truth_from_polygons",
+    "validation_ci",
+    "validation_ci_groups",
+    "validation_sample",
+    "write_density",
+]

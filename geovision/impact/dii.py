@@ -54,8 +54,9 @@ def dilate(mask: Any, radius_px: int) -> Any:
     return _dilate(np.asarray(mask))
 
 
-def lost_pixels(pre: Any, post: Any, *, valid: Any = None, tau: float = 0.5,
-                tolerance_px: int = 0) -> tuple[Any, Any, Any]:
+def lost_pixels(
+    pre: Any, post: Any, *, valid: Any = None, tau: float = 0.5, tolerance_px: int = 0
+) -> tuple[Any, Any, Any]:
     """``(before, lost, valid)`` pixel masks (numpy or dask, same kind as the input).
 
     ``before`` = feature before on valid pixels; ``lost`` = feature before and no
@@ -64,19 +65,25 @@ def lost_pixels(pre: Any, post: Any, *, valid: Any = None, tau: float = 0.5,
     """
     pre_a, post_a = _plain(pre), _plain(post)
     if pre_a.shape != post_a.shape:
-        raise ConfigError(f"pre and post masks differ in shape: {pre_a.shape} vs {post_a.shape}",
-                          fix="put both masks on one grid first (geovision align)")
+        raise ConfigError(
+            f"pre and post masks differ in shape: {pre_a.shape} vs {post_a.shape}",
+            fix="put both masks on one grid first (geovision align)",
+        )
     if tolerance_px < 0 or int(tolerance_px) != tolerance_px:
-        raise ConfigError(f"tolerance must be a whole number of pixels >= 0, got {tolerance_px!r}",
-                          fix="pass --tolerance-px 0, 1, 2 ...")
+        raise ConfigError(
+            f"tolerance must be a whole number of pixels >= 0, got {tolerance_px!r}",
+            fix="pass --tolerance-px 0, 1, 2 ...",
+        )
     before, pre_ok = feature_mask(pre_a, tau)
     after, post_ok = feature_mask(post_a, tau)
     ok = None
     for part in (None if valid is None else _plain(valid).astype(bool), pre_ok, post_ok):
         if part is not None:
             if part.shape != pre_a.shape:
-                raise ConfigError(f"valid mask shape {part.shape} differs from the masks' {pre_a.shape}",
-                                  fix="use a valid mask on the same grid as the masks")
+                raise ConfigError(
+                    f"valid mask shape {part.shape} differs from the masks' {pre_a.shape}",
+                    fix="use a valid mask on the same grid as the masks",
+                )
             ok = part if ok is None else ok & part
     if ok is None:
         ok = _ones_like(pre_a)
@@ -85,9 +92,19 @@ def lost_pixels(pre: Any, post: Any, *, valid: Any = None, tau: float = 0.5,
     return before, lost, ok
 
 
-def compute_dii_grid(pre: Any, post: Any, *, valid: Any = None, cell_px: int = 256, tau: float = 0.5,
-                     mean_over: MeanOver = "all", tolerance_px: int = 0, min_valid_fraction: float = 0.5,
-                     transform: Affine | None = None, crs: Any = None) -> xr.Dataset:
+def compute_dii_grid(
+    pre: Any,
+    post: Any,
+    *,
+    valid: Any = None,
+    cell_px: int = 256,
+    tau: float = 0.5,
+    mean_over: MeanOver = "all",
+    tolerance_px: int = 0,
+    min_valid_fraction: float = 0.5,
+    transform: Affine | None = None,
+    crs: Any = None,
+) -> xr.Dataset:
     """DII grid from pre and post feature masks or probabilities (``>= tau`` is a feature).
 
     Cells whose valid pixels cover less than ``min_valid_fraction`` of a full cell,
@@ -99,8 +116,10 @@ def compute_dii_grid(pre: Any, post: Any, *, valid: Any = None, cell_px: int = 2
     Dask input gives a lazy Dataset.
     """
     if mean_over not in ("all", "with_features"):
-        raise ConfigError(f"mean_over must be 'all' or 'with_features', got {mean_over!r}",
-                          fix="pass --mean-over all or --mean-over with_features")
+        raise ConfigError(
+            f"mean_over must be 'all' or 'with_features', got {mean_over!r}",
+            fix="pass --mean-over all or --mean-over with_features",
+        )
     if not 0.0 <= min_valid_fraction <= 1.0:
         raise ConfigError(f"min_valid_fraction must be in [0, 1], got {min_valid_fraction!r}")
     if transform is None and isinstance(pre, xr.DataArray) and "spatial_ref" in pre.coords:
@@ -109,9 +128,18 @@ def compute_dii_grid(pre: Any, post: Any, *, valid: Any = None, cell_px: int = 2
     f = block_sum(before, cell_px)
     c = block_sum(lost, cell_px)
     n_valid = block_sum(ok, cell_px)
-    return dii_from_counts(f, c, n_valid, raster_shape=before.shape, cell_px=cell_px, mean_over=mean_over,
-                           min_valid_fraction=min_valid_fraction, transform=transform, crs=crs,
-                           attrs={"tau": float(tau), "tolerance_px": int(tolerance_px)})
+    return dii_from_counts(
+        f,
+        c,
+        n_valid,
+        raster_shape=before.shape,
+        cell_px=cell_px,
+        mean_over=mean_over,
+        min_valid_fraction=min_valid_fraction,
+        transform=transform,
+        crs=crs,
+        attrs={"tau": float(tau), "tolerance_px": int(tolerance_px)},
+    )
 
 
 def mean_features(f: Any, cell_valid: Any, mean_over: MeanOver = "all") -> Any:
@@ -121,9 +149,19 @@ def mean_features(f: Any, cell_valid: Any, mean_over: MeanOver = "all") -> Any:
         return (f * averaged).sum() / averaged.sum()
 
 
-def dii_from_counts(f: Any, c: Any, n_valid: Any, *, raster_shape: tuple[int, int], cell_px: int,
-                    mean_over: MeanOver = "all", min_valid_fraction: float = 0.5,
-                    transform: Affine | None = None, crs: Any = None, attrs: dict | None = None) -> xr.Dataset:
+def dii_from_counts(
+    f: Any,
+    c: Any,
+    n_valid: Any,
+    *,
+    raster_shape: tuple[int, int],
+    cell_px: int,
+    mean_over: MeanOver = "all",
+    min_valid_fraction: float = 0.5,
+    transform: Affine | None = None,
+    crs: Any = None,
+    attrs: dict | None = None,
+) -> xr.Dataset:
     """Build the DII Dataset from per-cell counts (``f``, ``c``, valid pixels)."""
     dims = ("y", "x")
     full = float(cell_px * cell_px)
@@ -137,15 +175,23 @@ def dii_from_counts(f: Any, c: Any, n_valid: Any, *, raster_shape: tuple[int, in
     y, x = cell_centres(transform if transform is not None else Affine.identity(), f.shape, cell_px)
     ds = xr.Dataset(
         {
-            "f": (dims, f), "c": (dims, c), "n_valid": (dims, n_valid),
+            "f": (dims, f),
+            "c": (dims, c),
+            "n_valid": (dims, n_valid),
             "valid_fraction": (dims, valid_fraction.astype(np.float32)),
             "dii": (dims, dii.astype(np.float32)),
             "lost_fraction": (dims, lost_fraction.astype(np.float32)),
             "cell_valid": (dims, cell_valid),
         },
         coords={"y": y, "x": x},
-        attrs={"cell_px": int(cell_px), "mean_over": mean_over, "min_valid_fraction": float(min_valid_fraction),
-               "raster_height": int(raster_shape[0]), "raster_width": int(raster_shape[1]), **(attrs or {})},
+        attrs={
+            "cell_px": int(cell_px),
+            "mean_over": mean_over,
+            "min_valid_fraction": float(min_valid_fraction),
+            "raster_height": int(raster_shape[0]),
+            "raster_width": int(raster_shape[1]),
+            **(attrs or {}),
+        },
     )
     ds["mean_f"] = mean_f
     edge = cell_pixel_counts(raster_shape, cell_px)

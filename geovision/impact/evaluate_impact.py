@@ -39,9 +39,16 @@ def _truth_from_share(inside: np.ndarray, min_overlap: float, exclude_mixed: boo
     return truth
 
 
-def truth_from_polygons(areas: gpd.GeoDataFrame, *, transform: Affine, raster_shape: tuple[int, int],
-                        cell_px: int, crs: Any = None, min_overlap: float = 0.5,
-                        exclude_mixed: bool = False) -> np.ndarray:
+def truth_from_polygons(
+    areas: gpd.GeoDataFrame,
+    *,
+    transform: Affine,
+    raster_shape: tuple[int, int],
+    cell_px: int,
+    crs: Any = None,
+    min_overlap: float = 0.5,
+    exclude_mixed: bool = False,
+) -> np.ndarray:
     """1.0 for cells at least ``min_overlap`` inside the affected polygons, else 0.0 (NaN: mixed, if excluded)."""
     if crs is not None and areas.crs is not None and areas.crs != crs:
         areas = areas.to_crs(crs)
@@ -66,8 +73,10 @@ def cell_outcomes(pred: Any, true: Any) -> np.ndarray:
     """Per-cell code: TP=1, FP=2, FN=3, TN=0, undefined=-1 (either side NaN)."""
     p, t = _values(pred), _values(true)
     if p.shape != t.shape:
-        raise ConfigError(f"predicted grid {p.shape} and truth grid {t.shape} differ",
-                          fix="compute both on the same grid (same raster, same cell size)")
+        raise ConfigError(
+            f"predicted grid {p.shape} and truth grid {t.shape} differ",
+            fix="compute both on the same grid (same raster, same cell size)",
+        )
     out = np.full(p.shape, UNDEFINED, dtype=np.int8)
     defined = np.isfinite(p) & np.isfinite(t)
     pp, tt = p > 0, t > 0
@@ -84,8 +93,10 @@ def grid_scores(pred: Any, true: Any) -> dict:
 
     p, t = _values(pred), _values(true)
     if p.shape != t.shape:
-        raise ConfigError(f"predicted grid {p.shape} and truth grid {t.shape} differ",
-                          fix="compute both on the same grid (same raster, same cell size)")
+        raise ConfigError(
+            f"predicted grid {p.shape} and truth grid {t.shape} differ",
+            fix="compute both on the same grid (same raster, same cell size)",
+        )
     defined = np.isfinite(p) & np.isfinite(t)
     return grid_f1(np.nan_to_num(p) > 0, np.nan_to_num(t) > 0, valid=defined)
 
@@ -118,8 +129,14 @@ def best_theta(curve: pd.DataFrame) -> dict:
     return curve.sort_values(["f1", "theta"], ascending=[False, True]).iloc[0].to_dict()
 
 
-def save_pr_curve(curve: pd.DataFrame, csv_path: str | os.PathLike[str], png_path: str | os.PathLike[str] | None = None,
-                  *, overwrite: bool = False, title: str = "Impacted cells: precision-recall over theta") -> None:
+def save_pr_curve(
+    curve: pd.DataFrame,
+    csv_path: str | os.PathLike[str],
+    png_path: str | os.PathLike[str] | None = None,
+    *,
+    overwrite: bool = False,
+    title: str = "Impacted cells: precision-recall over theta",
+) -> None:
     """Write the curve as CSV and (optionally) a PNG plot, atomically."""
     from geovision.io.atomic import atomic_output
 
@@ -144,9 +161,21 @@ def save_pr_curve(curve: pd.DataFrame, csv_path: str | os.PathLike[str], png_pat
     plt.close(fig)
 
 
-def evaluate_dii(pred_pre: Any, pred_post: Any, true_pre: Any, true_post: Any, *, cell_px: int = 256,
-                 theta: float = 0.1, tau: float = 0.5, valid: Any = None, tolerance_px: int = 0,
-                 mean_over: str = "all", transform: Affine | None = None, crs: Any = None) -> dict:
+def evaluate_dii(
+    pred_pre: Any,
+    pred_post: Any,
+    true_pre: Any,
+    true_post: Any,
+    *,
+    cell_px: int = 256,
+    theta: float = 0.1,
+    tau: float = 0.5,
+    valid: Any = None,
+    tolerance_px: int = 0,
+    mean_over: str = "all",
+    transform: Affine | None = None,
+    crs: Any = None,
+) -> dict:
     """Grid F1 of impacted cells from predicted masks against those from ground-truth masks.
 
     Both DII grids use the same cells, ``theta`` and ``mean_over``; the prediction
@@ -159,5 +188,9 @@ def evaluate_dii(pred_pre: Any, pred_post: Any, true_pre: Any, true_post: Any, *
     truth = compute_dii_grid(true_pre, true_post, tau=0.5, **common)
     pred = compute_dii_grid(pred_pre, pred_post, tau=tau, tolerance_px=tolerance_px, **common)
     true_flags = flag_impacted(truth, theta)
-    return {"scores": grid_scores(flag_impacted(pred, theta), true_flags),
-            "curve": pr_curve(pred["dii"], true_flags), "pred": pred, "truth": truth}
+    return {
+        "scores": grid_scores(flag_impacted(pred, theta), true_flags),
+        "curve": pr_curve(pred["dii"], true_flags),
+        "pred": pred,
+        "truth": truth,
+    }

@@ -29,10 +29,15 @@ def _grid_variables(ds: xr.Dataset, variables: list[str] | None) -> list[str]:
 
 def _georeference(ds: xr.Dataset) -> tuple[Affine, tuple[int, int], str]:
     if "pixel_transform" not in ds.attrs or "crs" not in ds.attrs:
-        raise GeoreferenceError("the impact grid has no georeference",
-                                fix="compute it with transform= and crs= (or from georeferenced masks)")
-    return Affine(*ds.attrs["pixel_transform"]), (int(ds.attrs["raster_height"]), int(ds.attrs["raster_width"])), \
-        ds.attrs["crs"]
+        raise GeoreferenceError(
+            "the impact grid has no georeference",
+            fix="compute it with transform= and crs= (or from georeferenced masks)",
+        )
+    return (
+        Affine(*ds.attrs["pixel_transform"]),
+        (int(ds.attrs["raster_height"]), int(ds.attrs["raster_width"])),
+        ds.attrs["crs"],
+    )
 
 
 def grid_frame(ds: xr.Dataset, variables: list[str] | None = None, *, only_covered: bool = True) -> gpd.GeoDataFrame:
@@ -53,20 +58,35 @@ def grid_frame(ds: xr.Dataset, variables: list[str] | None = None, *, only_cover
     return frame
 
 
-def write_grid_cog(ds: xr.Dataset, path: str | os.PathLike[str], variables: list[str] | None = None, *,
-                   overwrite: bool = False) -> Path:
+def write_grid_cog(
+    ds: xr.Dataset, path: str | os.PathLike[str], variables: list[str] | None = None, *, overwrite: bool = False
+) -> Path:
     """The grid's variables as bands (named after them) of a float32 COG with NaN nodata."""
     from geovision.io.cog import write_cog
 
     transform, _, crs = _georeference(ds)
     names = _grid_variables(ds, variables)
     bands = np.stack([np.asarray(ds[name].to_numpy(), dtype=np.float32) for name in names])
-    return write_cog(path, bands, transform=cell_transform(transform, int(ds.attrs["cell_px"])), crs=crs,
-                     nodata=float("nan"), kind="continuous", overwrite=overwrite, band_names=names)
+    return write_cog(
+        path,
+        bands,
+        transform=cell_transform(transform, int(ds.attrs["cell_px"])),
+        crs=crs,
+        nodata=float("nan"),
+        kind="continuous",
+        overwrite=overwrite,
+        band_names=names,
+    )
 
 
-def write_grid(ds: xr.Dataset, out_dir: str | os.PathLike[str], *, name: str = "impact_grid",
-               variables: list[str] | None = None, overwrite: bool = False) -> dict[str, Path]:
+def write_grid(
+    ds: xr.Dataset,
+    out_dir: str | os.PathLike[str],
+    *,
+    name: str = "impact_grid",
+    variables: list[str] | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path]:
     """``<name>.tif`` (COG), ``<name>.gpkg`` and ``<name>.geojson`` in ``out_dir``; returns their paths."""
     from geovision.io.vectors import write_vectors
 

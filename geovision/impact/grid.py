@@ -28,8 +28,10 @@ def n_cells(size_px: int, cell_px: int) -> int:
 
 def _check_cell_px(cell_px: int) -> int:
     if int(cell_px) != cell_px or cell_px < 1:
-        raise ConfigError(f"cell size must be a whole number of pixels >= 1, got {cell_px!r}",
-                          fix="pass --cell-px as a positive integer (or --cell-m in metres)")
+        raise ConfigError(
+            f"cell size must be a whole number of pixels >= 1, got {cell_px!r}",
+            fix="pass --cell-px as a positive integer (or --cell-m in metres)",
+        )
     return int(cell_px)
 
 
@@ -99,8 +101,9 @@ def cell_boxes(transform: Affine, raster_shape: tuple[int, int], cell_px: int) -
 def cell_px_from_m(cell_m: float, transform: Affine, crs: Any = None) -> int:
     """The whole number of pixels closest to ``cell_m`` metres (at least 1)."""
     if transform is None:
-        raise GeoreferenceError("a cell size in metres needs a georeferenced raster",
-                                fix="give the cell size in pixels (--cell-px) instead")
+        raise GeoreferenceError(
+            "a cell size in metres needs a georeferenced raster", fix="give the cell size in pixels (--cell-px) instead"
+        )
     if not cell_m > 0:
         raise ConfigError(f"cell size in metres must be > 0, got {cell_m!r}", fix="pass a positive --cell-m")
     return max(1, round(cell_m / pixel_size_m(transform, crs)))

@@ -48,7 +48,7 @@ def pixel_area_m2(transform: Affine, crs: Any, rows: np.ndarray) -> np.ndarray:
         crs = CRS.from_user_input(crs)
         if crs.is_geographic:
             lat = transform.f + transform.e * (rows + 0.5)
-            side = METRES_PER_DEGREE ** 2 * abs(transform.a * transform.e)
+            side = METRES_PER_DEGREE**2 * abs(transform.a * transform.e)
             return side * np.cos(np.radians(lat))
     return np.full(rows.shape, pixel_size_m(transform, crs) ** 2, dtype=np.float64)
 
@@ -70,8 +70,7 @@ class PolygonZones:
     persons are NaN (unknown) instead of raising.
     """
 
-    def __init__(self, units: gpd.GeoDataFrame, *, pop_field: str = "pop", crs: Any = None,
-                 skip_missing: bool = False):
+    def __init__(self, units: gpd.GeoDataFrame, *, pop_field: str = "pop", crs: Any = None, skip_missing: bool = False):
         check_population_field(units, pop_field, allow_missing=skip_missing)
         if units.crs is None:
             raise ConfigError("census units have no CRS", fix="write the census file with a CRS (e.g. GPKG)")
@@ -109,8 +108,9 @@ class RasterZones:
     raster's CRS) is read, so a country-wide product can serve a city-size scene.
     """
 
-    def __init__(self, pop_raster: Any, *, bounds: tuple[float, float, float, float] | None = None,
-                 bounds_crs: Any = None):
+    def __init__(
+        self, pop_raster: Any, *, bounds: tuple[float, float, float, float] | None = None, bounds_crs: Any = None
+    ):
         from rasterio import windows as rio_windows
         from rasterio.warp import transform_bounds
 
@@ -124,23 +124,29 @@ class RasterZones:
             col1 = min(math.ceil(win.col_off + win.width) + 1, self.source.width)
             row1 = min(math.ceil(win.row_off + win.height) + 1, self.source.height)
             if col1 <= col0 or row1 <= row0:
-                raise ConfigError("population raster does not overlap the buildings raster",
-                                  path=getattr(self.source, "path", None),
-                                  fix="use a population raster that covers the scene")
+                raise ConfigError(
+                    "population raster does not overlap the buildings raster",
+                    path=getattr(self.source, "path", None),
+                    fix="use a population raster that covers the scene",
+                )
             full = PixelWindow(col0, row0, col1 - col0, row1 - row0)
         self.window = full
         values, valid = self.source.read(full)
         values = np.where(valid, values, 0).astype(np.float64)
         if np.any(values < 0):
-            raise ConfigError("population raster has negative counts", path=getattr(self.source, "path", None),
-                              fix="declare the raster's nodata value")
+            raise ConfigError(
+                "population raster has negative counts",
+                path=getattr(self.source, "path", None),
+                fix="declare the raster's nodata value",
+            )
         self.totals = values.ravel()
         self.transform = self.source.transform @ Affine.translation(full.col_off, full.row_off)
         self._inverse = ~self.transform
 
     def ids(self, window: PixelWindow, transform: Affine, crs: Any) -> np.ndarray:
-        rows, cols = np.mgrid[window.row_off:window.row_off + window.height,
-                              window.col_off:window.col_off + window.width]
+        rows, cols = np.mgrid[
+            window.row_off : window.row_off + window.height, window.col_off : window.col_off + window.width
+        ]
         xs, ys = transform @ (cols + 0.5, rows + 0.5)
         if crs is not None and self.source.crs is not None and crs != self.source.crs:
             from pyproj import Transformer
@@ -158,8 +164,11 @@ def read_census(path: Any, pop_field: str, *, skip_missing: bool = False) -> gpd
 
     units = read_vectors(path)
     if len(units) == 0:
-        raise ConfigError("census file has no units (0 features)", path=path,
-                          fix="give a census layer with one polygon per unit and its population")
+        raise ConfigError(
+            "census file has no units (0 features)",
+            path=path,
+            fix="give a census layer with one polygon per unit and its population",
+        )
     try:
         check_population_field(units, pop_field, allow_missing=skip_missing)
     except ConfigError as error:
@@ -170,14 +179,17 @@ def read_census(path: Any, pop_field: str, *, skip_missing: bool = False) -> gpd
 def check_population_field(units: gpd.GeoDataFrame, pop_field: str, *, allow_missing: bool = False) -> None:
     """Raise unless ``pop_field`` is a column of finite, non-negative numbers (NaN allowed if ``allow_missing``)."""
     if pop_field not in units.columns:
-        raise ConfigError(f"census has no population column {pop_field!r} (columns: {list(units.columns)})",
-                          fix="pass --pop-field with the name of the population column")
+        raise ConfigError(
+            f"census has no population column {pop_field!r} (columns: {list(units.columns)})",
+            fix="pass --pop-field with the name of the population column",
+        )
     values = pd.to_numeric(units[pop_field], errors="coerce").to_numpy(dtype=np.float64)
     bad = (np.isinf(values) | (values < 0)) if allow_missing else ~np.isfinite(values) | (values < 0)
     if bad.any():
-        raise ConfigError(f"population column {pop_field!r} has {int(bad.sum())} missing, non-numeric or "
-                          "negative value(s)",
-                          fix="fill them with counts >= 0, drop those units, or pass --skip-missing-pop")
+        raise ConfigError(
+            f"population column {pop_field!r} has {int(bad.sum())} missing, non-numeric or negative value(s)",
+            fix="fill them with counts >= 0, drop those units, or pass --skip-missing-pop",
+        )
 
 
 @dataclass
@@ -200,17 +212,32 @@ class Allocation:
 
     def __post_init__(self) -> None:
         totals = self.zones.totals
-        self.method = np.where(np.isnan(totals), METHOD_MISSING,
-                               np.where(self.weight_total > 0, METHOD_BUILDINGS,
-                                        np.where(self.area_total > 0, METHOD_AREAL, METHOD_OUTSIDE)))
+        self.method = np.where(
+            np.isnan(totals),
+            METHOD_MISSING,
+            np.where(
+                self.weight_total > 0, METHOD_BUILDINGS, np.where(self.area_total > 0, METHOD_AREAL, METHOD_OUTSIDE)
+            ),
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
-            self.rate = np.where(self.weight_total > 0, totals / self.weight_total,
-                                 np.where(self.area_total > 0, totals / self.area_total, 0.0))
+            self.rate = np.where(
+                self.weight_total > 0,
+                totals / self.weight_total,
+                np.where(self.area_total > 0, totals / self.area_total, 0.0),
+            )
 
     def weights(self, values: np.ndarray, valid: np.ndarray, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
         """``(building weight, pixel area)`` of a window; both 0 on invalid pixels."""
-        return pixel_weights(values, valid, window, transform=self.transform, crs=self.crs,
-                             weighting=self.weighting, kind=self.values, tau=self.tau)
+        return pixel_weights(
+            values,
+            valid,
+            window,
+            transform=self.transform,
+            crs=self.crs,
+            weighting=self.weighting,
+            kind=self.values,
+            tau=self.tau,
+        )
 
     def persons(self, values: np.ndarray, valid: np.ndarray, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
         """``(persons per pixel float64, zone id)`` for one window of the building raster."""
@@ -224,13 +251,30 @@ class Allocation:
 
     def table(self) -> pd.DataFrame:
         """One row per zone: population, weights, pixels, method (``buildings``/``areal``/``outside``)."""
-        return pd.DataFrame({"pop": self.zones.totals, "weight_total": self.weight_total,
-                             "area_m2": self.area_total, "n_pixels": self.n_pixels, "method": self.method,
-                             "rate": self.rate, "fallback": self.method != METHOD_BUILDINGS})
+        return pd.DataFrame(
+            {
+                "pop": self.zones.totals,
+                "weight_total": self.weight_total,
+                "area_m2": self.area_total,
+                "n_pixels": self.n_pixels,
+                "method": self.method,
+                "rate": self.rate,
+                "fallback": self.method != METHOD_BUILDINGS,
+            }
+        )
 
 
-def pixel_weights(values: np.ndarray, valid: np.ndarray, window: PixelWindow, *, transform: Affine, crs: Any,
-                  weighting: Weighting, kind: BuildingValues, tau: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def pixel_weights(
+    values: np.ndarray,
+    valid: np.ndarray,
+    window: PixelWindow,
+    *,
+    transform: Affine,
+    crs: Any,
+    weighting: Weighting,
+    kind: BuildingValues,
+    tau: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
     """Building weight and pixel area (m²) per pixel; invalid pixels weigh 0."""
     rows = np.arange(window.row_off, window.row_off + window.height)
     area = np.broadcast_to(pixel_area_m2(transform, crs, rows)[:, None], values.shape)
@@ -249,14 +293,24 @@ def pixel_weights(values: np.ndarray, valid: np.ndarray, window: PixelWindow, *,
     return weight, area
 
 
-def allocate(zones: Zones, buildings: Any, *, weighting: Weighting = "pixel", values: BuildingValues = "mask",
-             tau: float = 0.5, window_px: int = 2048, transform: Affine | None = None, crs: Any = None) -> Allocation:
+def allocate(
+    zones: Zones,
+    buildings: Any,
+    *,
+    weighting: Weighting = "pixel",
+    values: BuildingValues = "mask",
+    tau: float = 0.5,
+    window_px: int = 2048,
+    transform: Affine | None = None,
+    crs: Any = None,
+) -> Allocation:
     """Pass 1: sum building weights, pixel areas and pixels per zone over the building raster."""
     if weighting not in ("pixel", "area"):
         raise ConfigError(f"weighting must be 'pixel' or 'area', got {weighting!r}", fix="pass --weighting pixel|area")
     if values not in ("mask", "count", "none"):
-        raise ConfigError(f"building values must be 'mask', 'count' or 'none', got {values!r}",
-                          fix="pass --buildings-are mask|count")
+        raise ConfigError(
+            f"building values must be 'mask', 'count' or 'none', got {values!r}", fix="pass --buildings-are mask|count"
+        )
     source = as_source(buildings, transform=transform, crs=crs)
     n = zones.totals.size
     weight_total, area_total, n_pixels = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
@@ -264,14 +318,26 @@ def allocate(zones: Zones, buildings: Any, *, weighting: Weighting = "pixel", va
     for window in progress(windows, total=len(windows), description="population pass 1"):
         vals, valid = source.read(window)
         ids = zones.ids(window, source.transform, source.crs)
-        weight, area = pixel_weights(vals, valid, window, transform=source.transform, crs=source.crs,
-                                     weighting=weighting, kind=values, tau=tau)
+        weight, area = pixel_weights(
+            vals, valid, window, transform=source.transform, crs=source.crs, weighting=weighting, kind=values, tau=tau
+        )
         inside = ids >= 0
         weight_total += np.bincount(ids[inside], weight[inside], minlength=n)
         area_total += np.bincount(ids[inside], area[inside], minlength=n)
         n_pixels += np.bincount(ids[inside & valid], minlength=n)
-    return Allocation(zones, source.transform, source.crs, source.width, source.height, weighting, values, tau,
-                      weight_total, area_total, n_pixels)
+    return Allocation(
+        zones,
+        source.transform,
+        source.crs,
+        source.width,
+        source.height,
+        weighting,
+        values,
+        tau,
+        weight_total,
+        area_total,
+        n_pixels,
+    )
 
 
 def coarsen_factor(transform: Affine, crs: Any, res_m: float | None) -> int:
@@ -286,15 +352,16 @@ def coarsen_factor(transform: Affine, crs: Any, res_m: float | None) -> int:
 class DensityBlock(NamedTuple):
     """One window of pass 2."""
 
-    window: PixelWindow       # in output pixels
-    persons: np.ndarray       # persons per output pixel (NaN where no zone)
-    zone_sums: np.ndarray     # persons per zone inside this window
+    window: PixelWindow  # in output pixels
+    persons: np.ndarray  # persons per output pixel (NaN where no zone)
+    zone_sums: np.ndarray  # persons per zone inside this window
     fine_window: PixelWindow  # in fine (building raster) pixels
-    zone_ids: np.ndarray      # zone of every fine pixel (-1: none)
+    zone_ids: np.ndarray  # zone of every fine pixel (-1: none)
 
 
-def density_blocks(allocation: Allocation, buildings: Any, *, factor: int = 1,
-                   window_px: int = 2048) -> Iterator[DensityBlock]:
+def density_blocks(
+    allocation: Allocation, buildings: Any, *, factor: int = 1, window_px: int = 2048
+) -> Iterator[DensityBlock]:
     """Pass 2, window by window. Output pixels covered by no zone are NaN (unknown), not 0."""
     source = as_source(buildings, transform=allocation.transform, crs=allocation.crs)
     n = allocation.zones.totals.size
@@ -312,12 +379,16 @@ def density_blocks(allocation: Allocation, buildings: Any, *, factor: int = 1,
 
 def output_grid(allocation: Allocation, factor: int) -> tuple[Affine, int, int]:
     """``(transform, width, height)`` of the output grid, ``factor`` fine pixels per output pixel."""
-    return (allocation.transform @ Affine.scale(factor), math.ceil(allocation.width / factor),
-            math.ceil(allocation.height / factor))
+    return (
+        allocation.transform @ Affine.scale(factor),
+        math.ceil(allocation.width / factor),
+        math.ceil(allocation.height / factor),
+    )
 
 
-def density_array(allocation: Allocation, buildings: Any, *, res_m: float | None = 30.0,
-                  window_px: int = 2048) -> tuple[np.ndarray, Affine, np.ndarray]:
+def density_array(
+    allocation: Allocation, buildings: Any, *, res_m: float | None = 30.0, window_px: int = 2048
+) -> tuple[np.ndarray, Affine, np.ndarray]:
     """In-memory persons-per-output-pixel raster, its transform, and the persons allocated per zone."""
     factor = coarsen_factor(allocation.transform, allocation.crs, res_m)
     transform, width, height = output_grid(allocation, factor)
@@ -329,8 +400,16 @@ def density_array(allocation: Allocation, buildings: Any, *, res_m: float | None
     return out, transform, allocated
 
 
-def write_density(allocation: Allocation, buildings: Any, out_path: Any, *, res_m: float | None = 30.0,
-                  window_px: int = 2048, zones_path: Any = None, overwrite: bool = False) -> np.ndarray:
+def write_density(
+    allocation: Allocation,
+    buildings: Any,
+    out_path: Any,
+    *,
+    res_m: float | None = 30.0,
+    window_px: int = 2048,
+    zones_path: Any = None,
+    overwrite: bool = False,
+) -> np.ndarray:
     """Write the persons-per-pixel raster as a float32 COG (NaN nodata); return persons allocated per zone.
 
     ``zones_path`` also writes the zone of every fine pixel (int32 COG, -1 = none), so
@@ -343,12 +422,38 @@ def write_density(allocation: Allocation, buildings: Any, out_path: Any, *, res_
     allocated = np.zeros(allocation.zones.totals.size)
     window_px = max(window_px // factor, 1) * factor
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(StreamingCogWriter(
-            out_path, width=width, height=height, count=1, dtype="float32", transform=transform, crs=allocation.crs,
-            nodata=float("nan"), kind="continuous", overwrite=overwrite))
-        zones_writer = None if zones_path is None else stack.enter_context(StreamingCogWriter(
-            zones_path, width=allocation.width, height=allocation.height, count=1, dtype="int32",
-            transform=allocation.transform, crs=allocation.crs, nodata=-1, kind="mask", overwrite=overwrite))
+        writer = stack.enter_context(
+            StreamingCogWriter(
+                out_path,
+                width=width,
+                height=height,
+                count=1,
+                dtype="float32",
+                transform=transform,
+                crs=allocation.crs,
+                nodata=float("nan"),
+                kind="continuous",
+                overwrite=overwrite,
+            )
+        )
+        zones_writer = (
+            None
+            if zones_path is None
+            else stack.enter_context(
+                StreamingCogWriter(
+                    zones_path,
+                    width=allocation.width,
+                    height=allocation.height,
+                    count=1,
+                    dtype="int32",
+                    transform=allocation.transform,
+                    crs=allocation.crs,
+                    nodata=-1,
+                    kind="mask",
+                    overwrite=overwrite,
+                )
+            )
+        )
         for part in density_blocks(allocation, buildings, factor=factor, window_px=window_px):
             writer.write(part.window, part.persons.astype(np.float32))
             if zones_writer is not None:
@@ -357,10 +462,21 @@ def write_density(allocation: Allocation, buildings: Any, out_path: Any, *, res_
     return allocated
 
 
-def population_raster(out_path: Any, *, census: Any = None, pop_field: str = "pop", buildings: Any = None,
-                      buildings_are: BuildingValues = "mask", pop_raster: Any = None, weighting: Weighting = "pixel",
-                      res_m: float | None = 30.0, skip_missing: bool = False, window_px: int = 2048,
-                      zones_path: Any = None, overwrite: bool = False) -> pd.DataFrame:
+def population_raster(
+    out_path: Any,
+    *,
+    census: Any = None,
+    pop_field: str = "pop",
+    buildings: Any = None,
+    buildings_are: BuildingValues = "mask",
+    pop_raster: Any = None,
+    weighting: Weighting = "pixel",
+    res_m: float | None = 30.0,
+    skip_missing: bool = False,
+    window_px: int = 2048,
+    zones_path: Any = None,
+    overwrite: bool = False,
+) -> pd.DataFrame:
     """Write persons per output pixel (float32 COG) and return the per-zone table with ``allocated``.
 
     ``census`` (vector file or GeoDataFrame) needs ``buildings``; ``pop_raster`` alone is
@@ -379,8 +495,11 @@ def population_raster(out_path: Any, *, census: Any = None, pop_field: str = "po
     polygons: PolygonZones | None = None  # census units, whose attributes go into the table
     try:
         if census is not None:
-            units = census if isinstance(census, gpd.GeoDataFrame) else read_census(census, pop_field,
-                                                                                    skip_missing=skip_missing)
+            units = (
+                census
+                if isinstance(census, gpd.GeoDataFrame)
+                else read_census(census, pop_field, skip_missing=skip_missing)
+            )
             polygons = PolygonZones(units, pop_field=pop_field, crs=grid.crs, skip_missing=skip_missing)
             zones: Zones = polygons
         else:
@@ -390,14 +509,16 @@ def population_raster(out_path: Any, *, census: Any = None, pop_field: str = "po
             zones = RasterZones(pop_raster, bounds=bounds, bounds_crs=grid.crs)
             buildings_are = buildings_are if buildings is not None else "none"
         allocation = allocate(zones, grid, weighting=weighting, values=buildings_are, window_px=window_px)
-        allocated = write_density(allocation, grid, out_path, res_m=res_m, window_px=window_px, zones_path=zones_path,
-                                  overwrite=overwrite)
+        allocated = write_density(
+            allocation, grid, out_path, res_m=res_m, window_px=window_px, zones_path=zones_path, overwrite=overwrite
+        )
     finally:
         grid.close()
     table = allocation.table()
     table["allocated"] = allocated
     if polygons is not None:
         attributes = pd.DataFrame(polygons.units.drop(columns=polygons.units.geometry.name))
-        table = pd.concat([attributes.drop(columns=[c for c in table.columns if c in attributes.columns]),
-                           table], axis=1)
+        table = pd.concat(
+            [attributes.drop(columns=[c for c in table.columns if c in attributes.columns]), table], axis=1
+        )
     return table

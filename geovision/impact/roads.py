@@ -35,8 +35,17 @@ def sample_lines(lines: gpd.GeoDataFrame, spacing: float) -> tuple[np.ndarray, n
     return line_idx, shapely.get_x(points), shapely.get_y(points)
 
 
-def sample_lost(rows: np.ndarray, cols: np.ndarray, post: Any, *, pre: Any = None, valid: Any = None,
-                tau: float = 0.5, tolerance_px: int = 0, window_px: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def sample_lost(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    post: Any,
+    *,
+    pre: Any = None,
+    valid: Any = None,
+    tau: float = 0.5,
+    tolerance_px: int = 0,
+    window_px: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(lost, valid)`` at pixel positions, reading only the windows that hold samples."""
     post_s = as_source(post)
     pre_s = None if pre is None else as_source(pre)
@@ -68,9 +77,18 @@ def sample_lost(rows: np.ndarray, cols: np.ndarray, post: Any, *, pre: Any = Non
     return lost, ok
 
 
-def damaged_roads(lines: gpd.GeoDataFrame, post: Any, *, pre: Any = None, valid: Any = None, tau: float = 0.5,
-                  tolerance_px: int = 0, spacing_px: float = 1.0, cell_px: int | None = None,
-                  window_px: int = 1024) -> tuple[gpd.GeoDataFrame, xr.Dataset | None]:
+def damaged_roads(
+    lines: gpd.GeoDataFrame,
+    post: Any,
+    *,
+    pre: Any = None,
+    valid: Any = None,
+    tau: float = 0.5,
+    tolerance_px: int = 0,
+    spacing_px: float = 1.0,
+    cell_px: int | None = None,
+    window_px: int = 1024,
+) -> tuple[gpd.GeoDataFrame, xr.Dataset | None]:
     """Lines with ``length_m``, ``lost_fraction``, ``lost_length_m``, ``valid_fraction``; and per-cell shares.
 
     ``lost_fraction`` is over the line's valid samples (NaN when none is valid). With
@@ -89,8 +107,9 @@ def damaged_roads(lines: gpd.GeoDataFrame, post: Any, *, pre: Any = None, valid:
     line_idx, xs, ys = sample_lines(local, spacing)
     cols_f, rows_f = ~post_s.transform @ (xs, ys)
     rows, cols = np.floor(rows_f).astype(np.int64), np.floor(cols_f).astype(np.int64)
-    lost, ok = sample_lost(rows, cols, post_s, pre=pre, valid=valid, tau=tau, tolerance_px=tolerance_px,
-                           window_px=window_px)
+    lost, ok = sample_lost(
+        rows, cols, post_s, pre=pre, valid=valid, tau=tau, tolerance_px=tolerance_px, window_px=window_px
+    )
     n_lines = len(lines)
     per_line = np.bincount(line_idx, minlength=n_lines)
     n_ok = np.bincount(line_idx, ok, minlength=n_lines)
@@ -111,13 +130,27 @@ def damaged_roads(lines: gpd.GeoDataFrame, post: Any, *, pre: Any = None, valid:
     return out, grid
 
 
-def _road_grid(rows: np.ndarray, cols: np.ndarray, ok: np.ndarray, lost: np.ndarray, sample_m: np.ndarray,
-               height: int, width: int, cell_px: int) -> xr.Dataset:
+def _road_grid(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    ok: np.ndarray,
+    lost: np.ndarray,
+    sample_m: np.ndarray,
+    height: int,
+    width: int,
+    cell_px: int,
+) -> xr.Dataset:
     shape = (n_cells(height, cell_px), n_cells(width, cell_px))
     cell = (rows[ok] // cell_px) * shape[1] + cols[ok] // cell_px
     total = np.bincount(cell, sample_m[ok], minlength=shape[0] * shape[1]).reshape(shape)
     gone = np.bincount(cell, (sample_m * lost)[ok], minlength=shape[0] * shape[1]).reshape(shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, gone / total, np.nan)
-    return xr.Dataset({"road_length_m": (("y", "x"), total), "road_lost_m": (("y", "x"), gone),
-                       "road_lost_share": (("y", "x"), share.astype(np.float32))}, attrs={"cell_px": int(cell_px)})
+    return xr.Dataset(
+        {
+            "road_length_m": (("y", "x"), total),
+            "road_lost_m": (("y", "x"), gone),
+            "road_lost_share": (("y", "x"), share.astype(np.float32)),
+        },
+        attrs={"cell_px": int(cell_px)},
+    )

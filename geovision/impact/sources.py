@@ -95,8 +95,9 @@ def _valid(values: np.ndarray, nodata: float | None) -> np.ndarray:
     return valid
 
 
-def as_source(raster: Any, *, transform: Affine | None = None, crs: Any = None,
-              nodata: float | None = None) -> BandSource:
+def as_source(
+    raster: Any, *, transform: Affine | None = None, crs: Any = None, nodata: float | None = None
+) -> BandSource:
     """A :class:`BandSource` from a path, an existing source or a 2-D array (with its georeference)."""
     if isinstance(raster, (str, os.PathLike)):
         return FileSource(raster)
@@ -108,13 +109,17 @@ def as_source(raster: Any, *, transform: Affine | None = None, crs: Any = None,
 def same_grid(a: BandSource, b: BandSource, *, names: tuple[str, str] = ("pre", "post")) -> None:
     """Raise unless two sources share size, transform and CRS."""
     if (a.width, a.height) != (b.width, b.height) or not a.transform.almost_equals(b.transform):
-        raise ConfigError(f"{names[0]} and {names[1]} rasters are not on one grid "
-                          f"({a.width}x{a.height} {tuple(a.transform)[:6]} vs "
-                          f"{b.width}x{b.height} {tuple(b.transform)[:6]})",
-                          fix="align them first (geovision align) so they share size and transform")
+        raise ConfigError(
+            f"{names[0]} and {names[1]} rasters are not on one grid "
+            f"({a.width}x{a.height} {tuple(a.transform)[:6]} vs "
+            f"{b.width}x{b.height} {tuple(b.transform)[:6]})",
+            fix="align them first (geovision align) so they share size and transform",
+        )
     if a.crs is not None and b.crs is not None and a.crs != b.crs:
-        raise ConfigError(f"{names[0]} and {names[1]} rasters have different CRSs ({a.crs} vs {b.crs})",
-                          fix="align them first (geovision align)")
+        raise ConfigError(
+            f"{names[0]} and {names[1]} rasters have different CRSs ({a.crs} vs {b.crs})",
+            fix="align them first (geovision align)",
+        )
 
 
 def aligned_windows(width: int, height: int, *, size_px: int, multiple: int = 1) -> Iterator[PixelWindow]:

@@ -60,8 +60,10 @@ def bootstrap_ratios(pred: np.ndarray, true: np.ndarray, *, n_boot: int = N_BOOT
     if not np.all(np.isfinite(pred)) or not np.all(np.isfinite(true)):
         raise ConfigError("validation sample has NaN or infinite values", fix="drop cells without data first")
     if pred.sum() <= 0:
-        raise ConfigError("validation cells have no predicted affected persons, so no ratio can be estimated",
-                          fix="use a validation area where the model predicts losses")
+        raise ConfigError(
+            "validation cells have no predicted affected persons, so no ratio can be estimated",
+            fix="use a validation area where the model predicts losses",
+        )
     rng = np.random.default_rng(seed)
     ratios = np.empty(n_boot)
     for start in range(0, n_boot, _CHUNK):
@@ -73,8 +75,15 @@ def bootstrap_ratios(pred: np.ndarray, true: np.ndarray, *, n_boot: int = N_BOOT
     return ratios[np.isfinite(ratios)]
 
 
-def validation_ci_groups(pred_groups: np.ndarray, pred: np.ndarray, true: np.ndarray, *, n_boot: int = N_BOOT,
-                         level: float = LEVEL, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def validation_ci_groups(
+    pred_groups: np.ndarray,
+    pred: np.ndarray,
+    true: np.ndarray,
+    *,
+    n_boot: int = N_BOOT,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(estimate, low, high)`` for many predicted totals (cells, units) with one shared ratio."""
     lo, hi = _check(n_boot, level)
     ratios = bootstrap_ratios(pred, true, n_boot=n_boot, seed=seed)
@@ -84,17 +93,26 @@ def validation_ci_groups(pred_groups: np.ndarray, pred: np.ndarray, true: np.nda
     return ratio * pred_groups, r_lo * pred_groups, r_hi * pred_groups
 
 
-def validation_ci(total_pred: float, pred: np.ndarray, true: np.ndarray, *, n_boot: int = N_BOOT,
-                  level: float = LEVEL, seed: int = 0) -> Interval:
+def validation_ci(
+    total_pred: float, pred: np.ndarray, true: np.ndarray, *, n_boot: int = N_BOOT, level: float = LEVEL, seed: int = 0
+) -> Interval:
     """Calibrated total and its interval from a validation sample of (predicted, true) per cell."""
-    estimate, low, high = validation_ci_groups(np.array([total_pred]), pred, true, n_boot=n_boot, level=level,
-                                               seed=seed)
+    estimate, low, high = validation_ci_groups(
+        np.array([total_pred]), pred, true, n_boot=n_boot, level=level, seed=seed
+    )
     return Interval(float(estimate[0]), float(low[0]), float(high[0]), level, "validation", n_boot)
 
 
-def model_ci_groups(persons: np.ndarray, p_lost: np.ndarray, groups: np.ndarray | None = None, *,
-                    n_groups: int | None = None, n_boot: int = N_BOOT, level: float = LEVEL,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def model_ci_groups(
+    persons: np.ndarray,
+    p_lost: np.ndarray,
+    groups: np.ndarray | None = None,
+    *,
+    n_groups: int | None = None,
+    n_boot: int = N_BOOT,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(expected, low, high)`` persons lost per group, each building lost with probability ``p_lost``.
 
     ``persons`` and ``p_lost`` are per building; ``groups`` (int, default one group)
@@ -121,8 +139,9 @@ def model_ci_groups(persons: np.ndarray, p_lost: np.ndarray, groups: np.ndarray 
     return expected, low, high
 
 
-def model_ci(persons: np.ndarray, p_lost: np.ndarray, *, n_boot: int = N_BOOT, level: float = LEVEL,
-             seed: int = 0) -> Interval:
+def model_ci(
+    persons: np.ndarray, p_lost: np.ndarray, *, n_boot: int = N_BOOT, level: float = LEVEL, seed: int = 0
+) -> Interval:
     """Expected persons lost and its interval when each building is lost with its probability."""
     expected, low, high = model_ci_groups(persons, p_lost, None, n_groups=1, n_boot=n_boot, level=level, seed=seed)
     return Interval(float(expected[0]), float(low[0]), float(high[0]), level, "model", n_boot)
@@ -136,15 +155,23 @@ def bernoulli_percentile(count: np.ndarray, n: int, q: float) -> np.ndarray:
     count = np.asarray(count, dtype=np.int64)
     pos = q / 100 * (n - 1)
     below, frac = int(np.floor(pos)), pos - np.floor(pos)
-    first_one = n - count                                   # the sorted sample is 0 before this index, 1 from it
+    first_one = n - count  # the sorted sample is 0 before this index, 1 from it
     low = (below >= first_one).astype(np.float64)
     high = (min(below + 1, n - 1) >= first_one).astype(np.float64)
     return low + frac * (high - low)
 
 
-def model_threshold_ci(p_lost: np.ndarray, pixels: sparse.spmatrix, flag: Callable[[np.ndarray], np.ndarray],
-                       persons: np.ndarray, groups: sparse.spmatrix, *, n_boot: int = N_BOOT,
-                       level: float = LEVEL, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def model_threshold_ci(
+    p_lost: np.ndarray,
+    pixels: sparse.spmatrix,
+    flag: Callable[[np.ndarray], np.ndarray],
+    persons: np.ndarray,
+    groups: sparse.spmatrix,
+    *,
+    n_boot: int = N_BOOT,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``(expected, low, high)`` persons in flagged cells, each building lost with probability ``p_lost``.
 
     ``pixels`` (buildings x cells) holds each building's pixels per cell, which count
@@ -166,7 +193,7 @@ def model_threshold_ci(p_lost: np.ndarray, pixels: sparse.spmatrix, flag: Callab
         raise ConfigError("loss probabilities must lie in [0, 1]")
     certain, draw = p_lost >= 1, (p_lost > 0) & (p_lost < 1)
     fixed = np.asarray(pixels[certain].sum(axis=0), dtype=np.float64).ravel()
-    random_t = pixels[draw].T.tocsr()                     # cells x uncertain buildings
+    random_t = pixels[draw].T.tocsr()  # cells x uncertain buildings
     p_draw = p_lost[draw]
     step = max(1, min(n_boot, _BUDGET // max(p_draw.size, n_cells, n_groups, 1)))
     rng = np.random.default_rng(seed)
@@ -177,15 +204,20 @@ def model_threshold_ci(p_lost: np.ndarray, pixels: sparse.spmatrix, flag: Callab
     for start in range(0, n_boot, step):
         m = min(step, n_boot - start)
         lost = (rng.random((m, p_draw.size)) < p_draw).astype(np.float64)
-        sums = fixed + np.asarray(random_t @ lost.T).T       # draws x cells, simulated lost pixels
+        sums = fixed + np.asarray(random_t @ lost.T).T  # draws x cells, simulated lost pixels
         flagged = np.asarray(flag(sums), dtype=bool)
         hits += flagged.sum(axis=0)
         weights = flagged.astype(np.float64)
-        total[start:start + m] = weights @ persons
-        per_group[start:start + m] = np.asarray(groups_t @ weights.T).T
-    cells = tuple(persons * v for v in (hits / n_boot, bernoulli_percentile(hits, n_boot, lo),
-                                        bernoulli_percentile(hits, n_boot, hi)))
+        total[start : start + m] = weights @ persons
+        per_group[start : start + m] = np.asarray(groups_t @ weights.T).T
+    cells = tuple(
+        persons * v
+        for v in (hits / n_boot, bernoulli_percentile(hits, n_boot, lo), bernoulli_percentile(hits, n_boot, hi))
+    )
     g_low, g_high = np.percentile(per_group, [lo, hi], axis=0)
     t_low, t_high = np.percentile(total, [lo, hi])
-    return {"cells": cells, "groups": (per_group.mean(axis=0), g_low, g_high),
-            "total": (np.array([total.mean()]), np.array([t_low]), np.array([t_high]))}
+    return {
+        "cells": cells,
+        "groups": (per_group.mean(axis=0), g_low, g_high),
+        "total": (np.array([total.mean()]), np.array([t_low]), np.array([t_high])),
+    }

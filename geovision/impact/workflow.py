@@ -37,11 +37,13 @@ def open_mask_lazy(path: str | os.PathLike[str], *, chunk_px: int = CHUNK_PX) ->
 
     with open_raster(path, bands=[1]) as raster:  # validates file, georeference and nodata
         nodata = raster.nodata
-    opened = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunk_px, "x": chunk_px}, masked=False,
-                                     lock=False)
+    opened = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunk_px, "x": chunk_px}, masked=False, lock=False)
     if not isinstance(opened, xr.DataArray):  # a file of several subdatasets (netCDF, HDF)
-        raise CorruptFileError("holds several rasters, not one mask", path=path,
-                               fix="give a single-band GeoTIFF (gdal_translate the subdataset you mean)")
+        raise CorruptFileError(
+            "holds several rasters, not one mask",
+            path=path,
+            fix="give a single-band GeoTIFF (gdal_translate the subdataset you mean)",
+        )
     array = opened.isel(band=0, drop=True)
     valid = array == array  # false on NaN
     if nodata is not None and not np.isnan(nodata):
@@ -49,16 +51,29 @@ def open_mask_lazy(path: str | os.PathLike[str], *, chunk_px: int = CHUNK_PX) ->
     return array, valid
 
 
-def dii_from_files(pre_mask: Any, post_mask: Any, *, valid: Any = None, cell_px: int | None = 256,
-                   cell_m: float | None = None, tau: float = 0.5, theta: float | None = None,
-                   mean_over: MeanOver = "all", tolerance_px: int = 0, min_valid_fraction: float = 0.5,
-                   chunk_px: int = CHUNK_PX) -> xr.Dataset:
+def dii_from_files(
+    pre_mask: Any,
+    post_mask: Any,
+    *,
+    valid: Any = None,
+    cell_px: int | None = 256,
+    cell_m: float | None = None,
+    tau: float = 0.5,
+    theta: float | None = None,
+    mean_over: MeanOver = "all",
+    tolerance_px: int = 0,
+    min_valid_fraction: float = 0.5,
+    chunk_px: int = CHUNK_PX,
+) -> xr.Dataset:
     """The DII grid (computed) of two mask files; ``impacted`` added when ``theta`` is given."""
     pre, pre_ok = open_mask_lazy(pre_mask, chunk_px=chunk_px)
     post, post_ok = open_mask_lazy(post_mask, chunk_px=chunk_px)
     if pre.shape != post.shape or pre.rio.transform() != post.rio.transform() or pre.rio.crs != post.rio.crs:
-        raise ConfigError("pre and post masks are not on one grid", path=post_mask,
-                          fix="align them first (geovision align) so they share size, transform and CRS")
+        raise ConfigError(
+            "pre and post masks are not on one grid",
+            path=post_mask,
+            fix="align them first (geovision align) so they share size, transform and CRS",
+        )
     ok = pre_ok & post_ok
     if valid is not None:
         extra, extra_ok = open_mask_lazy(valid, chunk_px=chunk_px)
@@ -70,9 +85,18 @@ def dii_from_files(pre_mask: Any, post_mask: Any, *, valid: Any = None, cell_px:
         cell_px = cell_px_from_m(cell_m, transform, crs)
     if cell_px is None:
         raise ConfigError("no cell size given", fix="pass --cell-px or --cell-m")
-    ds = compute_dii_grid(pre.data, post.data, valid=ok.data, cell_px=cell_px, tau=tau, mean_over=mean_over,
-                          tolerance_px=tolerance_px, min_valid_fraction=min_valid_fraction,
-                          transform=transform, crs=crs).compute()
+    ds = compute_dii_grid(
+        pre.data,
+        post.data,
+        valid=ok.data,
+        cell_px=cell_px,
+        tau=tau,
+        mean_over=mean_over,
+        tolerance_px=tolerance_px,
+        min_valid_fraction=min_valid_fraction,
+        transform=transform,
+        crs=crs,
+    ).compute()
     if theta is not None:
         ds["impacted"] = flag_impacted(ds, theta)
         ds.attrs["theta"] = float(theta)
@@ -92,12 +116,20 @@ def read_truth_grid(truth: Any, ds: xr.Dataset, *, min_overlap: float = 0.5, exc
         mask, ok = open_mask_lazy(truth)
         if mask.shape != shape:
             raise ConfigError("truth mask is not on the masks' grid", path=truth, fix="align it first")
-        return truth_from_mask(((mask > 0) & ok).data, cell_px=cell_px, min_overlap=min_overlap,
-                               exclude_mixed=exclude_mixed)
+        return truth_from_mask(
+            ((mask > 0) & ok).data, cell_px=cell_px, min_overlap=min_overlap, exclude_mixed=exclude_mixed
+        )
     from geovision.io.vectors import read_vectors
 
-    return truth_from_polygons(read_vectors(truth), transform=transform, raster_shape=shape, cell_px=cell_px,
-                               crs=ds.attrs.get("crs"), min_overlap=min_overlap, exclude_mixed=exclude_mixed)
+    return truth_from_polygons(
+        read_vectors(truth),
+        transform=transform,
+        raster_shape=shape,
+        cell_px=cell_px,
+        crs=ds.attrs.get("crs"),
+        min_overlap=min_overlap,
+        exclude_mixed=exclude_mixed,
+    )
 
 
 @dataclass
@@ -108,13 +140,32 @@ class ImpactOutputs:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def impact_stage(pre_mask: Any, post_mask: Any, out_dir: Any, *, kind: str = "buildings", valid: Any = None,
-                 cell_px: int | None = 256, cell_m: float | None = None, tau: float = 0.5, theta: float = 0.1,
-                 mean_over: MeanOver = "all", tolerance_px: int = 0, min_valid_fraction: float = 0.5,
-                 truth: Any = None, min_overlap: float = 0.5, exclude_mixed: bool = False, census: Any = None,
-                 pop_field: str = "pop",
-                 pop_raster: Any = None, weighting: Weighting = "pixel", interval: Uncertainty | None = None,
-                 validation_sample: Any = None, road_lines: Any = None, overwrite: bool = False) -> ImpactOutputs:
+def impact_stage(
+    pre_mask: Any,
+    post_mask: Any,
+    out_dir: Any,
+    *,
+    kind: str = "buildings",
+    valid: Any = None,
+    cell_px: int | None = 256,
+    cell_m: float | None = None,
+    tau: float = 0.5,
+    theta: float = 0.1,
+    mean_over: MeanOver = "all",
+    tolerance_px: int = 0,
+    min_valid_fraction: float = 0.5,
+    truth: Any = None,
+    min_overlap: float = 0.5,
+    exclude_mixed: bool = False,
+    census: Any = None,
+    pop_field: str = "pop",
+    pop_raster: Any = None,
+    weighting: Weighting = "pixel",
+    interval: Uncertainty | None = None,
+    validation_sample: Any = None,
+    road_lines: Any = None,
+    overwrite: bool = False,
+) -> ImpactOutputs:
     """DII grid (+ evaluation, affected population, damaged roads) of one feature kind into ``out_dir``.
 
     Writes ``<kind>_impact.tif`` (COG, one band per variable), ``.gpkg`` and
@@ -130,25 +181,45 @@ def impact_stage(pre_mask: Any, post_mask: Any, out_dir: Any, *, kind: str = "bu
     if kind not in ("buildings", "roads"):
         raise ConfigError(f"kind must be 'buildings' or 'roads', got {kind!r}", fix="pass --kind buildings|roads")
     out_dir = Path(out_dir)
-    ds = dii_from_files(pre_mask, post_mask, valid=valid, cell_px=cell_px, cell_m=cell_m, tau=tau, theta=theta,
-                        mean_over=mean_over, tolerance_px=tolerance_px, min_valid_fraction=min_valid_fraction)
+    ds = dii_from_files(
+        pre_mask,
+        post_mask,
+        valid=valid,
+        cell_px=cell_px,
+        cell_m=cell_m,
+        tau=tau,
+        theta=theta,
+        mean_over=mean_over,
+        tolerance_px=tolerance_px,
+        min_valid_fraction=min_valid_fraction,
+    )
     result = ImpactOutputs()
     from affine import Affine
 
     from geovision.vector.units import pixel_size_m
 
     cell_size_m = pixel_size_m(Affine(*ds.attrs["pixel_transform"]), ds.attrs["crs"]) * int(ds.attrs["cell_px"])
-    result.summary = {"kind": kind, "cell_px": int(ds.attrs["cell_px"]), "cell_m": round(cell_size_m, 3),
-                      "theta": theta, "tau": tau,
-                      "mean_over": mean_over, "tolerance_px": tolerance_px, "mean_f": float(ds["mean_f"]),
-                      "cells": int(ds["dii"].size), "cells_defined": int(ds["dii"].notnull().sum()),
-                      "cells_impacted": int(np.nansum(ds["impacted"].to_numpy()))}
+    result.summary = {
+        "kind": kind,
+        "cell_px": int(ds.attrs["cell_px"]),
+        "cell_m": round(cell_size_m, 3),
+        "theta": theta,
+        "tau": tau,
+        "mean_over": mean_over,
+        "tolerance_px": tolerance_px,
+        "mean_f": float(ds["mean_f"]),
+        "cells": int(ds["dii"].size),
+        "cells_defined": int(ds["dii"].notnull().sum()),
+        "cells_impacted": int(np.nansum(ds["impacted"].to_numpy())),
+    }
     if truth is not None:
-        result.summary["evaluation"] = _evaluate(ds, truth, out_dir, kind, min_overlap, exclude_mixed, overwrite,
-                                                 result.paths)
+        result.summary["evaluation"] = _evaluate(
+            ds, truth, out_dir, kind, min_overlap, exclude_mixed, overwrite, result.paths
+        )
     if census is not None or pop_raster is not None:
-        affected = _affected(ds, pre_mask, post_mask, valid, census, pop_field, pop_raster, weighting, interval,
-                             validation_sample)
+        affected = _affected(
+            ds, pre_mask, post_mask, valid, census, pop_field, pop_raster, weighting, interval, validation_sample
+        )
         for name in affected.cells.data_vars:
             ds[name] = affected.cells[name]
         path = out_dir / f"{kind}_affected_by_unit.csv"
@@ -157,8 +228,7 @@ def impact_stage(pre_mask: Any, post_mask: Any, out_dir: Any, *, kind: str = "bu
         result.paths["affected_by_unit"] = path
         result.summary["population"] = affected.totals
     if kind == "roads":
-        grid = _roads(ds, pre_mask, post_mask, valid, road_lines, tau, tolerance_px, out_dir, overwrite,
-                      result.paths)
+        grid = _roads(ds, pre_mask, post_mask, valid, road_lines, tau, tolerance_px, out_dir, overwrite, result.paths)
         for name in grid.data_vars:
             ds[name] = (("y", "x"), grid[name].to_numpy())
         result.summary["road_lost_m"] = float(grid["road_lost_m"].sum())
@@ -172,8 +242,16 @@ def impact_stage(pre_mask: Any, post_mask: Any, out_dir: Any, *, kind: str = "bu
     return result
 
 
-def _evaluate(ds: xr.Dataset, truth: Any, out_dir: Path, kind: str, min_overlap: float, exclude_mixed: bool,
-              overwrite: bool, paths: dict) -> dict:
+def _evaluate(
+    ds: xr.Dataset,
+    truth: Any,
+    out_dir: Path,
+    kind: str,
+    min_overlap: float,
+    exclude_mixed: bool,
+    overwrite: bool,
+    paths: dict,
+) -> dict:
     from geovision.impact.evaluate_impact import (
         UNDEFINED,
         best_theta,
@@ -194,8 +272,10 @@ def _evaluate(ds: xr.Dataset, truth: Any, out_dir: Path, kind: str, min_overlap:
     paths["pr_curve_csv"], paths["pr_curve_png"] = out_dir / f"{kind}_pr_curve.csv", out_dir / f"{kind}_pr_curve.png"
     out_dir.mkdir(parents=True, exist_ok=True)
     save_pr_curve(curve, paths["pr_curve_csv"], paths["pr_curve_png"], overwrite=overwrite)
-    return {"at_theta": {k: float(v) for k, v in scores.items()},
-            "best": {k: float(v) for k, v in best_theta(curve).items()}}
+    return {
+        "at_theta": {k: float(v) for k, v in scores.items()},
+        "best": {k: float(v) for k, v in best_theta(curve).items()},
+    }
 
 
 def read_validation_sample(path: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -207,16 +287,28 @@ def read_validation_sample(path: Any) -> dict[str, tuple[np.ndarray, np.ndarray]
     check_input_file(path, kind="validation sample")
     table = pd.read_csv(path)
     if not {"pred", "true"} <= set(table.columns):
-        raise ConfigError(f"validation sample needs 'pred' and 'true' columns, has {list(table.columns)}", path=path,
-                          fix="write one row per validation cell: pred,true[,quantity]")
+        raise ConfigError(
+            f"validation sample needs 'pred' and 'true' columns, has {list(table.columns)}",
+            path=path,
+            fix="write one row per validation cell: pred,true[,quantity]",
+        )
     if "quantity" not in table:
         table["quantity"] = "persons_lost"
     return {str(q): (g["pred"].to_numpy(float), g["true"].to_numpy(float)) for q, g in table.groupby("quantity")}
 
 
-def _affected(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, census: Any, pop_field: str,
-              pop_raster: Any, weighting: Weighting, interval: Uncertainty | None,
-              validation_sample: Any) -> AffectedResult:
+def _affected(
+    ds: xr.Dataset,
+    pre_mask: Any,
+    post_mask: Any,
+    valid: Any,
+    census: Any,
+    pop_field: str,
+    pop_raster: Any,
+    weighting: Weighting,
+    interval: Uncertainty | None,
+    validation_sample: Any,
+) -> AffectedResult:
     from geovision.impact.affected import affected_population
     from geovision.impact.population import PolygonZones, RasterZones, allocate, read_census
     from geovision.impact.sources import FileSource
@@ -228,16 +320,28 @@ def _affected(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, census:
         else:
             from geovision.io.raster import footprint_bounds
 
-            zones = RasterZones(pop_raster, bounds=footprint_bounds(pre.transform, pre.width, pre.height),
-                                bounds_crs=pre.crs)
+            zones = RasterZones(
+                pop_raster, bounds=footprint_bounds(pre.transform, pre.width, pre.height), bounds_crs=pre.crs
+            )
         allocation = allocate(zones, pre, weighting=weighting, values="mask", tau=float(ds.attrs["tau"]))
         validation = None if validation_sample is None else read_validation_sample(validation_sample)
-        return affected_population(pre, post_mask, allocation, ds, valid=valid, uncertainty=interval,
-                                   validation=validation)
+        return affected_population(
+            pre, post_mask, allocation, ds, valid=valid, uncertainty=interval, validation=validation
+        )
 
 
-def _roads(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, road_lines: Any, tau: float,
-           tolerance_px: int, out_dir: Path, overwrite: bool, paths: dict) -> xr.Dataset:
+def _roads(
+    ds: xr.Dataset,
+    pre_mask: Any,
+    post_mask: Any,
+    valid: Any,
+    road_lines: Any,
+    tau: float,
+    tolerance_px: int,
+    out_dir: Path,
+    overwrite: bool,
+    paths: dict,
+) -> xr.Dataset:
     from geovision.impact.roads import damaged_roads
     from geovision.io.raster import open_raster
     from geovision.io.vectors import read_vectors, write_vectors
@@ -250,8 +354,9 @@ def _roads(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, road_lines
 
         lines = road_lines_from_raster(pre_mask, tau=tau, min_spur_m=5.0)  # window by window
         pre = pre_mask
-    roads, grid = damaged_roads(lines, post_mask, pre=pre, valid=valid, tau=tau, tolerance_px=tolerance_px,
-                                cell_px=int(ds.attrs["cell_px"]))
+    roads, grid = damaged_roads(
+        lines, post_mask, pre=pre, valid=valid, tau=tau, tolerance_px=tolerance_px, cell_px=int(ds.attrs["cell_px"])
+    )
     if grid is None:  # never: damaged_roads returns the grid whenever cell_px is given
         raise RuntimeError("damaged_roads returned no grid")
     paths["damaged_roads"] = out_dir / "roads_damaged.gpkg"
@@ -259,6 +364,7 @@ def _roads(ds: xr.Dataset, pre_mask: Any, post_mask: Any, valid: Any, road_lines
     with open_raster(pre_mask, bands=[1]) as raster:
         transform = raster.transform
     # lengths and losses are measured above, on the unsimplified lines
-    write_vectors(simplify_outlines(roads, transform), paths["damaged_roads"], layer="damaged_roads",
-                  overwrite=overwrite)
+    write_vectors(
+        simplify_outlines(roads, transform), paths["damaged_roads"], layer="damaged_roads", overwrite=overwrite
+    )
     return grid

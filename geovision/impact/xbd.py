@@ -19,8 +19,12 @@ from geovision.errors import AlignmentError, ConfigError
 LOST_CLASSES = ("destroyed", "major-damage")
 
 
-def xbd_masks(post_labels: Sequence[str | os.PathLike[str]], *, lost_classes: Sequence[str] = LOST_CLASSES,
-              tile_px: int | None = None) -> tuple[np.ndarray, np.ndarray, Affine, CRS]:
+def xbd_masks(
+    post_labels: Sequence[str | os.PathLike[str]],
+    *,
+    lost_classes: Sequence[str] = LOST_CLASSES,
+    tile_px: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, Affine, CRS]:
     """``(pre, post, transform, crs)``: uint8 0/1 building masks of the tiles placed on one grid.
 
     Each tile's pixel -> UTM affine is fitted from its label file; tiles are placed at
@@ -46,10 +50,14 @@ def xbd_masks(post_labels: Sequence[str | os.PathLike[str]], *, lost_classes: Se
     placed = []
     for path, frame, transform, tile_crs, width, height in tiles:
         if tile_crs != crs or not np.isclose(abs(transform.a), res, rtol=1e-3):
-            raise AlignmentError("xBD tiles do not share one UTM zone and pixel size", path=path,
-                                 fix="mosaic only tiles of one event and area")
-        placed.append((frame, round((transform.c - origin_x) / res), round((origin_y - transform.f) / res),
-                       width, height))
+            raise AlignmentError(
+                "xBD tiles do not share one UTM zone and pixel size",
+                path=path,
+                fix="mosaic only tiles of one event and area",
+            )
+        placed.append(
+            (frame, round((transform.c - origin_x) / res), round((origin_y - transform.f) / res), width, height)
+        )
     total_w = max(col + w for _, col, _, w, _ in placed)
     total_h = max(row + h for _, _, row, _, h in placed)
     pre = np.zeros((total_h, total_w), np.uint8)

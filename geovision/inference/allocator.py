@@ -23,9 +23,9 @@ import sys
 
 log = logging.getLogger(__name__)
 
-M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3   # glibc <malloc.h>
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # glibc <malloc.h>
 SETTINGS: dict[int, int] = {
-    M_MMAP_THRESHOLD: 32 * 2**20,   # glibc's maximum on 64-bit
+    M_MMAP_THRESHOLD: 32 * 2**20,  # glibc's maximum on 64-bit
     M_TRIM_THRESHOLD: 2**30,
     M_TOP_PAD: 256 * 2**20,
 }
@@ -33,8 +33,11 @@ SETTINGS: dict[int, int] = {
 
 def user_tuned(environ: dict[str, str] | os._Environ = os.environ) -> bool:
     """Whether the user already tuned malloc, or asked geovision not to."""
-    return (environ.get("GEOVISION_MALLOC_TUNING", "1") == "0" or "GLIBC_TUNABLES" in environ
-            or any(key.startswith("MALLOC_") for key in environ))
+    return (
+        environ.get("GEOVISION_MALLOC_TUNING", "1") == "0"
+        or "GLIBC_TUNABLES" in environ
+        or any(key.startswith("MALLOC_") for key in environ)
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -27,7 +27,7 @@ class SegmentOptions:
 
     chip_px: int = 512
     overlap_px: int = 64
-    batch_windows: int = 0   # 0 = auto: 1 on CPU (pre + post make a batch of 2), 8 on GPU
+    batch_windows: int = 0  # 0 = auto: 1 on CPU (pre + post make a batch of 2), 8 on GPU
 
     def resolved(self, device: str = "auto") -> SegmentOptions:
         """These options with ``batch_windows`` 0 (auto) replaced by the best batch for ``device``.
@@ -45,20 +45,27 @@ class SegmentOptions:
         if self.chip_px % 32:
             raise ConfigError(f"chip_px={self.chip_px} is not a multiple of 32", fix="use e.g. 256, 512 or 1024")
         if not 0 <= self.overlap_px < self.chip_px // 2 or self.overlap_px % 2:
-            raise ConfigError(f"overlap_px={self.overlap_px} must be even and smaller than chip_px / 2",
-                              fix="use e.g. --overlap-px 64")
+            raise ConfigError(
+                f"overlap_px={self.overlap_px} must be even and smaller than chip_px / 2",
+                fix="use e.g. --overlap-px 64",
+            )
         if self.batch_windows < 0:
             raise ConfigError("batch_windows must be at least 1 (or 0 for auto)", fix="use e.g. --batch-windows 4")
 
 
 def batch_groups(n_windows: int, batch_windows: int) -> list[list[int]]:
     """The window indexes of each batch: consecutive runs of ``batch_windows`` (the last may be shorter)."""
-    return [list(range(start, min(start + batch_windows, n_windows)))
-            for start in range(0, n_windows, batch_windows)]
+    return [list(range(start, min(start + batch_windows, n_windows))) for start in range(0, n_windows, batch_windows)]
 
 
-def predict_batches(source_spec: SourceSpec, model_ref: ModelRef, options: SegmentOptions, work_dir: str,
-                    batch_ids: Sequence[int], show_progress: bool | None = False) -> int:
+def predict_batches(
+    source_spec: SourceSpec,
+    model_ref: ModelRef,
+    options: SegmentOptions,
+    work_dir: str,
+    batch_ids: Sequence[int],
+    show_progress: bool | None = False,
+) -> int:
     """Predict and store the given batches (runs in this process or on a Dask worker). Returns the count."""
     source = source_spec.open()
     windows = plan_windows(source.width, source.height, chip_px=options.chip_px, overlap_px=options.overlap_px)
@@ -71,8 +78,9 @@ def predict_batches(source_spec: SourceSpec, model_ref: ModelRef, options: Segme
 
     with ThreadPoolExecutor(max_workers=1) as reader:  # read the next batch while the model runs
         pending = reader.submit(read, batch_ids[0]) if batch_ids else None
-        for position, batch_id in enumerate(progress(batch_ids, total=len(batch_ids), description="segmenting",
-                                                     enabled=show_progress)):
+        for position, batch_id in enumerate(
+            progress(batch_ids, total=len(batch_ids), description="segmenting", enabled=show_progress)
+        ):
             samples = pending.result()
             if position + 1 < len(batch_ids):
                 pending = reader.submit(read, batch_ids[position + 1])

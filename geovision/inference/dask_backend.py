@@ -41,8 +41,13 @@ def connect(scheduler: str, *, n_workers: int | None = None):
 
     if scheduler == "local":
         n_workers = n_workers or max(1, min(4, os.cpu_count() or 1))
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         client = Client(cluster)
         threads = max(1, (os.cpu_count() or 1) // n_workers)
         client.run(_set_worker_threads, threads)
@@ -52,8 +57,17 @@ def connect(scheduler: str, *, n_workers: int | None = None):
     return Client(scheduler)
 
 
-def predict_on_dask(source_spec, model_ref, options, work_dir: str, batch_ids: Sequence[int], *,
-                    scheduler: str, n_workers: int | None = None, tasks_per_worker: int = 2) -> int:
+def predict_on_dask(
+    source_spec,
+    model_ref,
+    options,
+    work_dir: str,
+    batch_ids: Sequence[int],
+    *,
+    scheduler: str,
+    n_workers: int | None = None,
+    tasks_per_worker: int = 2,
+) -> int:
     """Predict ``batch_ids`` on Dask workers; returns the number of batches predicted."""
     from geovision.inference.batches import predict_batches
 
@@ -63,8 +77,10 @@ def predict_on_dask(source_spec, model_ref, options, work_dir: str, batch_ids: S
     try:
         workers = max(1, len(client.scheduler_info()["workers"]))
         chunks = _chunks(list(batch_ids), workers * tasks_per_worker)
-        futures = [client.submit(predict_batches, source_spec, model_ref, options, work_dir, chunk, False,
-                                 pure=False) for chunk in chunks]
+        futures = [
+            client.submit(predict_batches, source_spec, model_ref, options, work_dir, chunk, False, pure=False)
+            for chunk in chunks
+        ]
         done = sum(client.gather(futures))
     finally:
         if scheduler == "local":

@@ -77,11 +77,17 @@ def open_for_model(spec: SourceSpec, model: InferenceModel) -> tuple[SourceSpec,
         if plan is not None:
             log.info("bands of %s (%s): %s", date, spec.post if date == "post" else spec.pre, plan.describe())
     if source.bands != model.bands:
-        what = (f"--bands {','.join(map(str, spec.bands))} selects {source.bands} band(s)" if spec.bands
-                else f"image has {source.bands} band(s)")
-        raise BandCountError(f"{what}, the model needs {model.bands}", path=source.path,
-                             fix=f"select {model.bands} bands in the model's order (e.g. --bands 1,2,3 for "
-                                 "red, green, blue), or use a model trained on this imagery")
+        what = (
+            f"--bands {','.join(map(str, spec.bands))} selects {source.bands} band(s)"
+            if spec.bands
+            else f"image has {source.bands} band(s)"
+        )
+        raise BandCountError(
+            f"{what}, the model needs {model.bands}",
+            path=source.path,
+            fix=f"select {model.bands} bands in the model's order (e.g. --bands 1,2,3 for "
+            "red, green, blue), or use a model trained on this imagery",
+        )
     gsd, res = model.gsd_m, source.res_m
     if gsd and res and abs(res - gsd) > GSD_TOLERANCE * gsd:
         if spec.res_m is None and spec.post is not None:
@@ -89,16 +95,28 @@ def open_for_model(spec: SourceSpec, model: InferenceModel) -> tuple[SourceSpec,
             spec = replace(spec, res_m=gsd)
             return spec, spec.open()
         if spec.res_m is None:
-            warnings.warn(f"{source.path}: {res:.3g} m pixels, the model was trained at {gsd:.3g} m; "
-                          f"resample the image (gdalwarp -tr {gsd} {gsd}) for best results", UserWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"{source.path}: {res:.3g} m pixels, the model was trained at {gsd:.3g} m; "
+                f"resample the image (gdalwarp -tr {gsd} {gsd}) for best results",
+                UserWarning,
+                stacklevel=2,
+            )
     return spec, source
 
 
-def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | Path, *,
-                  options: SegmentOptions = SegmentOptions(), overwrite: bool = False, resume: bool = False,
-                  scheduler: str | None = None, n_workers: int | None = None,
-                  show_progress: bool | None = None, restart_changed: bool = False) -> SegmentResult:
+def segment_scene(
+    source_spec: SourceSpec,
+    model_ref: ModelRef,
+    out_dir: str | Path,
+    *,
+    options: SegmentOptions = SegmentOptions(),
+    overwrite: bool = False,
+    resume: bool = False,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    show_progress: bool | None = None,
+    restart_changed: bool = False,
+) -> SegmentResult:
     """Segment every date of the scene into COG outputs in ``out_dir`` (see module docstring).
 
     ``resume`` reuses the stored batches of an interrupted run of the same inputs (by content)
@@ -119,14 +137,24 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
 
     windows = plan_windows(source.width, source.height, chip_px=options.chip_px, overlap_px=options.overlap_px)
     groups = batch_groups(len(windows), options.batch_windows)
-    plan = {"source": asdict(source_spec), "content": input_hashes(source_spec), "model": model_ref.key,
-            "options": asdict(options), "width": source.width, "height": source.height, "windows": len(windows),
-            "outputs": names}
+    plan = {
+        "source": asdict(source_spec),
+        "content": input_hashes(source_spec),
+        "model": model_ref.key,
+        "options": asdict(options),
+        "width": source.width,
+        "height": source.height,
+        "windows": len(windows),
+        "outputs": names,
+    }
     check_free_space(out_dir, width=source.width, height=source.height, outputs=len(names))
     out_dir.mkdir(parents=True, exist_ok=True)
     store.start(plan, resume=resume, restart_changed=restart_changed)
-    todo = [b for b, group in enumerate(groups)
-            if not store.is_done(b, {f"w{i}_{name}" for i in range(len(group)) for name in names})]
+    todo = [
+        b
+        for b, group in enumerate(groups)
+        if not store.is_done(b, {f"w{i}_{name}" for i in range(len(group)) for name in names})
+    ]
     log.info("%d windows in %d batches; %d to predict", len(windows), len(groups), len(todo))
 
     t_predict = time.perf_counter()
@@ -135,19 +163,31 @@ def segment_scene(source_spec: SourceSpec, model_ref: ModelRef, out_dir: str | P
     else:
         from geovision.inference.dask_backend import predict_on_dask
 
-        predict_on_dask(source_spec, model_ref, options, str(store.root), todo, scheduler=scheduler,
-                        n_workers=n_workers)
+        predict_on_dask(
+            source_spec, model_ref, options, str(store.root), todo, scheduler=scheduler, n_workers=n_workers
+        )
     seconds_predict = time.perf_counter() - t_predict
 
     _assemble(store, windows, groups, names, outputs, source, overwrite=overwrite or resume)
     shutil.rmtree(store.root, ignore_errors=True)
-    runtime_name = model_ref.runtime if scheduler else runtime_for(
-        model_ref, chip_px=options.chip_px, bands=source.bands)[0].name
-    return SegmentResult(outputs=outputs, width=source.width, height=source.height, windows=len(windows),
-                         batches_run=len(todo), batches_resumed=len(groups) - len(todo),
-                         seconds_predict=seconds_predict, seconds_total=time.perf_counter() - started,
-                         runtime=runtime_name, extra={"res_m": source.res_m, "bands": {
-                             date: plan.to_json() for date, plan in source.band_plans.items() if plan is not None}})
+    runtime_name = (
+        model_ref.runtime if scheduler else runtime_for(model_ref, chip_px=options.chip_px, bands=source.bands)[0].name
+    )
+    return SegmentResult(
+        outputs=outputs,
+        width=source.width,
+        height=source.height,
+        windows=len(windows),
+        batches_run=len(todo),
+        batches_resumed=len(groups) - len(todo),
+        seconds_predict=seconds_predict,
+        seconds_total=time.perf_counter() - started,
+        runtime=runtime_name,
+        extra={
+            "res_m": source.res_m,
+            "bands": {date: plan.to_json() for date, plan in source.band_plans.items() if plan is not None},
+        },
+    )
 
 
 def check_free_space(out_dir: Path, *, width: int, height: int, outputs: int) -> None:
@@ -156,9 +196,11 @@ def check_free_space(out_dir: Path, *, width: int, height: int, outputs: int) ->
     existing = next(p for p in (out_dir, *out_dir.parents) if p.exists())
     free = shutil.disk_usage(existing).free
     if free < need:
-        raise OutputWriteError(f"needs about {need / 1e9:.2f} GB of free space for its work files, "
-                               f"{free / 1e9:.2f} GB is free", path=out_dir,
-                               fix="free disk space, choose another --out folder, or limit the job with --aoi")
+        raise OutputWriteError(
+            f"needs about {need / 1e9:.2f} GB of free space for its work files, {free / 1e9:.2f} GB is free",
+            path=out_dir,
+            fix="free disk space, choose another --out folder, or limit the job with --aoi",
+        )
 
 
 def input_hashes(spec: SourceSpec) -> dict[str, str]:
@@ -172,12 +214,17 @@ def input_hashes(spec: SourceSpec) -> dict[str, str]:
 def _check_outputs(outputs: dict[str, Path], store: WorkStore, *, overwrite: bool, resume: bool) -> None:
     existing = [path for path in outputs.values() if path.exists()]
     if existing and not (overwrite or resume):
-        raise OutputExistsError(f"{len(existing)} output(s) already exist, e.g. {existing[0].name}",
-                                path=existing[0].parent, fix="pass --overwrite to replace them or --resume "
-                                "to finish an interrupted run")
+        raise OutputExistsError(
+            f"{len(existing)} output(s) already exist, e.g. {existing[0].name}",
+            path=existing[0].parent,
+            fix="pass --overwrite to replace them or --resume to finish an interrupted run",
+        )
     if store.exists() and not (overwrite or resume):
-        raise OutputExistsError("an interrupted run's work folder exists", path=store.root,
-                                fix="pass --resume to finish it, or --overwrite to start again")
+        raise OutputExistsError(
+            "an interrupted run's work folder exists",
+            path=store.root,
+            fix="pass --resume to finish it, or --overwrite to start again",
+        )
 
 
 def _iter_stored(store: WorkStore, groups: list[list[int]]) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
@@ -191,8 +238,9 @@ def band_description(name: str) -> str:
         return "valid: 1 = valid pre and post data"
     task, date, kind = name.rsplit("_", 2)
     if kind == "prob":
-        return (f"{task} probability ({date}-event): stored p x {PROB_SCALE} (scale 1/{PROB_SCALE}), "
-                f"{PROB_NODATA} = nodata")
+        return (
+            f"{task} probability ({date}-event): stored p x {PROB_SCALE} (scale 1/{PROB_SCALE}), {PROB_NODATA} = nodata"
+        )
     return f"{task} mask ({date}-event): 1 = {task}, 0 = none, {MASK_NODATA} = nodata"
 
 
@@ -206,12 +254,25 @@ def _assemble(store: WorkStore, windows, groups, names, outputs, source, *, over
             is_prob = name.endswith("_prob")
             nodata = None if name == "valid" else (PROB_NODATA if is_prob else MASK_NODATA)
             colormap = None if is_prob or name == "valid" else MASK_COLORMAP
-            writers[name] = stack.enter_context(StreamingCogWriter(
-                outputs[name], width=source.width, height=source.height, count=1, dtype="uint8",
-                transform=source.transform, crs=source.crs, nodata=nodata,
-                kind="continuous" if is_prob else "mask", overwrite=overwrite, colormap=colormap,
-                level=1 if is_prob else None, band_names=[band_description(name)],
-                scales=[1 / PROB_SCALE] if is_prob else None, offsets=[0.0] if is_prob else None))
+            writers[name] = stack.enter_context(
+                StreamingCogWriter(
+                    outputs[name],
+                    width=source.width,
+                    height=source.height,
+                    count=1,
+                    dtype="uint8",
+                    transform=source.transform,
+                    crs=source.crs,
+                    nodata=nodata,
+                    kind="continuous" if is_prob else "mask",
+                    overwrite=overwrite,
+                    colormap=colormap,
+                    level=1 if is_prob else None,
+                    band_names=[band_description(name)],
+                    scales=[1 / PROB_SCALE] if is_prob else None,
+                    offsets=[0.0] if is_prob else None,
+                )
+            )
         for group, arrays in _iter_stored(store, groups):
             for i, window_index in enumerate(group):
                 crop = windows[window_index].crop

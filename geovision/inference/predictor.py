@@ -33,7 +33,7 @@ class InferenceModel:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     thresholds: dict[str, float]
-    gsd_m: float | None = None         # ground sample distance the model was trained at
+    gsd_m: float | None = None  # ground sample distance the model was trained at
     band_names: tuple[str, ...] | None = None  # e.g. ("red", "green", "blue"); None: not recorded
 
     @property
@@ -65,8 +65,9 @@ def load_model(ref: ModelRef) -> InferenceModel:
 @functools.lru_cache(maxsize=4)
 def _cached_runtime(ref: ModelRef, chip_px: int, bands: int) -> tuple[Runtime, InferenceModel]:
     model = load_model(ref)
-    runtime = build_runtime(model.module, model.tasks, name=ref.runtime, device=ref.device,
-                            chip_px=chip_px, bands=bands)
+    runtime = build_runtime(
+        model.module, model.tasks, name=ref.runtime, device=ref.device, chip_px=chip_px, bands=bands
+    )
     return runtime, model
 
 
@@ -94,15 +95,21 @@ def normalise(image: np.ndarray, mean: Sequence[float], std: Sequence[float], va
     return Normalization(mean=tuple(mean), std=tuple(std)).apply(image, valid)
 
 
-def predict_batch(source: SceneSource, windows: Sequence, runtime: Runtime, model: InferenceModel,
-                  samples: list[tuple[dict[str, np.ndarray], np.ndarray]] | None = None) -> dict[str, np.ndarray]:
+def predict_batch(
+    source: SceneSource,
+    windows: Sequence,
+    runtime: Runtime,
+    model: InferenceModel,
+    samples: list[tuple[dict[str, np.ndarray], np.ndarray]] | None = None,
+) -> dict[str, np.ndarray]:
     """Predict a batch of windows; returns the cropped uint8 outputs keyed ``w{i}_{task}_{date}_{prob|mask}``
     and ``w{i}_valid`` (i = index within the batch)."""
     if samples is None:
         samples = [source.read(window.read) for window in windows]
     keep = [i for i, (_, valid) in enumerate(samples) if valid.any()]
-    images = [normalise(samples[i][0][date], model.mean, model.std, samples[i][1])
-              for i in keep for date in source.dates]
+    images = [
+        normalise(samples[i][0][date], model.mean, model.std, samples[i][1]) for i in keep for date in source.dates
+    ]
     probs = runtime(np.stack(images)) if images else {}
     out: dict[str, np.ndarray] = {}
     for i, window in enumerate(windows):
@@ -127,9 +134,15 @@ def load_bundle_for_inference(path: str) -> InferenceModel:
 
     bundle = load_bundle(path)
     meta = bundle.meta
-    return InferenceModel(module=bundle.model, tasks=tuple(meta.architecture.tasks),
-                          mean=tuple(meta.normalization.mean), std=tuple(meta.normalization.std),
-                          thresholds=dict(meta.thresholds), gsd_m=float(meta.gsd_m), band_names=tuple(meta.bands))
+    return InferenceModel(
+        module=bundle.model,
+        tasks=tuple(meta.architecture.tasks),
+        mean=tuple(meta.normalization.mean),
+        std=tuple(meta.normalization.std),
+        thresholds=dict(meta.thresholds),
+        gsd_m=float(meta.gsd_m),
+        band_names=tuple(meta.bands),
+    )
 
 
 def bundle_ref(path: str, *, runtime: str = "auto", device: str = "auto") -> ModelRef:
@@ -137,5 +150,9 @@ def bundle_ref(path: str, *, runtime: str = "auto", device: str = "auto") -> Mod
     from geovision.models.registry import resolve_bundle
 
     folder = str(resolve_bundle(path))
-    return ModelRef(key=f"bundle:{folder}", load=functools.partial(load_bundle_for_inference, folder),
-                    runtime=runtime, device=device)
+    return ModelRef(
+        key=f"bundle:{folder}",
+        load=functools.partial(load_bundle_for_inference, folder),
+        runtime=runtime,
+        device=device,
+    )

@@ -118,7 +118,8 @@ def keep_early_layers_fp32(module: nn.Module) -> int:
     wrapped = 0
     for owner in module.modules():
         if isinstance(getattr(owner, "conv_stem", None), nn.Module) and isinstance(
-                getattr(owner, "blocks", None), nn.Sequential):
+            getattr(owner, "blocks", None), nn.Sequential
+        ):
             owner.conv_stem = Float32(owner.conv_stem)
             wrapped += 1
             for index in range(min(EARLY_FP32_BLOCKS, len(owner.blocks))):
@@ -150,9 +151,18 @@ def cast_autocast_weights(module: nn.Module, dtype: torch.dtype) -> int:
 class TorchRuntime:
     """Eager (optionally compiled) PyTorch with a chosen precision and memory format."""
 
-    def __init__(self, model: nn.Module, tasks: Sequence[str], *, device: torch.device,
-                 precision: Literal["fp32", "bf16", "fp16"] = "fp32", channels_last: bool = True,
-                 compile_model: bool = False, bands: int = 3, fold_bn: bool = True):
+    def __init__(
+        self,
+        model: nn.Module,
+        tasks: Sequence[str],
+        *,
+        device: torch.device,
+        precision: Literal["fp32", "bf16", "fp16"] = "fp32",
+        channels_last: bool = True,
+        compile_model: bool = False,
+        bands: int = 3,
+        fold_bn: bool = True,
+    ):
         from geovision.models.fuse import fold_batchnorm
 
         self.tasks = tuple(tasks)
@@ -165,7 +175,7 @@ class TorchRuntime:
             sample = torch.rand(1, bands, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
             module = fold_batchnorm(base, sample)
         if self.autocast is not None:
-            module = copy.deepcopy(base) if module is base else module   # never modify the caller's model
+            module = copy.deepcopy(base) if module is base else module  # never modify the caller's model
             keep_early_layers_fp32(module)
             cast_autocast_weights(module, self.autocast)
         module = module.to(device=device, memory_format=self.memory_format)
@@ -178,15 +188,24 @@ class TorchRuntime:
         x = x.contiguous(memory_format=self.memory_format)
         with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
             logits = self.module(x)
-        return {task: torch.sigmoid(out.float())[:, 0].cpu().numpy()
-                for task, out in zip(self.tasks, logits, strict=True)}
+        return {
+            task: torch.sigmoid(out.float())[:, 0].cpu().numpy() for task, out in zip(self.tasks, logits, strict=True)
+        }
 
 
 class OnnxRuntime:
     """The model exported to ONNX (float32) and run by onnxruntime."""
 
-    def __init__(self, model: nn.Module, tasks: Sequence[str], *, chip_px: int, bands: int,
-                 onnx_path: str | os.PathLike[str] | None = None, threads: int | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        tasks: Sequence[str],
+        *,
+        chip_px: int,
+        bands: int,
+        onnx_path: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+    ):
         import onnxruntime as ort
 
         self.tasks = tuple(tasks)
@@ -214,11 +233,20 @@ class StaticSamePad(nn.Module):
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
-        pads = [max((k - 1) * d + 1 - s, 0)
-                for k, s, d in zip(conv.kernel_size, conv.stride, conv.dilation, strict=True)]
+        pads = [
+            max((k - 1) * d + 1 - s, 0) for k, s, d in zip(conv.kernel_size, conv.stride, conv.dilation, strict=True)
+        ]
         self.pad = nn.ZeroPad2d((pads[1] // 2, pads[1] - pads[1] // 2, pads[0] // 2, pads[0] - pads[0] // 2))
-        self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, 0, conv.dilation,
-                              conv.groups, conv.bias is not None)
+        self.conv = nn.Conv2d(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            conv.stride,
+            0,
+            conv.dilation,
+            conv.groups,
+            conv.bias is not None,
+        )
         self.conv.load_state_dict(conv.state_dict())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -243,8 +271,9 @@ def static_same_padding(module: nn.Module) -> int:
     return replaced
 
 
-def export_onnx(model: nn.Module, tasks: Sequence[str], path: str | os.PathLike[str], *, chip_px: int,
-                bands: int, opset: int = 17) -> Path:
+def export_onnx(
+    model: nn.Module, tasks: Sequence[str], path: str | os.PathLike[str], *, chip_px: int, bands: int, opset: int = 17
+) -> Path:
     """Export ``model`` to ONNX with dynamic batch and chip axes (chips: multiples of 32); outputs are
     named after the tasks."""
     path = Path(path)
@@ -252,14 +281,29 @@ def export_onnx(model: nn.Module, tasks: Sequence[str], path: str | os.PathLike[
     module = TasksAsTuple(copy.deepcopy(model), tasks).eval().float().cpu()
     static_same_padding(module)
     example = torch.zeros(1, bands, chip_px, chip_px)
-    torch.onnx.export(module, (example,), str(path), input_names=["image"], output_names=list(tasks),
-                      dynamic_axes={name: {0: "batch", 2: "height", 3: "width"} for name in ("image", *tasks)},
-                      opset_version=opset, dynamo=False)
+    torch.onnx.export(
+        module,
+        (example,),
+        str(path),
+        input_names=["image"],
+        output_names=list(tasks),
+        dynamic_axes={name: {0: "batch", 2: "height", 3: "width"} for name in ("image", *tasks)},
+        opset_version=opset,
+        dynamo=False,
+    )
     return path
 
 
-def build_runtime(model: nn.Module, tasks: Sequence[str], *, name: str = "auto", device: str = "auto",
-                  chip_px: int = 512, bands: int = 3, onnx_path: str | os.PathLike[str] | None = None) -> Runtime:
+def build_runtime(
+    model: nn.Module,
+    tasks: Sequence[str],
+    *,
+    name: str = "auto",
+    device: str = "auto",
+    chip_px: int = 512,
+    bands: int = 3,
+    onnx_path: str | os.PathLike[str] | None = None,
+) -> Runtime:
     """Build the runtime called ``name`` (see module docstring) for ``model``."""
     torch_device = pick_device(device)
     resolved = resolve_runtime_name(name, torch_device)

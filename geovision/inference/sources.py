@@ -81,8 +81,12 @@ class SingleSource:
     def __init__(self, spec: SourceSpec):
         from geovision.io.raster import open_raster
 
-        self.raster = open_raster(spec.pre, bands=list(spec.bands) if spec.bands else None, scaling=spec.input_scaling,
-                                  model_bands=spec.model_bands)
+        self.raster = open_raster(
+            spec.pre,
+            bands=list(spec.bands) if spec.bands else None,
+            scaling=spec.input_scaling,
+            model_bands=spec.model_bands,
+        )
         self.bands = self.raster.count
         self.band_plans = {"scene": self.raster.band_plan}
         self.offset, self.aoi = (0, 0), None
@@ -109,8 +113,11 @@ class SingleSource:
         window = aoi_window(self.aoi, self.raster.transform, self.raster.width, self.raster.height)
         if window is None:
             self.raster.close()
-            raise NoOverlapError("AOI does not overlap the image", path=aoi.label,
-                                 fix=f"draw the AOI inside {self.raster.path}, and check the AOI file's CRS")
+            raise NoOverlapError(
+                "AOI does not overlap the image",
+                path=aoi.label,
+                fix=f"draw the AOI inside {self.raster.path}, and check the AOI file's CRS",
+            )
         col, row, self.width, self.height = window
         self.offset = (col, row)
 
@@ -121,14 +128,16 @@ class SingleSource:
             return {"scene": image}, valid
         from geovision.io.aoi import aoi_mask
 
-        inside = aoi_mask(self.aoi, self.transform @ Affine.translation(window.col_off, window.row_off),
-                          window.height, window.width)
-        inside[max(self.height - window.row_off, 0):, :] = False  # past the clipped scene
-        inside[:, max(self.width - window.col_off, 0):] = False
-        inside[:max(-window.row_off, 0), :] = False
-        inside[:, :max(-window.col_off, 0)] = False
-        shifted = PixelWindow(window.col_off + self.offset[0], window.row_off + self.offset[1],
-                              window.width, window.height)
+        inside = aoi_mask(
+            self.aoi, self.transform @ Affine.translation(window.col_off, window.row_off), window.height, window.width
+        )
+        inside[max(self.height - window.row_off, 0) :, :] = False  # past the clipped scene
+        inside[:, max(self.width - window.col_off, 0) :] = False
+        inside[: max(-window.row_off, 0), :] = False
+        inside[:, : max(-window.col_off, 0)] = False
+        shifted = PixelWindow(
+            window.col_off + self.offset[0], window.row_off + self.offset[1], window.width, window.height
+        )
         image, valid = self.raster.read(shifted, boundless=True)
         valid &= inside
         image[:, ~valid] = 0.0
@@ -143,9 +152,15 @@ class PairSource:
     def __init__(self, spec: SourceSpec):
         from geovision.io.align import align_pair
 
-        self.pair = align_pair(spec.pre, spec.post, res_m=spec.res_m,
-                               bands=list(spec.bands) if spec.bands else None, scaling=spec.input_scaling, aoi=spec.aoi,
-                               model_bands=spec.model_bands)
+        self.pair = align_pair(
+            spec.pre,
+            spec.post,
+            res_m=spec.res_m,
+            bands=list(spec.bands) if spec.bands else None,
+            scaling=spec.input_scaling,
+            aoi=spec.aoi,
+            model_bands=spec.model_bands,
+        )
         self.band_plans = {"pre": self.pair.pre.band_plan, "post": self.pair.post.band_plan}
         self.width, self.height = self.pair.width, self.pair.height
         self.transform, self.crs = self.pair.transform, self.pair.crs

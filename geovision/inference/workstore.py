@@ -45,8 +45,11 @@ class WorkStore:
             changed = sorted(key for key in set(saved) | set(plan) if saved.get(key) != plan.get(key))
             if changed and not restart_changed:
                 what = "the input images changed" if "content" in changed and "content" in saved else "options changed"
-                raise ConfigError(f"cannot resume: {what} since the interrupted run ({', '.join(changed)})",
-                                  path=self.plan_path, fix="rerun with the same inputs and options, or use --overwrite")
+                raise ConfigError(
+                    f"cannot resume: {what} since the interrupted run ({', '.join(changed)})",
+                    path=self.plan_path,
+                    fix="rerun with the same inputs and options, or use --overwrite",
+                )
             resume = not changed
         if not (resume and self.exists()):
             self.clear()

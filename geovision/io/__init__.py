@@ -17,15 +17,25 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
-    "open_raster": "raster", "RasterSource": "raster",
-    "align_pair": "align", "AlignedPair": "align",
-    "plan_windows": "windows", "ChipWindow": "windows",
-    "write_cog": "cog", "StreamingCogWriter": "cog", "validate_cog": "cog",
-    "read_vectors": "vectors", "write_vectors": "vectors",
-    "read_xbd_json": "labels", "fit_xbd_affine": "labels", "georeference_png": "labels",
-    "read_mask_png": "labels", "rasterize_vectors": "labels",
+    "open_raster": "raster",
+    "RasterSource": "raster",
+    "align_pair": "align",
+    "AlignedPair": "align",
+    "plan_windows": "windows",
+    "ChipWindow": "windows",
+    "write_cog": "cog",
+    "StreamingCogWriter": "cog",
+    "validate_cog": "cog",
+    "read_vectors": "vectors",
+    "write_vectors": "vectors",
+    "read_xbd_json": "labels",
+    "fit_xbd_affine": "labels",
+    "georeference_png": "labels",
+    "read_mask_png": "labels",
+    "rasterize_vectors": "labels",
     "Scaling": "scaling",
-    "atomic_output": "atomic", "check_output": "atomic",
+    "atomic_output": "atomic",
+    "check_output": "atomic",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -80,8 +80,11 @@ def reference_crs(pre: RasterSource, post: RasterSource) -> CRS:
     geographic = CRS.from_epsg(4326)
     overlap = _bounds_in(pre, geographic).intersection(_bounds_in(post, geographic))
     if overlap is None:
-        raise NoOverlapError("pre and post images do not overlap", path=post.path,
-                             fix=f"check that {pre.path} and {post.path} show the same place")
+        raise NoOverlapError(
+            "pre and post images do not overlap",
+            path=post.path,
+            fix=f"check that {pre.path} and {post.path} show the same place",
+        )
     return utm_crs_for((overlap.xmin + overlap.xmax) / 2, (overlap.ymin + overlap.ymax) / 2)
 
 
@@ -89,14 +92,16 @@ def _pixel_range(low: float, high: float, anchor: float, res: float, *, centres:
     """Pixels ``[first, last)`` of a grid through ``anchor`` lying inside ``[low, high]``
     (with ``centres``: those whose centre does)."""
     if centres:
-        return (math.ceil((low - anchor) / res - 0.5 - SNAP_TOLERANCE_PX),
-                math.floor((high - anchor) / res - 0.5 + SNAP_TOLERANCE_PX) + 1)
-    return (math.ceil((low - anchor) / res - SNAP_TOLERANCE_PX),
-            math.floor((high - anchor) / res + SNAP_TOLERANCE_PX))
+        return (
+            math.ceil((low - anchor) / res - 0.5 - SNAP_TOLERANCE_PX),
+            math.floor((high - anchor) / res - 0.5 + SNAP_TOLERANCE_PX) + 1,
+        )
+    return (math.ceil((low - anchor) / res - SNAP_TOLERANCE_PX), math.floor((high - anchor) / res + SNAP_TOLERANCE_PX))
 
 
-def reference_grid(pre: RasterSource, post: RasterSource, *, res_m: float | None = None,
-                   aoi: AoiLike | None = None) -> Grid:
+def reference_grid(
+    pre: RasterSource, post: RasterSource, *, res_m: float | None = None, aoi: AoiLike | None = None
+) -> Grid:
     """The common grid of a pre/post pair (see the module docstring). Raises NoOverlapError.
 
     With ``aoi`` (a vector file, ``(geometry, crs)`` or :class:`~geovision.io.aoi.Aoi`) the grid
@@ -108,8 +113,11 @@ def reference_grid(pre: RasterSource, post: RasterSource, *, res_m: float | None
     res = float(res_m) if res_m is not None else min(_res_in(pre, crs), _res_in(post, crs))
     overlap = _bounds_in(pre, crs).intersection(_bounds_in(post, crs))
     if overlap is None:
-        raise NoOverlapError("pre and post images do not overlap", path=post.path,
-                             fix=f"check that {pre.path} and {post.path} show the same place and have the right CRS")
+        raise NoOverlapError(
+            "pre and post images do not overlap",
+            path=post.path,
+            fix=f"check that {pre.path} and {post.path} show the same place and have the right CRS",
+        )
     on_pre_grid = pre.crs == crs and pre.is_north_up
     anchor_x, anchor_y = (pre.transform.c, pre.transform.f) if on_pre_grid else (0.0, 0.0)
     x0, x1 = _pixel_range(overlap.xmin, overlap.xmax, anchor_x, res)
@@ -118,21 +126,30 @@ def reference_grid(pre: RasterSource, post: RasterSource, *, res_m: float | None
         aoi = resolve_aoi(aoi)
         area = aoi.in_crs(crs)
         if not area.intersects(shapely.box(*overlap)):
-            raise NoOverlapError("AOI does not overlap the area covered by both the pre and the post image",
-                                 path=aoi.label, fix=f"draw the AOI inside the overlap of {pre.path} and {post.path} "
-                                 f"({', '.join(f'{v:.1f}' for v in overlap)} in {crs.to_string()}), "
-                                 "and check the AOI file's CRS")
+            raise NoOverlapError(
+                "AOI does not overlap the area covered by both the pre and the post image",
+                path=aoi.label,
+                fix=f"draw the AOI inside the overlap of {pre.path} and {post.path} "
+                f"({', '.join(f'{v:.1f}' for v in overlap)} in {crs.to_string()}), "
+                "and check the AOI file's CRS",
+            )
         xmin, ymin, xmax, ymax = area.bounds
         ax0, ax1 = _pixel_range(xmin, xmax, anchor_x, res, centres=True)
         ay0, ay1 = _pixel_range(ymin, ymax, anchor_y, res, centres=True)
         x0, x1, y0, y1 = max(x0, ax0), min(x1, ax1), max(y0, ay0), min(y1, ay1)
     width, height = x1 - x0, y1 - y0
     if (width < 1 or height < 1) and aoi is not None:
-        raise NoOverlapError(f"AOI covers no pixel centre of the {res:g} m pre/post grid (too small)", path=aoi.label,
-                             fix=f"draw a larger AOI inside the overlap of {pre.path} and {post.path}")
+        raise NoOverlapError(
+            f"AOI covers no pixel centre of the {res:g} m pre/post grid (too small)",
+            path=aoi.label,
+            fix=f"draw a larger AOI inside the overlap of {pre.path} and {post.path}",
+        )
     if width < 1 or height < 1:
-        raise NoOverlapError(f"pre and post images overlap by less than one {res:g} m pixel", path=post.path,
-                             fix=f"check that {pre.path} and {post.path} show the same place")
+        raise NoOverlapError(
+            f"pre and post images overlap by less than one {res:g} m pixel",
+            path=post.path,
+            fix=f"check that {pre.path} and {post.path} show the same place",
+        )
     return Grid(crs, Affine(res, 0.0, anchor_x + x0 * res, 0.0, -res, anchor_y + y1 * res), width, height)
 
 
@@ -143,12 +160,22 @@ class AlignedPair:
     outside it invalid (the mask is computed per window).
     """
 
-    def __init__(self, pre: RasterSource, post: RasterSource, grid: Grid, *,
-                 resampling: Resampling = Resampling.bilinear, aoi: BaseGeometry | None = None):
+    def __init__(
+        self,
+        pre: RasterSource,
+        post: RasterSource,
+        grid: Grid,
+        *,
+        resampling: Resampling = Resampling.bilinear,
+        aoi: BaseGeometry | None = None,
+    ):
         if pre.count != post.count:
-            raise BandCountError(f"post image has {post.count} selected band(s) {post.bands}, the pre image "
-                                 f"{pre.path} has {pre.count} {pre.bands}", path=post.path,
-                                 fix="select the same number of bands for both dates (--bands)")
+            raise BandCountError(
+                f"post image has {post.count} selected band(s) {post.bands}, the pre image "
+                f"{pre.path} has {pre.count} {pre.bands}",
+                path=post.path,
+                fix="select the same number of bands for both dates (--bands)",
+            )
         self.pre, self.post, self.grid = pre, post, grid
         self.resampling, self.aoi = resampling, aoi
         self._vrts: dict[str, WarpedVRT] = {}
@@ -171,9 +198,17 @@ class AlignedPair:
             options: dict[str, Any] = {}
             if source.is_float and source.nodata is None:
                 options.update(src_nodata=math.nan, nodata=math.nan)
-            vrt = WarpedVRT(source.dataset, crs=self.grid.crs, transform=self.grid.transform,
-                            width=self.grid.width, height=self.grid.height, resampling=self.resampling,
-                            add_alpha=not source.has_alpha, **options, **across_antimeridian(source.dataset))
+            vrt = WarpedVRT(
+                source.dataset,
+                crs=self.grid.crs,
+                transform=self.grid.transform,
+                width=self.grid.width,
+                height=self.grid.height,
+                resampling=self.resampling,
+                add_alpha=not source.has_alpha,
+                **options,
+                **across_antimeridian(source.dataset),
+            )
             self._vrts[which] = vrt
         return vrt
 
@@ -187,10 +222,12 @@ class AlignedPair:
         """Unscaled warped values (float32) and valid mask of one date, for a window inside the grid (AOI ignored)."""
         source: RasterSource = getattr(self, which)
         vrt, rio_window = self._vrt(which), Window(*window)
-        data = source.checked_read(lambda _: vrt.read(source.bands, window=rio_window, out_dtype=np.float32),
-                               f"aligned window {tuple(window)}")
-        alpha = source.checked_read(lambda _: vrt.read(self._alpha_band(which), window=rio_window),
-                                f"aligned window {tuple(window)}")
+        data = source.checked_read(
+            lambda _: vrt.read(source.bands, window=rio_window, out_dtype=np.float32), f"aligned window {tuple(window)}"
+        )
+        alpha = source.checked_read(
+            lambda _: vrt.read(self._alpha_band(which), window=rio_window), f"aligned window {tuple(window)}"
+        )
         valid = alpha > 0
         if source.is_float:
             valid &= np.isfinite(data).all(axis=0)
@@ -204,8 +241,11 @@ class AlignedPair:
         """
         window = PixelWindow(*window)
         shape = (self.count, window.height, window.width)
-        sample = {"image_pre": np.zeros(shape, np.float32), "image_post": np.zeros(shape, np.float32),
-                  "valid": np.zeros(shape[1:], bool)}
+        sample = {
+            "image_pre": np.zeros(shape, np.float32),
+            "image_post": np.zeros(shape, np.float32),
+            "valid": np.zeros(shape[1:], bool),
+        }
         clipped = clip_window(window, self.width, self.height)
         if clipped is None:
             return sample
@@ -247,14 +287,23 @@ class AlignedPair:
         return state
 
     def __repr__(self) -> str:
-        return (f"AlignedPair(pre={self.pre.path!r}, post={self.post.path!r}, {self.width}x{self.height}, "
-                f"res_m={self.res_m:g}, crs={self.crs.to_string()}{', aoi' if self.aoi is not None else ''})")
+        return (
+            f"AlignedPair(pre={self.pre.path!r}, post={self.post.path!r}, {self.width}x{self.height}, "
+            f"res_m={self.res_m:g}, crs={self.crs.to_string()}{', aoi' if self.aoi is not None else ''})"
+        )
 
 
-def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[str], *, res_m: float | None = None,
-               bands: list[int] | None = None, scaling: Scaling | str | dict | None = None,
-               resampling: Resampling | str = Resampling.bilinear, aoi: AoiLike | None = None,
-               model_bands: tuple[str, ...] | None = None) -> AlignedPair:
+def align_pair(
+    pre_path: str | os.PathLike[str],
+    post_path: str | os.PathLike[str],
+    *,
+    res_m: float | None = None,
+    bands: list[int] | None = None,
+    scaling: Scaling | str | dict | None = None,
+    resampling: Resampling | str = Resampling.bilinear,
+    aoi: AoiLike | None = None,
+    model_bands: tuple[str, ...] | None = None,
+) -> AlignedPair:
     """Open, validate and align a pre/post pair (see the module docstring).
 
     ``aoi`` (a vector file path, ``(geometry, crs)`` or :class:`~geovision.io.aoi.Aoi`) restricts
@@ -268,8 +317,9 @@ def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[st
         try:
             resampling = Resampling[resampling]
         except KeyError as error:
-            raise ConfigError(f"unknown resampling {resampling!r}",
-                              fix="use nearest, bilinear, cubic, average ...") from error
+            raise ConfigError(
+                f"unknown resampling {resampling!r}", fix="use nearest, bilinear, cubic, average ..."
+            ) from error
     aoi = resolve_aoi(aoi) if aoi is not None else None
     pre = open_raster(pre_path, bands=bands, scaling=scaling, model_bands=model_bands)
     try:
@@ -279,8 +329,9 @@ def align_pair(pre_path: str | os.PathLike[str], post_path: str | os.PathLike[st
         raise
     try:
         grid = reference_grid(pre, post, res_m=res_m, aoi=aoi)
-        return AlignedPair(pre, post, grid, resampling=resampling,
-                           aoi=aoi.in_crs(grid.crs) if aoi is not None else None)
+        return AlignedPair(
+            pre, post, grid, resampling=resampling, aoi=aoi.in_crs(grid.crs) if aoi is not None else None
+        )
     except BaseException:
         pre.close()
         post.close()
@@ -302,22 +353,47 @@ def across_antimeridian(dataset: rasterio.io.DatasetReader) -> dict[str, Any]:
     return {"src_crs": shifted, "src_transform": Affine.translation(-centre, 0) * dataset.transform}
 
 
-def warp_to_grid(path: str | os.PathLike[str], grid: Grid, out: str | os.PathLike[str], *,
-                 aoi: BaseGeometry | None = None, nodata: int = 255, overwrite: bool = False,
-                 strip_px: int = 512) -> Path:
+def warp_to_grid(
+    path: str | os.PathLike[str],
+    grid: Grid,
+    out: str | os.PathLike[str],
+    *,
+    aoi: BaseGeometry | None = None,
+    nodata: int = 255,
+    overwrite: bool = False,
+    strip_px: int = 512,
+) -> Path:
     """Band 1 of a uint8 mask raster put on ``grid`` (nearest neighbour) as a COG at ``out``, strip by strip.
 
     Pixels outside the source's data or outside ``aoi`` (a polygon in the grid's CRS) are ``nodata``.
     """
     from geovision.io.cog import StreamingCogWriter
 
-    with open_raster(path, bands=[1]) as source, \
-            WarpedVRT(source.dataset, crs=grid.crs, transform=grid.transform, width=grid.width,
-                      height=grid.height, resampling=Resampling.nearest, add_alpha=True,
-                      **across_antimeridian(source.dataset)) as vrt, \
-            StreamingCogWriter(out, width=grid.width, height=grid.height, count=1, dtype="uint8",
-                               transform=grid.transform, crs=grid.crs, nodata=nodata, kind="mask",
-                               overwrite=overwrite) as writer:
+    with (
+        open_raster(path, bands=[1]) as source,
+        WarpedVRT(
+            source.dataset,
+            crs=grid.crs,
+            transform=grid.transform,
+            width=grid.width,
+            height=grid.height,
+            resampling=Resampling.nearest,
+            add_alpha=True,
+            **across_antimeridian(source.dataset),
+        ) as vrt,
+        StreamingCogWriter(
+            out,
+            width=grid.width,
+            height=grid.height,
+            count=1,
+            dtype="uint8",
+            transform=grid.transform,
+            crs=grid.crs,
+            nodata=nodata,
+            kind="mask",
+            overwrite=overwrite,
+        ) as writer,
+    ):
 
         def read(band: int, window: Window) -> np.ndarray:
             return source.checked_read(lambda _: vrt.read(band, window=window), f"warped rows {window.row_off}+")
@@ -328,6 +404,7 @@ def warp_to_grid(path: str | os.PathLike[str], grid: Grid, out: str | os.PathLik
             valid = read(vrt.count, window) > 0
             if aoi is not None:
                 valid &= aoi_mask(aoi, window_transform(window, grid.transform), window.height, window.width)
-            writer.write(PixelWindow(0, row, window.width, window.height),
-                         np.where(valid, data, nodata).astype(np.uint8))
+            writer.write(
+                PixelWindow(0, row, window.width, window.height), np.where(valid, data, nodata).astype(np.uint8)
+            )
     return Path(out)

@@ -62,8 +62,11 @@ def load_aoi(path: str | os.PathLike[str]) -> tuple[BaseGeometry, CRS]:
         parts.extend(part for geometry in frame.geometry for part in _polygons(geometry))
     if not parts:
         seen = ", ".join(sorted(found)) or "no geometries"
-        raise ConfigError(f"AOI file has no polygon geometries ({seen})", path=path,
-                          fix="give a layer of polygons for --aoi (draw the area, or buffer points/lines first)")
+        raise ConfigError(
+            f"AOI file has no polygon geometries ({seen})",
+            path=path,
+            fix="give a layer of polygons for --aoi (draw the area, or buffer points/lines first)",
+        )
     return shapely.union_all(parts), crs
 
 

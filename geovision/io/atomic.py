@@ -17,8 +17,9 @@ def check_output(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
     """Return ``path`` as a Path; raise if it exists and ``overwrite`` is false."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise OutputExistsError("output already exists", path=path,
-                                fix="pass --overwrite to replace it, or choose another output path")
+        raise OutputExistsError(
+            "output already exists", path=path, fix="pass --overwrite to replace it, or choose another output path"
+        )
     return path
 
 
@@ -44,8 +45,9 @@ def remove_stale_temps(folder: str | os.PathLike[str]) -> int:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = False,
-                  verify: Callable[[Path], None] | None = None) -> Iterator[Path]:
+def atomic_output(
+    path: str | os.PathLike[str], *, overwrite: bool = False, verify: Callable[[Path], None] | None = None
+) -> Iterator[Path]:
     """Yield a temporary path; on success move it onto ``path``, on failure delete it.
 
     An existing ``path`` is left untouched unless the block succeeds, ``verify(tmp)`` (when

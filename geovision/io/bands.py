@@ -60,8 +60,9 @@ def usable_bands(dataset: Any) -> list[int]:
     return bands or list(range(1, dataset.count + 1))
 
 
-def _unique_matches(usable: list[int], model_bands: Sequence[str],
-                    matches: Callable[[int, str], bool]) -> tuple[int, ...] | None:
+def _unique_matches(
+    usable: list[int], model_bands: Sequence[str], matches: Callable[[int, str], bool]
+) -> tuple[int, ...] | None:
     """One file band per model band where ``matches(band, name)`` picks exactly one; else None."""
     chosen = []
     for name in model_bands:
@@ -82,8 +83,11 @@ def _by_colorinterp(dataset: Any, usable: list[int], model_bands: Sequence[str])
 
 def _by_description(dataset: Any, usable: list[int], model_bands: Sequence[str]) -> tuple[int, ...] | None:
     texts = [_normalise(text) for text in dataset.descriptions]
-    return _unique_matches(usable, model_bands, lambda band, name: texts[band - 1] in
-                           ALIASES.get(_normalise(name), frozenset({_normalise(name)})))
+    return _unique_matches(
+        usable,
+        model_bands,
+        lambda band, name: texts[band - 1] in ALIASES.get(_normalise(name), frozenset({_normalise(name)})),
+    )
 
 
 def _listing(dataset: Any) -> str:
@@ -98,8 +102,9 @@ def _placeholder(model_bands: Sequence[str]) -> str:
     return ",".join(letters) if len(set(letters)) == len(letters) else ",".join(map(str, range(1, len(letters) + 1)))
 
 
-def plan_bands(dataset: Any, model_bands: Sequence[str], *, bands: Sequence[int] | None = None,
-               path: str | None = None) -> BandPlan:
+def plan_bands(
+    dataset: Any, model_bands: Sequence[str], *, bands: Sequence[int] | None = None, path: str | None = None
+) -> BandPlan:
     """The :class:`BandPlan` of an open rasterio ``dataset`` for a model taking ``model_bands`` (see module doc).
 
     ``bands`` (1-based, e.g. from ``--bands``) always wins and is returned as given; its count is
@@ -114,8 +119,11 @@ def plan_bands(dataset: Any, model_bands: Sequence[str], *, bands: Sequence[int]
     n = len(model_bands)
     if len(usable) == 1 and n > 1:
         if dataset.colorinterp[usable[0] - 1] == ColorInterp.palette:
-            raise BandCountError("its only band is a colour palette, not an image band", path=name,
-                                 fix="expand it to RGB first: `gdal_translate -expand rgb FILE OUT.tif`")
+            raise BandCountError(
+                "its only band is a colour palette, not an image band",
+                path=name,
+                fix="expand it to RGB first: `gdal_translate -expand rgb FILE OUT.tif`",
+            )
         return BandPlan((usable[0],) * n, model_bands, f"pan-chromatic: band {usable[0]} in every input band")
     for reason, pick in (("colour interpretation", _by_colorinterp), ("band descriptions", _by_description)):
         chosen = pick(dataset, usable, model_bands)
@@ -123,9 +131,12 @@ def plan_bands(dataset: Any, model_bands: Sequence[str], *, bands: Sequence[int]
             return BandPlan(chosen, model_bands, reason)
     if len(usable) == n:
         return BandPlan(tuple(usable), model_bands, f"first {n} non-alpha bands")
-    raise BandCountError(f"cannot tell which of its {len(usable)} bands are {', '.join(model_bands)}: neither colour "
-                         f"interpretation nor band descriptions say so (bands {_listing(dataset)})", path=name,
-                         fix=f"give the file's {', '.join(model_bands)} band numbers in that order: "
-                             f"--bands {_placeholder(model_bands)} (1-based, e.g. --bands "
-                             f"{','.join(map(str, range(n, 0, -1)))}), or name the bands "
-                             "(`rio edit-info --bidx 1 --description red FILE`)")
+    raise BandCountError(
+        f"cannot tell which of its {len(usable)} bands are {', '.join(model_bands)}: neither colour "
+        f"interpretation nor band descriptions say so (bands {_listing(dataset)})",
+        path=name,
+        fix=f"give the file's {', '.join(model_bands)} band numbers in that order: "
+        f"--bands {_placeholder(model_bands)} (1-based, e.g. --bands "
+        f"{','.join(map(str, range(n, 0, -1)))}), or name the bands "
+        "(`rio edit-info --bidx 1 --description red FILE`)",
+    )

@@ -61,16 +61,35 @@ class StreamingCogWriter:
     map to physical ones (GDAL: value = stored x scale + offset).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, width: int, height: int, count: int, dtype: str,
-                 transform: Affine, crs: CRS | str, nodata: float | None, kind: Kind, overwrite: bool = False,
-                 colormap: dict[int, tuple] | None = None, band_names: list[str] | None = None,
-                 mask: bool = False, compress: Literal["DEFLATE", "ZSTD"] = "DEFLATE", level: int | None = None,
-                 scales: list[float] | None = None, offsets: list[float] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        width: int,
+        height: int,
+        count: int,
+        dtype: str,
+        transform: Affine,
+        crs: CRS | str,
+        nodata: float | None,
+        kind: Kind,
+        overwrite: bool = False,
+        colormap: dict[int, tuple] | None = None,
+        band_names: list[str] | None = None,
+        mask: bool = False,
+        compress: Literal["DEFLATE", "ZSTD"] = "DEFLATE",
+        level: int | None = None,
+        scales: list[float] | None = None,
+        offsets: list[float] | None = None,
+    ):
         if kind not in OVERVIEW_RESAMPLING:
             raise ValueError(f"kind must be 'mask' or 'continuous', not {kind!r}")
         if nodata is not None and not nodata_fits(float(nodata), dtype):
-            raise NodataError(f"nodata {nodata} does not fit the output type {dtype}", path=path,
-                              fix="choose a nodata value inside the type's range")
+            raise NodataError(
+                f"nodata {nodata} does not fit the output type {dtype}",
+                path=path,
+                fix="choose a nodata value inside the type's range",
+            )
         if colormap is not None and (count != 1 or np.dtype(dtype) != np.uint8):
             raise ValueError("a colour table needs a single-band uint8 raster")
         if band_names is not None and len(band_names) != count:
@@ -89,10 +108,23 @@ class StreamingCogWriter:
         check_output(self.path, overwrite=self.overwrite)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temp_path_for(self.path.with_suffix(".tif"))
-        profile = dict(driver="GTiff", width=self.width, height=self.height, count=self.count,
-                       dtype=self.dtype.name, crs=self.crs, transform=self.transform, nodata=self.nodata,
-                       tiled=True, blockxsize=BLOCK_PX, blockysize=BLOCK_PX, compress="ZSTD", zstd_level=1,
-                       bigtiff="IF_SAFER", interleave="pixel" if self.count > 1 else "band")
+        profile = dict(
+            driver="GTiff",
+            width=self.width,
+            height=self.height,
+            count=self.count,
+            dtype=self.dtype.name,
+            crs=self.crs,
+            transform=self.transform,
+            nodata=self.nodata,
+            tiled=True,
+            blockxsize=BLOCK_PX,
+            blockysize=BLOCK_PX,
+            compress="ZSTD",
+            zstd_level=1,
+            bigtiff="IF_SAFER",
+            interleave="pixel" if self.count > 1 else "band",
+        )
         with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
             self._dataset = rasterio.open(self._tmp, "w", **profile)
         self._write_metadata(self._dataset)
@@ -105,10 +137,15 @@ class StreamingCogWriter:
         window = PixelWindow(*window)
         array = _as_bands(array)
         if array.shape != (self.count, window.height, window.width):
-            raise ValueError(f"array of shape {array.shape} does not fit window {tuple(window)} "
-                             f"with {self.count} band(s)")
-        if (window.col_off < 0 or window.row_off < 0 or window.col_off + window.width > self.width
-                or window.row_off + window.height > self.height):
+            raise ValueError(
+                f"array of shape {array.shape} does not fit window {tuple(window)} with {self.count} band(s)"
+            )
+        if (
+            window.col_off < 0
+            or window.row_off < 0
+            or window.col_off + window.width > self.width
+            or window.row_off + window.height > self.height
+        ):
             raise ValueError(f"window {tuple(window)} is outside the {self.width}x{self.height} output")
         rio_window = Window(*window)
         mask = None
@@ -121,8 +158,11 @@ class StreamingCogWriter:
             if mask is not None:
                 self._dataset.write_mask(mask, window=rio_window)
         except rasterio.errors.RasterioIOError as error:  # GDAL's "No space left on device", quota ...
-            raise OutputWriteError(f"writing failed ({str(error).rsplit(': ', 1)[-1]})", path=self.path,
-                                   fix="check the free space and permissions of its folder, then rerun") from error
+            raise OutputWriteError(
+                f"writing failed ({str(error).rsplit(': ', 1)[-1]})",
+                path=self.path,
+                fix="check the free space and permissions of its folder, then rerun",
+            ) from error
 
     @property
     def predictor(self) -> bool:
@@ -140,23 +180,31 @@ class StreamingCogWriter:
             dataset.offsets = tuple(self.offsets)
         dataset.update_tags(GEOVISION_KIND=self.kind)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if self._dataset is not None:
                 self._dataset.close()
             if exc_type is None:
                 with atomic_output(self.path, overwrite=self.overwrite, verify=self._verify) as out:
-                    rasterio.shutil.copy(self._tmp, out, driver="COG", BLOCKSIZE=BLOCK_PX, COMPRESS=self.compress,
-                                         PREDICTOR="YES" if self.kind == "continuous" and self.predictor else "NO",
-                                         OVERVIEW_RESAMPLING=OVERVIEW_RESAMPLING[self.kind], BIGTIFF="IF_SAFER",
-                                         NUM_THREADS="ALL_CPUS", **({"LEVEL": self.level} if self.level else {}))
+                    rasterio.shutil.copy(
+                        self._tmp,
+                        out,
+                        driver="COG",
+                        BLOCKSIZE=BLOCK_PX,
+                        COMPRESS=self.compress,
+                        PREDICTOR="YES" if self.kind == "continuous" and self.predictor else "NO",
+                        OVERVIEW_RESAMPLING=OVERVIEW_RESAMPLING[self.kind],
+                        BIGTIFF="IF_SAFER",
+                        NUM_THREADS="ALL_CPUS",
+                        **({"LEVEL": self.level} if self.level else {}),
+                    )
         finally:
             self._dataset = None
             if self._tmp is not None:
                 for leftover in (self._tmp, Path(f"{self._tmp}.msk"), Path(f"{self._tmp}.aux.xml")):
                     leftover.unlink(missing_ok=True)
-
 
     def _verify(self, path: Path) -> None:
         """Raise unless ``path`` is this writer's complete COG (shape, every tile on disk, rio-cogeo valid)."""
@@ -166,8 +214,11 @@ class StreamingCogWriter:
             raise OutputWriteError(error.message, path=self.path, fix=error.fix) from error
         problems = cog_problems(path)
         if problems:
-            raise OutputWriteError(f"the written file is not a valid COG ({problems[0]})", path=self.path,
-                                   fix="check the free space and the disk, then rerun")
+            raise OutputWriteError(
+                f"the written file is not a valid COG ({problems[0]})",
+                path=self.path,
+                fix="check the free space and the disk, then rerun",
+            )
 
 
 def check_complete_tiff(path: str | os.PathLike[str], *, width: int, height: int, count: int) -> None:
@@ -182,16 +233,25 @@ def check_complete_tiff(path: str | os.PathLike[str], *, width: int, height: int
         with rasterio.open(path) as src:
             shape, levels = (src.width, src.height, src.count), len(src.overviews(1)) if src.count else 0
         if shape != (width, height, count):
-            raise OutputWriteError(f"the written file is {'x'.join(map(str, shape))}, not {width}x{height}x{count}",
-                                   path=path, fix="check the disk and rerun")
+            raise OutputWriteError(
+                f"the written file is {'x'.join(map(str, shape))}, not {width}x{height}x{count}",
+                path=path,
+                fix="check the disk and rerun",
+            )
         for level in [None, *range(levels)]:
             with rasterio.open(path, overview_level=level) as src:
                 if _tile_end(src) > size:
-                    raise OutputWriteError("the written file is truncated (its tiles run past its end)", path=path,
-                                           fix="free disk space and rerun")
+                    raise OutputWriteError(
+                        "the written file is truncated (its tiles run past its end)",
+                        path=path,
+                        fix="free disk space and rerun",
+                    )
     except rasterio.errors.RasterioError as error:
-        raise OutputWriteError(f"the written file does not read back ({str(error).rsplit(': ', 1)[-1]})", path=path,
-                               fix="free disk space and rerun") from error
+        raise OutputWriteError(
+            f"the written file does not read back ({str(error).rsplit(': ', 1)[-1]})",
+            path=path,
+            fix="free disk space and rerun",
+        ) from error
 
 
 def _tile_end(src: rasterio.io.DatasetReader) -> int:
@@ -207,15 +267,37 @@ def _tile_end(src: rasterio.io.DatasetReader) -> int:
     return end
 
 
-def write_cog(path: str | os.PathLike[str], array: np.ndarray, *, transform: Affine, crs: CRS | str,
-              nodata: float | None, kind: Kind, overwrite: bool = False, colormap: dict[int, tuple] | None = None,
-              band_names: list[str] | None = None, valid: np.ndarray | None = None) -> Path:
+def write_cog(
+    path: str | os.PathLike[str],
+    array: np.ndarray,
+    *,
+    transform: Affine,
+    crs: CRS | str,
+    nodata: float | None,
+    kind: Kind,
+    overwrite: bool = False,
+    colormap: dict[int, tuple] | None = None,
+    band_names: list[str] | None = None,
+    valid: np.ndarray | None = None,
+) -> Path:
     """Write an in-memory ``[bands, h, w]`` or ``[h, w]`` array as a COG (atomically); ``valid`` adds a mask."""
     array = _as_bands(array)
     count, height, width = array.shape
-    with StreamingCogWriter(path, width=width, height=height, count=count, dtype=array.dtype.name,
-                            transform=transform, crs=crs, nodata=nodata, kind=kind, overwrite=overwrite,
-                            colormap=colormap, band_names=band_names, mask=valid is not None) as writer:
+    with StreamingCogWriter(
+        path,
+        width=width,
+        height=height,
+        count=count,
+        dtype=array.dtype.name,
+        transform=transform,
+        crs=crs,
+        nodata=nodata,
+        kind=kind,
+        overwrite=overwrite,
+        colormap=colormap,
+        band_names=band_names,
+        mask=valid is not None,
+    ) as writer:
         writer.write(PixelWindow(0, 0, width, height), array, valid=valid)
     return Path(path)
 

@@ -25,8 +25,9 @@ def _parts(path: Path) -> list[Path]:
 def file_sha256(path: str | os.PathLike[str], *, block: int = 1 << 20) -> str:
     """SHA-256 of a file's content (of a Shapefile, of all its parts); cached while the file is unchanged."""
     parts = _parts(Path(path))
-    stamp = tuple((str(p.resolve()), s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino)
-                  for p in parts for s in [p.stat()])
+    stamp = tuple(
+        (str(p.resolve()), s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino) for p in parts for s in [p.stat()]
+    )
     if stamp in _cache:
         return _cache[stamp]
     digest = hashlib.sha256()

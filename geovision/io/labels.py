@@ -36,11 +36,15 @@ def _load_json(path: str | os.PathLike[str]) -> dict:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CorruptFileError(f"not valid JSON ({error})", path=path,
-                               fix="re-download the label file; it is truncated or not JSON") from error
+        raise CorruptFileError(
+            f"not valid JSON ({error})", path=path, fix="re-download the label file; it is truncated or not JSON"
+        ) from error
     if not isinstance(document, dict) or not isinstance(document.get("features"), dict):
-        raise CorruptFileError("not an xBD label file (no 'features' object with 'xy' and 'lng_lat')", path=path,
-                               fix="give an xBD/xView2 label JSON")
+        raise CorruptFileError(
+            "not an xBD label file (no 'features' object with 'xy' and 'lng_lat')",
+            path=path,
+            fix="give an xBD/xView2 label JSON",
+        )
     return document
 
 
@@ -51,8 +55,9 @@ def _parse_features(items: list, path: str | os.PathLike[str], key: str) -> dict
         try:
             geometry = shapely.from_wkt(item["wkt"])
         except (KeyError, TypeError, shapely.errors.GEOSException) as error:
-            raise CorruptFileError(f"feature {number} of '{key}' has no valid WKT ({error})", path=path,
-                                   fix="re-download the label file") from error
+            raise CorruptFileError(
+                f"feature {number} of '{key}' has no valid WKT ({error})", path=path, fix="re-download the label file"
+            ) from error
         parsed[str(props.get("uid", f"{key}-{number}"))] = (props, geometry)
     return parsed
 
@@ -70,13 +75,15 @@ def read_xbd_json(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
     rows = []
     for uid, (props, geometry) in pixel.items():
         subtype = props.get("subtype")
-        rows.append({
-            "uid": uid,
-            "feature_type": props.get("feature_type"),
-            "subtype": None if subtype in (None, "", "no-subtype") else subtype,
-            "geometry": geometry,
-            "geometry_lnglat": lnglat.get(uid, (None, None))[1],
-        })
+        rows.append(
+            {
+                "uid": uid,
+                "feature_type": props.get("feature_type"),
+                "subtype": None if subtype in (None, "", "no-subtype") else subtype,
+                "geometry": geometry,
+                "geometry_lnglat": lnglat.get(uid, (None, None))[1],
+            }
+        )
     frame = gpd.GeoDataFrame(rows, columns=XBD_COLUMNS, geometry="geometry", crs=None)
     frame.attrs["metadata"] = document.get("metadata", {})
     return frame
@@ -121,21 +128,26 @@ def xbd_affine_fit(path: str | os.PathLike[str]) -> AffineFit:
     """Fit the tile's pixel -> UTM affine from an xBD label file's pixel / lon-lat vertex pairs."""
     pixel, lnglat = _vertex_pairs(read_xbd_json(path))
     if len(pixel) < 3 or np.linalg.matrix_rank(np.column_stack([pixel, np.ones(len(pixel))])) < 3:
-        raise GeoreferenceError(f"label file has {len(pixel)} usable pixel/lon-lat vertex pairs, too few "
-                                "(or all on one line) to fit an affine", path=path,
-                                fix="use the label file of the same tile's other date (pre/post), which may "
-                                    "have buildings")
+        raise GeoreferenceError(
+            f"label file has {len(pixel)} usable pixel/lon-lat vertex pairs, too few "
+            "(or all on one line) to fit an affine",
+            path=path,
+            fix="use the label file of the same tile's other date (pre/post), which may have buildings",
+        )
     lon, lat = lnglat.mean(axis=0)
     crs = utm_crs_for(float(lon), float(lat))
     east, north = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lnglat[:, 0], lnglat[:, 1])
     transform, residual = fit_pixel_affine(pixel, np.column_stack([east, north]))
-    fit = AffineFit(transform, crs, float(np.sqrt(np.mean(residual ** 2))), float(residual.max()), len(pixel))
+    fit = AffineFit(transform, crs, float(np.sqrt(np.mean(residual**2))), float(residual.max()), len(pixel))
     pixel_m = float(np.sqrt(abs(transform.determinant)))
     log.info("%s: affine fit on %d vertices, rms %.3f m, max %.3f m", path, fit.n_points, fit.rms_m, fit.max_m)
     if fit.rms_m > MAX_FIT_RMS_PX * pixel_m:
-        raise GeoreferenceError(f"pixel and lon/lat label coordinates disagree (affine fit rms {fit.rms_m:.2f} m "
-                                f"over {fit.n_points} vertices)", path=path,
-                                fix="the label file is inconsistent; use another tile or the original xBD release")
+        raise GeoreferenceError(
+            f"pixel and lon/lat label coordinates disagree (affine fit rms {fit.rms_m:.2f} m "
+            f"over {fit.n_points} vertices)",
+            path=path,
+            fix="the label file is inconsistent; use another tile or the original xBD release",
+        )
     return fit
 
 
@@ -154,23 +166,32 @@ def _read_plain_image(path: str | os.PathLike[str]) -> np.ndarray:
             with rasterio.open(path) as dataset:
                 return dataset.read()
     except RasterioIOError as error:
-        raise CorruptFileError(f"not a readable image ({error})", path=path,
-                               fix="re-download or re-export the image") from error
+        raise CorruptFileError(
+            f"not a readable image ({error})", path=path, fix="re-download or re-export the image"
+        ) from error
 
 
-def georeference_png(png_path: str | os.PathLike[str], json_path: str | os.PathLike[str],
-                     out_path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+def georeference_png(
+    png_path: str | os.PathLike[str],
+    json_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+) -> Path:
     """Write an xBD PNG as a georeferenced COG using the affine fitted on its label file."""
     fit = xbd_affine_fit(json_path)
     image = _read_plain_image(png_path)
     meta = read_xbd_json(json_path).attrs.get("metadata", {})
     expected = (meta.get("height"), meta.get("width"))
     if None not in expected and tuple(image.shape[1:]) != expected:
-        raise GeoreferenceError(f"image is {image.shape[2]}x{image.shape[1]} but its label file describes "
-                                f"{expected[1]}x{expected[0]}", path=png_path,
-                                fix=f"pair the image with its own label file (not {json_path})")
-    write_cog(out_path, image, transform=fit.transform, crs=fit.crs, nodata=None, kind="continuous",
-              overwrite=overwrite)
+        raise GeoreferenceError(
+            f"image is {image.shape[2]}x{image.shape[1]} but its label file describes {expected[1]}x{expected[0]}",
+            path=png_path,
+            fix=f"pair the image with its own label file (not {json_path})",
+        )
+    write_cog(
+        out_path, image, transform=fit.transform, crs=fit.crs, nodata=None, kind="continuous", overwrite=overwrite
+    )
     return Path(out_path)
 
 
@@ -179,8 +200,9 @@ def read_mask_png(path: str | os.PathLike[str], *, threshold: int = 127) -> np.n
     return np.asarray((_read_plain_image(path) > threshold).any(axis=0))
 
 
-def rasterize_vectors(gdf: gpd.GeoDataFrame, *, transform: Affine, width: int, height: int,
-                      all_touched: bool = False, burn: int | str = 1) -> np.ndarray:
+def rasterize_vectors(
+    gdf: gpd.GeoDataFrame, *, transform: Affine, width: int, height: int, all_touched: bool = False, burn: int | str = 1
+) -> np.ndarray:
     """Burn geometries into a ``uint8 [height, width]`` array (0 elsewhere); ``burn`` is a value or a column."""
     mask = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
     geometries = gdf.geometry[mask]
@@ -188,5 +210,6 @@ def rasterize_vectors(gdf: gpd.GeoDataFrame, *, transform: Affine, width: int, h
     shapes = [(geometry, int(value)) for geometry, value in zip(geometries, values, strict=True)]
     if not shapes:
         return np.zeros((height, width), np.uint8)
-    return rasterio.features.rasterize(shapes, out_shape=(height, width), transform=transform, fill=0,
-                                       all_touched=all_touched, dtype=np.uint8)
+    return rasterio.features.rasterize(
+        shapes, out_shape=(height, width), transform=transform, fill=0, all_touched=all_touched, dtype=np.uint8
+    )

@@ -23,10 +23,12 @@ def check_input_file(path: str | os.PathLike[str], *, kind: str = "file") -> Non
         return
     local = Path(path)
     if not local.exists():
-        raise MissingFileError(f"{kind} does not exist", path=local,
-                               fix="check the path (relative paths start from the current folder)")
+        raise MissingFileError(
+            f"{kind} does not exist", path=local, fix="check the path (relative paths start from the current folder)"
+        )
     if local.is_dir():
         raise CorruptFileError(f"is a folder, not a {kind}", path=local, fix="give the path of the file itself")
     if local.stat().st_size == 0:
-        raise CorruptFileError("file is empty (0 bytes)", path=local,
-                               fix="the download or export failed; re-create the file")
+        raise CorruptFileError(
+            "file is empty (0 bytes)", path=local, fix="the download or export failed; re-create the file"
+        )

@@ -69,31 +69,42 @@ def _check_nodata(dataset: rasterio.io.DatasetReader, path: str) -> None:
         except ValueError:
             value = math.nan
         if not nodata_fits(value, dtype):
-            raise NodataError(f"band {band} nodata value {raw} does not fit its data type {dtype}", path=path,
-                              fix="set a nodata value inside the type's range "
-                                  "(e.g. `rio edit-info --nodata 0 FILE`) or remove it (`--unset-nodata`)")
+            raise NodataError(
+                f"band {band} nodata value {raw} does not fit its data type {dtype}",
+                path=path,
+                fix="set a nodata value inside the type's range "
+                "(e.g. `rio edit-info --nodata 0 FILE`) or remove it (`--unset-nodata`)",
+            )
 
 
 def _check_georeference(dataset: rasterio.io.DatasetReader, path: str) -> None:
     gcps, _ = dataset.gcps
     if dataset.transform.is_identity:
         how = "only ground control points" if gcps else "no georeference (no geotransform)"
-        raise GeoreferenceError(f"raster has {how}", path=path,
-                                fix="use a georeferenced GeoTIFF (warp it with `gdalwarp` first); for an "
-                                    "xBD PNG use geovision.io.labels.georeference_png with its label JSON")
+        raise GeoreferenceError(
+            f"raster has {how}",
+            path=path,
+            fix="use a georeferenced GeoTIFF (warp it with `gdalwarp` first); for an "
+            "xBD PNG use geovision.io.labels.georeference_png with its label JSON",
+        )
     if dataset.crs is None:
-        raise GeoreferenceError("raster has a transform but no CRS", path=path,
-                                fix="assign its CRS, e.g. `rio edit-info --crs EPSG:32615 FILE`, or (catalog "
-                                    "events) give `crs: EPSG:32615` under the image in data_catalog.yaml")
+        raise GeoreferenceError(
+            "raster has a transform but no CRS",
+            path=path,
+            fix="assign its CRS, e.g. `rio edit-info --crs EPSG:32615 FILE`, or (catalog "
+            "events) give `crs: EPSG:32615` under the image in data_catalog.yaml",
+        )
 
 
 def _check_pixel_type(dataset: rasterio.io.DatasetReader, path: str) -> None:
     kinds = {np.dtype(dtype).kind for dtype in dataset.dtypes}
     if not kinds <= {"u", "i", "f", "b"}:
-        raise CorruptFileError(f"pixels are of type {dataset.dtypes[0]}, not an image of intensities "
-                               "(complex values are SAR phase data)", path=path,
-                               fix="give an optical image, or convert it to intensities first "
-                                   "(e.g. `gdal_translate -ot Float32` of its amplitude)")
+        raise CorruptFileError(
+            f"pixels are of type {dataset.dtypes[0]}, not an image of intensities (complex values are SAR phase data)",
+            path=path,
+            fix="give an optical image, or convert it to intensities first "
+            "(e.g. `gdal_translate -ot Float32` of its amplitude)",
+        )
 
 
 def _probe_corners(dataset: rasterio.io.DatasetReader, path: str) -> None:
@@ -102,8 +113,11 @@ def _probe_corners(dataset: rasterio.io.DatasetReader, path: str) -> None:
         try:
             dataset.read(1, window=Window(col, row, 1, 1))
         except RasterioIOError as error:
-            raise CorruptFileError(f"raster is truncated or corrupt ({_gdal_message(error)})", path=path,
-                                   fix="re-download or re-export the file") from error
+            raise CorruptFileError(
+                f"raster is truncated or corrupt ({_gdal_message(error)})",
+                path=path,
+                fix="re-download or re-export the file",
+            ) from error
 
 
 def _gdal_message(error: Exception) -> str:
@@ -120,8 +134,15 @@ class RasterSource:
     image read as ``[1, 1, 1]``); ``band_plan`` says how they were chosen for a model (None: not for one).
     """
 
-    def __init__(self, path: str, dataset: rasterio.io.DatasetReader, *, bands: list[int], scaling: Scaling,
-                 band_plan: BandPlan | None = None):
+    def __init__(
+        self,
+        path: str,
+        dataset: rasterio.io.DatasetReader,
+        *,
+        bands: list[int],
+        scaling: Scaling,
+        band_plan: BandPlan | None = None,
+    ):
         self.path = path
         self._dataset: rasterio.io.DatasetReader | None = dataset
         self.bands = list(bands)
@@ -176,10 +197,12 @@ class RasterSource:
     def check_band_count(self, expected: int) -> None:
         """Raise BandCountError unless ``expected`` bands are selected."""
         if self.count != expected:
-            raise BandCountError(f"raster has {self.count} selected band(s) {self.bands}, the model needs {expected}",
-                                 path=self.path,
-                                 fix=f"select {expected} bands in the config (bands: [...]) or use a model "
-                                     f"trained on {self.count}-band imagery")
+            raise BandCountError(
+                f"raster has {self.count} selected band(s) {self.bands}, the model needs {expected}",
+                path=self.path,
+                fix=f"select {expected} bands in the config (bands: [...]) or use a model "
+                f"trained on {self.count}-band imagery",
+            )
 
     # -- dataset handle -------------------------------------------------------------
     @property
@@ -205,8 +228,10 @@ class RasterSource:
         return state
 
     def __repr__(self) -> str:
-        return (f"RasterSource({self.path!r}, {self.width}x{self.height}, bands={self.bands}, "
-                f"dtype={self.dtype}, crs={self.crs.to_string() if self.crs else None})")
+        return (
+            f"RasterSource({self.path!r}, {self.width}x{self.height}, bands={self.bands}, "
+            f"dtype={self.dtype}, crs={self.crs.to_string() if self.crs else None})"
+        )
 
     # -- scaling ------------------------------------------------------------------
     @property
@@ -225,10 +250,15 @@ class RasterSource:
         """A decimated whole-raster read ``(raw float32 [bands, h, w], valid [h, w])`` (uses overviews)."""
         factor = max(1, math.ceil(max(self.width, self.height) / max_px))
         shape = (max(1, self.height // factor), max(1, self.width // factor))
-        data = self.checked_read(lambda ds: ds.read(self.bands, out_shape=(self.count, *shape),
-                                                resampling=Resampling.nearest, out_dtype=np.float32), "overview")
-        valid = self._valid(data, lambda ds: ds.read_masks(self.bands, out_shape=(self.count, *shape),
-                                                           resampling=Resampling.nearest))
+        data = self.checked_read(
+            lambda ds: ds.read(
+                self.bands, out_shape=(self.count, *shape), resampling=Resampling.nearest, out_dtype=np.float32
+            ),
+            "overview",
+        )
+        valid = self._valid(
+            data, lambda ds: ds.read_masks(self.bands, out_shape=(self.count, *shape), resampling=Resampling.nearest)
+        )
         return data, valid
 
     # -- reading ------------------------------------------------------------------
@@ -237,9 +267,11 @@ class RasterSource:
         try:
             return fn(self.dataset)
         except RasterioIOError as error:
-            raise CorruptFileError(f"cannot read pixels ({where}): corrupt or truncated tile "
-                                   f"({_gdal_message(error)})", path=self.path,
-                                   fix="re-download or re-export the file") from error
+            raise CorruptFileError(
+                f"cannot read pixels ({where}): corrupt or truncated tile ({_gdal_message(error)})",
+                path=self.path,
+                fix="re-download or re-export the file",
+            ) from error
 
     def _valid(self, data: np.ndarray, read_masks: Callable[[Any], np.ndarray]) -> np.ndarray:
         if self._all_valid:
@@ -253,8 +285,9 @@ class RasterSource:
     def read_raw(self, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
         """Unscaled float32 values and valid mask of a window that lies inside the raster."""
         rio_window = Window(*window)
-        data = self.checked_read(lambda ds: ds.read(self.bands, window=rio_window, out_dtype=np.float32),
-                             f"window {tuple(window)}")
+        data = self.checked_read(
+            lambda ds: ds.read(self.bands, window=rio_window, out_dtype=np.float32), f"window {tuple(window)}"
+        )
         valid = self._valid(data, lambda ds: ds.read_masks(self.bands, window=rio_window))
         return data, valid
 
@@ -265,8 +298,10 @@ class RasterSource:
         valid = np.zeros((window.height, window.width), bool)
         clipped = clip_window(window, self.width, self.height)
         if clipped is not None and not boundless and clipped[0] != window:
-            raise ValueError(f"{self.path}: window {tuple(window)} extends past the "
-                             f"{self.width}x{self.height} raster; use boundless=True")
+            raise ValueError(
+                f"{self.path}: window {tuple(window)} extends past the "
+                f"{self.width}x{self.height} raster; use boundless=True"
+            )
         if clipped is None:
             if not boundless:
                 raise ValueError(f"{self.path}: window {tuple(window)} is outside the raster")
@@ -280,9 +315,13 @@ class RasterSource:
         return data, valid
 
 
-def open_raster(path: str | os.PathLike[str], *, bands: list[int] | None = None,
-                scaling: Scaling | str | dict | None = None,
-                model_bands: tuple[str, ...] | None = None) -> RasterSource:
+def open_raster(
+    path: str | os.PathLike[str],
+    *,
+    bands: list[int] | None = None,
+    scaling: Scaling | str | dict | None = None,
+    model_bands: tuple[str, ...] | None = None,
+) -> RasterSource:
     """Open and validate a raster (local path or URL); ``bands`` are 1-based, default all but alpha.
 
     ``model_bands`` (a model's band names, e.g. ``("red", "green", "blue")``): choose the bands
@@ -298,9 +337,11 @@ def open_raster(path: str | os.PathLike[str], *, bands: list[int] | None = None,
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             dataset = rasterio.open(name)
     except RasterioIOError as error:
-        raise CorruptFileError(f"not a readable raster ({_gdal_message(error)})", path=name,
-                               fix="check that it is a complete GeoTIFF (or other GDAL format); "
-                                   "re-download it") from error
+        raise CorruptFileError(
+            f"not a readable raster ({_gdal_message(error)})",
+            path=name,
+            fix="check that it is a complete GeoTIFF (or other GDAL format); re-download it",
+        ) from error
     try:
         _check_georeference(dataset, name)
         _check_pixel_type(dataset, name)
@@ -309,11 +350,15 @@ def open_raster(path: str | os.PathLike[str], *, bands: list[int] | None = None,
         selected = list(plan.bands) if plan else list(bands) if bands is not None else usable_bands(dataset)
         bad = [b for b in selected if not isinstance(b, (int, np.integer)) or not 1 <= b <= dataset.count]
         if not selected or bad:
-            raise BandCountError(f"band selection {selected} is invalid for a {dataset.count}-band raster", path=name,
-                                 fix=f"choose 1-based band numbers between 1 and {dataset.count}")
+            raise BandCountError(
+                f"band selection {selected} is invalid for a {dataset.count}-band raster",
+                path=name,
+                fix=f"choose 1-based band numbers between 1 and {dataset.count}",
+            )
         _probe_corners(dataset, name)
-        return RasterSource(name, dataset, bands=[int(b) for b in selected], scaling=parse_scaling(scaling),
-                            band_plan=plan)
+        return RasterSource(
+            name, dataset, bands=[int(b) for b in selected], scaling=parse_scaling(scaling), band_plan=plan
+        )
     except BaseException:
         dataset.close()
         raise

@@ -40,19 +40,22 @@ class Scaling:
     high: float | tuple[float, ...] | None = None
     percentiles: tuple[float, float] = (2.0, 98.0)
     clip: bool = True
-    out_max: float = 1.0   # stretches map to 0..out_max (inference: 255, the models' 8-bit units)
+    out_max: float = 1.0  # stretches map to 0..out_max (inference: 255, the models' 8-bit units)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ConfigError(f"unknown scaling method {self.method!r}",
-                              fix=f"use one of {', '.join(METHODS)}")
+            raise ConfigError(f"unknown scaling method {self.method!r}", fix=f"use one of {', '.join(METHODS)}")
         if self.method == "fixed" and (self.low is None or self.high is None):
-            raise ConfigError("scaling method 'fixed' needs both 'low' and 'high'",
-                              fix="give e.g. low: 0, high: 2047 for 11-bit imagery")
+            raise ConfigError(
+                "scaling method 'fixed' needs both 'low' and 'high'",
+                fix="give e.g. low: 0, high: 2047 for 11-bit imagery",
+            )
         p_low, p_high = self.percentiles
         if not 0.0 <= p_low < p_high <= 100.0:
-            raise ConfigError(f"scaling percentiles {self.percentiles} are not 0 <= low < high <= 100",
-                              fix="give e.g. percentiles: [2, 98]")
+            raise ConfigError(
+                f"scaling percentiles {self.percentiles} are not 0 <= low < high <= 100",
+                fix="give e.g. percentiles: [2, 98]",
+            )
 
 
 def to_model_units(value: Scaling | str | Mapping[str, Any] | None) -> Scaling:
@@ -105,19 +108,23 @@ class BandStretch:
 
 def _per_band(value: float | tuple[float, ...] | None, count: int, name: str) -> np.ndarray:
     if value is None:  # Scaling's validator refuses method 'fixed' without low and high
-        raise ConfigError(f"scaling method 'fixed' needs '{name}'",
-                          fix="give e.g. low: 0, high: 2047 for 11-bit imagery")
+        raise ConfigError(
+            f"scaling method 'fixed' needs '{name}'", fix="give e.g. low: 0, high: 2047 for 11-bit imagery"
+        )
     values = np.atleast_1d(np.asarray(value, dtype=np.float32))
     if values.size == 1:
         return np.repeat(values, count)
     if values.size != count:
-        raise ConfigError(f"scaling '{name}' has {values.size} values for {count} bands",
-                          fix=f"give one value, or one per selected band ({count})")
+        raise ConfigError(
+            f"scaling '{name}' has {values.size} values for {count} bands",
+            fix=f"give one value, or one per selected band ({count})",
+        )
     return values
 
 
-def percentile_stretch(sample: np.ndarray, valid: np.ndarray,
-                       percentiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def percentile_stretch(
+    sample: np.ndarray, valid: np.ndarray, percentiles: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-band low/high percentiles of the valid pixels of a ``[bands, h, w]`` sample."""
     count = sample.shape[0]
     low = np.zeros(count, np.float32)
@@ -130,8 +137,9 @@ def percentile_stretch(sample: np.ndarray, valid: np.ndarray,
     return low, high
 
 
-def resolve_scaling(scaling: Scaling, *, dtype: str, count: int,
-                    sample: Callable[[], tuple[np.ndarray, np.ndarray]]) -> BandStretch | None:
+def resolve_scaling(
+    scaling: Scaling, *, dtype: str, count: int, sample: Callable[[], tuple[np.ndarray, np.ndarray]]
+) -> BandStretch | None:
     """Turn a :class:`Scaling` into a concrete stretch for ``count`` bands of ``dtype`` (None = unscaled).
 
     ``sample`` returns a decimated ``(array [bands, h, w], valid [h, w])`` view of the whole
@@ -151,11 +159,19 @@ def resolve_scaling(scaling: Scaling, *, dtype: str, count: int,
         return None
     if method == "dtype":
         info = np.iinfo(np.dtype(dtype))
-        return BandStretch(np.full(count, info.min, np.float32), np.full(count, info.max, np.float32), scaling.clip,
-                           out_max=scaling.out_max)
+        return BandStretch(
+            np.full(count, info.min, np.float32),
+            np.full(count, info.max, np.float32),
+            scaling.clip,
+            out_max=scaling.out_max,
+        )
     if method == "fixed":
-        return BandStretch(_per_band(scaling.low, count, "low"), _per_band(scaling.high, count, "high"), scaling.clip,
-                           out_max=scaling.out_max)
+        return BandStretch(
+            _per_band(scaling.low, count, "low"),
+            _per_band(scaling.high, count, "high"),
+            scaling.clip,
+            out_max=scaling.out_max,
+        )
     array, valid = sample()
     low, high = percentile_stretch(array, valid, scaling.percentiles)
     return BandStretch(low, high, scaling.clip, out_max=scaling.out_max)

@@ -24,8 +24,11 @@ def valid_share(path: str | os.PathLike[str], *, bands: tuple[int, ...] | None =
             masks = [src.read_masks(b, out_shape=shape) for b in chosen]
             data = src.read(1, out_shape=shape, masked=False) if src.dtypes[0].startswith("float") else None
     except rasterio.errors.RasterioError as error:
-        raise CorruptFileError(f"not a readable raster ({error})", path=path,
-                               fix="check that it is a complete GeoTIFF (gdalinfo) or re-export it") from error
+        raise CorruptFileError(
+            f"not a readable raster ({error})",
+            path=path,
+            fix="check that it is a complete GeoTIFF (gdalinfo) or re-export it",
+        ) from error
     valid = np.logical_and.reduce([m > 0 for m in masks])
     if data is not None:  # NaN/inf floats count as no data even without a declared nodata
         valid &= np.isfinite(data)

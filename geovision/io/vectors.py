@@ -29,8 +29,11 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except DataSourceError as error:
-        raise CorruptFileError(f"not a readable vector file ({error})", path=path,
-                               fix="check that it is a complete GeoPackage/GeoJSON/Shapefile; re-export it") from error
+        raise CorruptFileError(
+            f"not a readable vector file ({error})",
+            path=path,
+            fix="check that it is a complete GeoPackage/GeoJSON/Shapefile; re-export it",
+        ) from error
 
 
 def read_vectors(path: str | os.PathLike[str], *, layer: str | int | None = None) -> gpd.GeoDataFrame:
@@ -43,14 +46,23 @@ def read_vectors(path: str | os.PathLike[str], *, layer: str | int | None = None
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except DataLayerError as error:
         layers = list_layers(path)
-        raise ConfigError(f"layer {layer!r} not found (layers: {', '.join(layers) or 'none'})", path=path,
-                          fix="choose one of the listed layers") from error
+        raise ConfigError(
+            f"layer {layer!r} not found (layers: {', '.join(layers) or 'none'})",
+            path=path,
+            fix="choose one of the listed layers",
+        ) from error
     except DataSourceError as error:
-        raise CorruptFileError(f"not a readable vector file ({error})", path=path,
-                               fix="check that it is a complete GeoPackage/GeoJSON/Shapefile; re-export it") from error
+        raise CorruptFileError(
+            f"not a readable vector file ({error})",
+            path=path,
+            fix="check that it is a complete GeoPackage/GeoJSON/Shapefile; re-export it",
+        ) from error
     if frame.crs is None:
-        raise GeoreferenceError("vector layer has no CRS", path=path,
-                                fix="save it with its CRS (e.g. `ogr2ogr -a_srs EPSG:4326 out.gpkg in.shp`)")
+        raise GeoreferenceError(
+            "vector layer has no CRS",
+            path=path,
+            fix="save it with its CRS (e.g. `ogr2ogr -a_srs EPSG:4326 out.gpkg in.shp`)",
+        )
     return frame
 
 
@@ -72,8 +84,14 @@ def _writable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_vectors(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str | None = None,
-                  overwrite: bool = False, append_layer: bool = False) -> Path:
+def write_vectors(
+    gdf: gpd.GeoDataFrame,
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    overwrite: bool = False,
+    append_layer: bool = False,
+) -> Path:
     """Write ``gdf`` as GeoPackage 1.2 (``.gpkg``) or RFC 7946 GeoJSON in EPSG:4326 (``.geojson``), atomically.
 
     GeoJSON property values keep ``GEOJSON_SIGNIFICANT_FIGURES`` significant figures.
@@ -84,25 +102,38 @@ def write_vectors(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in GEOJSON_SUFFIXES + GPKG_SUFFIXES:
-        raise ConfigError(f"unsupported vector output type {suffix or '(none)'}", path=path,
-                          fix="use a .gpkg or .geojson file name")
+        raise ConfigError(
+            f"unsupported vector output type {suffix or '(none)'}", path=path, fix="use a .gpkg or .geojson file name"
+        )
     if gdf.crs is None:
-        raise GeoreferenceError("cannot write vectors without a CRS", path=path,
-                                fix="set the GeoDataFrame's CRS (gdf.set_crs(...)) before writing")
+        raise GeoreferenceError(
+            "cannot write vectors without a CRS",
+            path=path,
+            fix="set the GeoDataFrame's CRS (gdf.set_crs(...)) before writing",
+        )
     frame = _writable(gdf)
     if suffix in GEOJSON_SUFFIXES:
         if append_layer:
             raise ConfigError("GeoJSON holds one layer only", path=path, fix="write a .gpkg to add layers")
         with atomic_output(path, overwrite=overwrite) as tmp:
-            frame.to_crs(4326).to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946="YES",
-                                       WRITE_NAME="NO", COORDINATE_PRECISION=7,
-                                       SIGNIFICANT_FIGURES=GEOJSON_SIGNIFICANT_FIGURES)
+            frame.to_crs(4326).to_file(
+                tmp,
+                driver="GeoJSON",
+                engine="pyogrio",
+                RFC7946="YES",
+                WRITE_NAME="NO",
+                COORDINATE_PRECISION=7,
+                SIGNIFICANT_FIGURES=GEOJSON_SIGNIFICANT_FIGURES,
+            )
         return path
     layer = layer or path.stem
     if append_layer and path.exists():
         if layer in list_layers(path) and not overwrite:
-            raise OutputExistsError(f"layer {layer!r} already exists", path=path,
-                                    fix="pass --overwrite to replace it, or choose another layer name")
+            raise OutputExistsError(
+                f"layer {layer!r} already exists",
+                path=path,
+                fix="pass --overwrite to replace it, or choose another layer name",
+            )
         with atomic_output(path, overwrite=True) as tmp:
             shutil.copyfile(path, tmp)
             frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", mode="w")

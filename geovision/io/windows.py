@@ -18,8 +18,8 @@ from geovision.types import PixelWindow
 class ChipWindow(NamedTuple):
     """One chip: the window to read, and the part of the scene it owns."""
 
-    read: PixelWindow          # full chip in scene pixels (may extend past the scene)
-    crop: PixelWindow          # the scene pixels this chip owns
+    read: PixelWindow  # full chip in scene pixels (may extend past the scene)
+    crop: PixelWindow  # the scene pixels this chip owns
     crop_in_chip: PixelWindow  # ``crop`` in chip coordinates
 
 
@@ -34,8 +34,10 @@ def plan_windows(width: int, height: int, *, chip_px: int, overlap_px: int = 0) 
     if chip_px < 1:
         raise ConfigError(f"chip_px must be positive, got {chip_px}", fix="use e.g. chip_px=512")
     if not 0 <= overlap_px < chip_px:
-        raise ConfigError(f"overlap_px must be in [0, chip_px) = [0, {chip_px}), got {overlap_px}",
-                          fix="use an overlap smaller than the chip, e.g. chip_px // 4")
+        raise ConfigError(
+            f"overlap_px must be in [0, chip_px) = [0, {chip_px}), got {overlap_px}",
+            fix="use an overlap smaller than the chip, e.g. chip_px // 4",
+        )
     stride = chip_px - overlap_px
     before = overlap_px // 2
     chips: list[ChipWindow] = []
@@ -43,11 +45,13 @@ def plan_windows(width: int, height: int, *, chip_px: int, overlap_px: int = 0) 
         crop_h = min(stride, height - row)
         for col in _starts(width, stride):
             crop_w = min(stride, width - col)
-            chips.append(ChipWindow(
-                read=PixelWindow(col - before, row - before, chip_px, chip_px),
-                crop=PixelWindow(col, row, crop_w, crop_h),
-                crop_in_chip=PixelWindow(before, before, crop_w, crop_h),
-            ))
+            chips.append(
+                ChipWindow(
+                    read=PixelWindow(col - before, row - before, chip_px, chip_px),
+                    crop=PixelWindow(col, row, crop_w, crop_h),
+                    crop_in_chip=PixelWindow(before, before, crop_w, crop_h),
+                )
+            )
     return chips
 
 

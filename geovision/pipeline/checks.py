@@ -35,20 +35,33 @@ class Range:
         number = float(value)
         below = number <= self.low if self.low_open else number < self.low
         if not math.isfinite(number) or below or number > self.high:
-            bound = f"{'>' if self.low_open else '>='} {self.low:g}" + (f" and <= {self.high:g}"
-                                                                          if math.isfinite(self.high) else "")
-            raise ConfigError(f"option {name} is {value!r}: it must be a number {bound}",
-                              fix=f"give {name} a finite number {bound}")
+            bound = f"{'>' if self.low_open else '>='} {self.low:g}" + (
+                f" and <= {self.high:g}" if math.isfinite(self.high) else ""
+            )
+            raise ConfigError(
+                f"option {name} is {value!r}: it must be a number {bound}", fix=f"give {name} a finite number {bound}"
+            )
 
 
-OPTION_RANGES = {"cell_px": Range(1), "theta_buildings": Range(0, low_open=True),
-                 "theta_roads": Range(0, low_open=True), "tau": Range(0, 1, low_open=True), "chip_px": Range(64),
-                 "overlap_px": Range(0), "tolerance_px": Range(0), "min_building_m2": Range(0),
-                 "adapt_minutes": Range(0.5)}
+OPTION_RANGES = {
+    "cell_px": Range(1),
+    "theta_buildings": Range(0, low_open=True),
+    "theta_roads": Range(0, low_open=True),
+    "tau": Range(0, 1, low_open=True),
+    "chip_px": Range(64),
+    "overlap_px": Range(0),
+    "tolerance_px": Range(0),
+    "min_building_m2": Range(0),
+    "adapt_minutes": Range(0.5),
+}
 
 
-CLI_NAMES = {"cell_px": "--cell-px", "theta_buildings": "--theta", "theta_roads": "--theta",
-             "adapt_minutes": "--adapt-minutes"}
+CLI_NAMES = {
+    "cell_px": "--cell-px",
+    "theta_buildings": "--theta",
+    "theta_roads": "--theta",
+    "adapt_minutes": "--adapt-minutes",
+}
 
 
 def check_options(options) -> None:
@@ -56,8 +69,10 @@ def check_options(options) -> None:
     for name, allowed in OPTION_RANGES.items():
         allowed.check(CLI_NAMES.get(name, name), getattr(options, name))
     if options.overlap_px * 2 >= options.chip_px:
-        raise ConfigError(f"overlap_px {options.overlap_px} leaves nothing of {options.chip_px} px chips",
-                          fix="use an overlap below half the chip size")
+        raise ConfigError(
+            f"overlap_px {options.overlap_px} leaves nothing of {options.chip_px} px chips",
+            fix="use an overlap below half the chip size",
+        )
 
 
 def check_images(inputs: EventInputs) -> dict[str, float]:
@@ -68,8 +83,11 @@ def check_images(inputs: EventInputs) -> dict[str, float]:
             continue
         share = shares[date] = valid_share(path, bands=inputs.bands)
         if share == 0:
-            raise CorruptFileError(f"the {date}-event image holds no valid pixel (all nodata, NaN or masked)",
-                                   path=path, fix="check its nodata value (gdalinfo) or give the right image")
+            raise CorruptFileError(
+                f"the {date}-event image holds no valid pixel (all nodata, NaN or masked)",
+                path=path,
+                fix="check its nodata value (gdalinfo) or give the right image",
+            )
         if share < LOW_VALID_SHARE:
             log.warning("%s: only %.0f %% of the %s-event image holds data", path, 100 * share, date)
     return shares
@@ -87,10 +105,12 @@ def check_pair(inputs: EventInputs) -> None:
         width, height = pair.grid.width, pair.grid.height
     if min(width, height) < MIN_SCENE_PX:
         where = f"the area {'of the AOI within' if inputs.aoi else 'covered by'} both images"
-        raise CorruptFileError(f"{where} is only {width} x {height} px; segmentation needs at least "
-                               f"{MIN_SCENE_PX} x {MIN_SCENE_PX} px of context", path=inputs.aoi or inputs.pre,
-                               fix=f"give images (and an AOI) covering at least {MIN_SCENE_PX} px on each side "
-                                   f"with {inputs.post}")
+        raise CorruptFileError(
+            f"{where} is only {width} x {height} px; segmentation needs at least "
+            f"{MIN_SCENE_PX} x {MIN_SCENE_PX} px of context",
+            path=inputs.aoi or inputs.pre,
+            fix=f"give images (and an AOI) covering at least {MIN_SCENE_PX} px on each side with {inputs.post}",
+        )
 
 
 def check_model(model: str) -> None:
@@ -105,17 +125,23 @@ def check_model(model: str) -> None:
         folder = resolve_bundle(model)
         read_meta(folder)  # its model.json: format, and every field
         if not (folder / WEIGHTS_NAME).is_file():
-            raise ModelBundleError(f"{WEIGHTS_NAME} is missing", path=folder,
-                                   fix="a bundle folder needs model.json and model.safetensors")
+            raise ModelBundleError(
+                f"{WEIGHTS_NAME} is missing", path=folder, fix="a bundle folder needs model.json and model.safetensors"
+            )
     except GeovisionError as error:
         raise ModelBundleError(error.message, path=error.path or model, fix=error.fix) from error
 
 
 def check_run(inputs: EventInputs, options) -> dict[str, float]:
     """Check every input file and option of a run; return the images' valid shares."""
-    for path, kind in ((inputs.pre, "pre-event image"), (inputs.post, "post-event image"),
-                       (inputs.census, "census file"), (inputs.aoi, "AOI file"), (inputs.adapt_area, "adapt area"),
-                       *((path, "adapt label file") for path in inputs.adapt_labels)):
+    for path, kind in (
+        (inputs.pre, "pre-event image"),
+        (inputs.post, "post-event image"),
+        (inputs.census, "census file"),
+        (inputs.aoi, "AOI file"),
+        (inputs.adapt_area, "adapt area"),
+        *((path, "adapt label file") for path in inputs.adapt_labels),
+    ):
         if path is not None:
             check_input_file(path, kind=kind)
     check_options(options)

@@ -47,6 +47,7 @@ class EventInputs:
 
     def to_json(self) -> dict:
         """A JSON-ready dict (paths as text, the scaling as a dict)."""
+
         def text(value):
             if isinstance(value, tuple):
                 return [text(v) for v in value]
@@ -79,10 +80,14 @@ def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path 
     elif spec.kind == "files":
         inputs = _files(name, spec, catalog, folder)
     else:
-        raise ConfigError(f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
-                          fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`")
-    dates = {"pre_date": spec.pre.acquired if spec.pre else None,
-             "post_date": spec.post.acquired if spec.post else None}
+        raise ConfigError(
+            f"event `{name}` streams imagery from {spec.stac_collection}, which needs network access",
+            fix="download the pre/post GeoTIFFs and run `geovision run --pre PRE --post POST --out DIR`",
+        )
+    dates = {
+        "pre_date": spec.pre.acquired if spec.pre else None,
+        "post_date": spec.post.acquired if spec.post else None,
+    }
     if spec.kind == "xbd":
         dates = xbd_capture_dates(catalog.resolve(spec.xbd.labels_dir), spec.xbd.disaster, spec.xbd.tiles[0])
     return replace(inputs, event_date=spec.date, title=spec.title, **dates)
@@ -103,33 +108,57 @@ def _synthetic(name: str, spec: EventSpec, folder: Path) -> EventInputs:
 
     synth = spec.synth
     if not (folder / "event.json").exists():
-        generate_event(folder, width=synth.width, height=synth.height, gsd_m=synth.gsd_m, seed=synth.seed,
-                       event=synth.event, crs=synth.crs, overwrite=True)
-    return EventInputs(name=name, pre=folder / "pre.tif", post=folder / "post.tif", census=folder / "census.gpkg",
-                       census_pop_field="pop", truth_buildings=folder / "buildings.gpkg",
-                       truth_affected_area=folder / "affected_area.gpkg", truth_roads=folder / "roads.gpkg",
-                       truth_masks=folder, damage_field="damage", licence=spec.licence)
+        generate_event(
+            folder,
+            width=synth.width,
+            height=synth.height,
+            gsd_m=synth.gsd_m,
+            seed=synth.seed,
+            event=synth.event,
+            crs=synth.crs,
+            overwrite=True,
+        )
+    return EventInputs(
+        name=name,
+        pre=folder / "pre.tif",
+        post=folder / "post.tif",
+        census=folder / "census.gpkg",
+        census_pop_field="pop",
+        truth_buildings=folder / "buildings.gpkg",
+        truth_affected_area=folder / "affected_area.gpkg",
+        truth_roads=folder / "roads.gpkg",
+        truth_masks=folder,
+        damage_field="damage",
+        licence=spec.licence,
+    )
 
 
 def _files(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> EventInputs:
     def where(source: SourceSpec, date: str) -> Path:
         if source.url:
-            raise ConfigError(f"event `{name}` reads {source.url}, which needs network access",
-                              fix="download it and give its local path")
+            raise ConfigError(
+                f"event `{name}` reads {source.url}, which needs network access",
+                fix="download it and give its local path",
+            )
         path = catalog.resolve(source.path)
         return _with_crs(path, source.crs, folder / f"{date}.vrt") if source.crs else path
 
     truth = spec.truth
     bands, scaling = _pair_settings(name, spec, catalog)
     return EventInputs(
-        name=name, pre=where(spec.pre, "pre"), post=where(spec.post, "post"),
+        name=name,
+        pre=where(spec.pre, "pre"),
+        post=where(spec.post, "post"),
         census=catalog.resolve(spec.census.path) if spec.census else None,
         census_pop_field=spec.census.pop_field if spec.census else "pop",
         truth_buildings=catalog.resolve(truth.buildings) if truth and truth.buildings else None,
         truth_affected_area=catalog.resolve(truth.affected_area) if truth and truth.affected_area else None,
         damage_field=truth.damage_field if truth else "damage",
-        lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"), licence=spec.licence,
-        bands=bands, scaling=scaling)
+        lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"),
+        licence=spec.licence,
+        bands=bands,
+        scaling=scaling,
+    )
 
 
 def _pair_settings(name: str, spec: EventSpec, catalog: LoadedCatalog) -> tuple[tuple[int, ...] | None, Scaling | None]:
@@ -137,8 +166,11 @@ def _pair_settings(name: str, spec: EventSpec, catalog: LoadedCatalog) -> tuple[
     pre, post = spec.pre, spec.post
     for key in ("bands", "scaling"):
         if getattr(pre, key) != getattr(post, key):
-            raise ConfigError(f"event `{name}`: pre.{key} and post.{key} differ (one setting is used for both images)",
-                              path=catalog.path, fix=f"give the same `{key}` under pre and post (or omit it in both)")
+            raise ConfigError(
+                f"event `{name}`: pre.{key} and post.{key} differ (one setting is used for both images)",
+                path=catalog.path,
+                fix=f"give the same `{key}` under pre and post (or omit it in both)",
+            )
     return (tuple(pre.bands) if pre.bands else None), (pre.scaling.to_scaling() if pre.scaling else None)
 
 
@@ -158,8 +190,11 @@ def _with_crs(path: Path, crs: str, vrt: Path) -> Path:
         with rasterio.open(tmp, "r+") as dataset:
             dataset.crs = CRS.from_user_input(crs)
             stat = path.stat()
-            dataset.update_tags(GEOVISION_SOURCE=str(path), GEOVISION_SOURCE_SIZE=str(stat.st_size),
-                                GEOVISION_SOURCE_MTIME_NS=str(stat.st_mtime_ns))
+            dataset.update_tags(
+                GEOVISION_SOURCE=str(path),
+                GEOVISION_SOURCE_SIZE=str(stat.st_size),
+                GEOVISION_SOURCE_MTIME_NS=str(stat.st_mtime_ns),
+            )
     return vrt
 
 
@@ -167,14 +202,22 @@ def _xbd(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> Ev
     xbd = spec.xbd
     images, labels = catalog.resolve(xbd.images_dir), catalog.resolve(xbd.labels_dir)
     if not images.is_dir():
-        raise MissingFileError("xBD image folder not found", path=images,
-                               fix="put the shared data folder beside the repository (../shared/data)")
+        raise MissingFileError(
+            "xBD image folder not found",
+            path=images,
+            fix="put the shared data folder beside the repository (../shared/data)",
+        )
     truth = spec.truth
-    inputs = EventInputs(name=name, pre=folder / "pre.tif", post=folder / "post.tif",
-                         truth_buildings=folder / "truth_buildings.gpkg", truth_masks=folder,
-                         damage_field=truth.damage_field if truth else "subtype",
-                         lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"),
-                         licence=spec.licence)
+    inputs = EventInputs(
+        name=name,
+        pre=folder / "pre.tif",
+        post=folder / "post.tif",
+        truth_buildings=folder / "truth_buildings.gpkg",
+        truth_masks=folder,
+        damage_field=truth.damage_field if truth else "subtype",
+        lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"),
+        licence=spec.licence,
+    )
     if (folder / "ready.json").exists():
         return inputs
     with atomic_output(folder, overwrite=True) as tmp:
@@ -202,13 +245,19 @@ def build_xbd_strip(images: Path, labels: Path, disaster: str, tiles: list[str],
             tif = parts / f"{stem}.tif"
             georeference_png(images / f"{stem}.png", labels / f"{stem}.json", tif)
             tile_paths.append(tif)
-        merge([str(p) for p in tile_paths], dst_path=str(out / f"{date}.tif"), method="first",
-              dst_kwds={"tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate"})
+        merge(
+            [str(p) for p in tile_paths],
+            dst_path=str(out / f"{date}.tif"),
+            method="first",
+            dst_kwds={"tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate"},
+        )
     frames = []
     for tile in tiles:
         frame = read_xbd_json(labels / f"{disaster}_{tile}_post_disaster.json")
-        frame = gpd.GeoDataFrame({"uid": frame["uid"], "tile": tile, "subtype": frame["subtype"]},
-                                 geometry=gpd.GeoSeries(frame["geometry_lnglat"], crs="EPSG:4326"))
+        frame = gpd.GeoDataFrame(
+            {"uid": frame["uid"], "tile": tile, "subtype": frame["subtype"]},
+            geometry=gpd.GeoSeries(frame["geometry_lnglat"], crs="EPSG:4326"),
+        )
         frames.append(frame)
     truth = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     truth["lost"] = truth["subtype"].isin(["destroyed", "major-damage"])

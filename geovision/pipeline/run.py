@@ -68,14 +68,23 @@ class Run:
     def __init__(self, inputs: EventInputs, out_dir: Path, options: RunOptions, *, overwrite: bool = False):
         self.inputs, self.out, self.options = inputs, Path(os.path.abspath(out_dir)), options
         self.record_path = self.out / "run.json"
-        self.hashes = {name: file_sha256(path) for name, path in
-                       (("pre", inputs.pre), ("post", inputs.post), ("census", inputs.census),
-                        ("aoi", inputs.aoi))
-                       if path is not None and Path(path).exists()}
+        self.hashes = {
+            name: file_sha256(path)
+            for name, path in (
+                ("pre", inputs.pre),
+                ("post", inputs.post),
+                ("census", inputs.census),
+                ("aoi", inputs.aoi),
+            )
+            if path is not None and Path(path).exists()
+        }
         previous = read_previous_record(self.record_path) if self.record_path.exists() and not overwrite else None
         if previous is None and not overwrite and _foreign_entries(self.out):
-            raise OutputExistsError("output folder is not empty and holds no geovision run", path=self.out,
-                                    fix="choose an empty folder, or pass --overwrite")
+            raise OutputExistsError(
+                "output folder is not empty and holds no geovision run",
+                path=self.out,
+                fix="choose an empty folder, or pass --overwrite",
+            )
         if previous:
             refuse_other_run(previous, inputs, self.hashes, self.out)
         self.previous_stages = previous.get("stages", {}) if previous else {}
@@ -88,8 +97,12 @@ class Run:
         """Run ``body`` unless a previous identical run of this stage is complete."""
         key = hashlib.sha256(json.dumps(depends, sort_keys=True, default=str).encode()).hexdigest()[:16]
         old = self.previous_stages.get(name)
-        if (old and old.get("status") == "done" and old.get("key") == key
-                and all(Path(p).exists() for p in old.get("outputs", {}).values())):
+        if (
+            old
+            and old.get("status") == "done"
+            and old.get("key") == key
+            and all(Path(p).exists() for p in old.get("outputs", {}).values())
+        ):
             record = StageRecord(**{**old, "reason": "resumed: unchanged since the previous run"})
             self.stages[name] = record
             log.info("stage %s: resumed", name)
@@ -114,14 +127,19 @@ class Run:
     def save(self) -> None:
         """Write run.json atomically."""
         self.out.mkdir(parents=True, exist_ok=True)
-        document = relative_record({
-            "geovision": __version__, "python": platform.python_version(), "created_by": "geovision run",
-            "inputs": {**self.inputs.to_json(), "sha256": self.hashes},
-            "options": asdict(self.options),
-            "stages": {name: asdict(record) for name, record in self.stages.items()},
-            "figures": {name: record.figures for name, record in self.stages.items() if record.figures},
-            "versions": _versions(),
-        }, self.out)
+        document = relative_record(
+            {
+                "geovision": __version__,
+                "python": platform.python_version(),
+                "created_by": "geovision run",
+                "inputs": {**self.inputs.to_json(), "sha256": self.hashes},
+                "options": asdict(self.options),
+                "stages": {name: asdict(record) for name, record in self.stages.items()},
+                "figures": {name: record.figures for name, record in self.stages.items() if record.figures},
+                "versions": _versions(),
+            },
+            self.out,
+        )
         if self._previous_finished:  # a rerun: keep the finished run's record until this one finishes
             os.replace(self.record_path, self.out / PREVIOUS_RECORD)
             self._previous_finished = False
@@ -159,9 +177,11 @@ def read_previous_record(path: Path) -> dict[str, Any]:
         if not isinstance(record, dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as error:
-        raise OutputExistsError(f"holds a run.json that does not read ({error})", path=path,
-                                fix="pass --overwrite to start a new run there, "
-                                    "or choose another --out folder") from error
+        raise OutputExistsError(
+            f"holds a run.json that does not read ({error})",
+            path=path,
+            fix="pass --overwrite to start a new run there, or choose another --out folder",
+        ) from error
     return resolve_record(record, path.parent)
 
 
@@ -175,11 +195,11 @@ def refuse_other_run(previous: dict[str, Any], inputs: EventInputs, hashes: dict
     fix = "choose another --out folder, or pass --overwrite to replace that run"
     if old.get("name") != inputs.name:
         raise OutputExistsError(f"holds a run of `{old.get('name')}`", path=out, fix=fix)
-    changed = [f"{date} image" for date in ("pre", "post")
-               if hashes.get(date) != old.get("sha256", {}).get(date)]
+    changed = [f"{date} image" for date in ("pre", "post") if hashes.get(date) != old.get("sha256", {}).get(date)]
     if changed and is_finished(previous):
-        raise OutputExistsError(f"holds a finished run of other images (the {' and '.join(changed)} changed)",
-                                path=out, fix=fix)
+        raise OutputExistsError(
+            f"holds a finished run of other images (the {' and '.join(changed)} changed)", path=out, fix=fix
+        )
 
 
 def _versions() -> dict[str, str]:
@@ -194,8 +214,14 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run_pipeline(inputs: EventInputs, out_dir: str | Path, options: RunOptions = RunOptions(), *,
-                 overwrite: bool = False, echo: Callable[[str], None] = print) -> Run:
+def run_pipeline(
+    inputs: EventInputs,
+    out_dir: str | Path,
+    options: RunOptions = RunOptions(),
+    *,
+    overwrite: bool = False,
+    echo: Callable[[str], None] = print,
+) -> Run:
     """Run every stage for ``inputs`` into ``out_dir`` (see module docstring)."""
     from geovision.pipeline import stages
     from geovision.pipeline.checks import check_run
@@ -227,8 +253,11 @@ def output_lock(out: Path) -> Iterator[None]:
             out.mkdir(parents=True, exist_ok=True)
             lock.acquire()
     except Timeout as error:
-        raise OutputExistsError("another geovision run is writing into this folder", path=out,
-                                fix="wait for it to finish, or choose another --out folder") from error
+        raise OutputExistsError(
+            "another geovision run is writing into this folder",
+            path=out,
+            fix="wait for it to finish, or choose another --out folder",
+        ) from error
     try:
         removed = remove_stale_temps(out)
         if removed:

@@ -26,8 +26,13 @@ def segment_source(run: Run):
     from geovision.inference.sources import SourceSpec
 
     aoi = run.inputs.aoi
-    return SourceSpec(pre=str(run.inputs.pre), post=str(run.inputs.post), aoi=str(aoi) if aoi else None,
-                      bands=run.inputs.bands, scaling=run.inputs.scaling)
+    return SourceSpec(
+        pre=str(run.inputs.pre),
+        post=str(run.inputs.post),
+        aoi=str(aoi) if aoi else None,
+        bands=run.inputs.bands,
+        scaling=run.inputs.scaling,
+    )
 
 
 def model_key(bundle: Path | None) -> str | None:
@@ -64,8 +69,13 @@ def adapt(run: Run) -> StageRecord:
     from geovision.io.hashing import file_sha256
 
     labels, area = run.inputs.adapt_labels, run.inputs.adapt_area
-    depends = {"pre": run.hashes.get("pre"), "model": run.options.model, "minutes": run.options.adapt_minutes,
-               "labels": [file_sha256(p) for p in labels], "area": file_sha256(area) if area else None}
+    depends = {
+        "pre": run.hashes.get("pre"),
+        "model": run.options.model,
+        "minutes": run.options.adapt_minutes,
+        "labels": [file_sha256(p) for p in labels],
+        "area": file_sha256(area) if area else None,
+    }
 
     def body(record: StageRecord) -> None:
         if not labels:
@@ -74,12 +84,22 @@ def adapt(run: Run) -> StageRecord:
         from geovision.adapt.run import AdaptOptions
         from geovision.adapt.run import adapt as adapt_model
 
-        result = adapt_model([str(run.inputs.pre)], [str(p) for p in labels], run.out / "model",
-                             model=run.options.model, area=str(area) if area else None, overwrite=True,
-                             options=AdaptOptions(minutes=run.options.adapt_minutes))
+        result = adapt_model(
+            [str(run.inputs.pre)],
+            [str(p) for p in labels],
+            run.out / "model",
+            model=run.options.model,
+            area=str(area) if area else None,
+            overwrite=True,
+            options=AdaptOptions(minutes=run.options.adapt_minutes),
+        )
         record.outputs = {"bundle": str(result.out), "card": str(result.out / "MODEL_CARD.md")}
-        record.figures = {"adapted": result.adapted, "before": result.base, "after": result.after,
-                          "steps": result.steps}
+        record.figures = {
+            "adapted": result.adapted,
+            "before": result.base,
+            "after": result.after,
+            "steps": result.steps,
+        }
 
     return run.stage("adapt", depends, body)
 
@@ -102,11 +122,17 @@ def segment(run: Run) -> StageRecord:
         bundle, reason = None, f"no model bundle: {error.fix or error.message}"
     aoi, scaling = run.inputs.aoi, run.inputs.scaling
     images = {date: run.hashes.get(date) for date in ("pre", "post")}  # not the census: it does not change masks
-    depends = {"images": images, "model": model_key(bundle), "adapt": adapted.key if adapted else None,
-               "chip": options.chip_px, "overlap": options.overlap_px,
-               "runtime": options.runtime, **({"aoi": run.hashes.get("aoi", str(aoi))} if aoi else {}),
-               **({"bands": list(run.inputs.bands)} if run.inputs.bands else {}),
-               **({"scaling": asdict(scaling)} if scaling else {})}
+    depends = {
+        "images": images,
+        "model": model_key(bundle),
+        "adapt": adapted.key if adapted else None,
+        "chip": options.chip_px,
+        "overlap": options.overlap_px,
+        "runtime": options.runtime,
+        **({"aoi": run.hashes.get("aoi", str(aoi))} if aoi else {}),
+        **({"bands": list(run.inputs.bands)} if run.inputs.bands else {}),
+        **({"scaling": asdict(scaling)} if scaling else {}),
+    }
 
     def body(record: StageRecord) -> None:
         if bundle is None:
@@ -119,17 +145,27 @@ def segment(run: Run) -> StageRecord:
         resume = (out / ".work" / "plan.json").exists()
         result = segment_scene(
             segment_source(run),
-            bundle_ref(str(bundle), runtime=options.runtime, device=options.device), out,
-            options=SegmentOptions(chip_px=options.chip_px, overlap_px=options.overlap_px,
-                                   batch_windows=options.batch_windows),
-            overwrite=not resume, resume=resume, restart_changed=True, scheduler=options.scheduler)
+            bundle_ref(str(bundle), runtime=options.runtime, device=options.device),
+            out,
+            options=SegmentOptions(
+                chip_px=options.chip_px, overlap_px=options.overlap_px, batch_windows=options.batch_windows
+            ),
+            overwrite=not resume,
+            resume=resume,
+            restart_changed=True,
+            scheduler=options.scheduler,
+        )
         record.outputs = {name: str(path) for name, path in result.outputs.items()}
-        record.figures = {"width_px": result.width, "height_px": result.height, "res_m": result.extra.get("res_m"),
-                          "windows": result.windows,
-                          "runtime": result.runtime, "seconds_predict": round(result.seconds_predict, 2),
-                          "bands": result.extra.get("bands", {}),
-                          "megapixels_per_s": round(2 * result.width * result.height / 1e6
-                                                    / max(result.seconds_predict, 1e-9), 3)}
+        record.figures = {
+            "width_px": result.width,
+            "height_px": result.height,
+            "res_m": result.extra.get("res_m"),
+            "windows": result.windows,
+            "runtime": result.runtime,
+            "seconds_predict": round(result.seconds_predict, 2),
+            "bands": result.extra.get("bands", {}),
+            "megapixels_per_s": round(2 * result.width * result.height / 1e6 / max(result.seconds_predict, 1e-9), 3),
+        }
 
     return run.stage("segment", depends, body)
 
@@ -137,8 +173,11 @@ def segment(run: Run) -> StageRecord:
 def vectorize(run: Run) -> StageRecord:
     """Building polygons (with a lost flag) and road centre lines from the predicted masks."""
     masks = _masks(run)
-    depends = {"masks": run.stages.get("segment", StageRecord("segment")).key,
-               "min_m2": run.options.min_building_m2, "tau": run.options.tau}
+    depends = {
+        "masks": run.stages.get("segment", StageRecord("segment")).key,
+        "min_m2": run.options.min_building_m2,
+        "tau": run.options.tau,
+    }
 
     def body(record: StageRecord) -> None:
         if not all(path.exists() for path in masks.values()):
@@ -147,7 +186,8 @@ def vectorize(run: Run) -> StageRecord:
         from geovision.pipeline.vectors import building_and_road_vectors
 
         record.outputs, record.figures = building_and_road_vectors(
-            masks, run.out / "vectors", tau=run.options.tau, min_area_m2=run.options.min_building_m2)
+            masks, run.out / "vectors", tau=run.options.tau, min_area_m2=run.options.min_building_m2
+        )
 
     return run.stage("vectorize", depends, body)
 
@@ -157,10 +197,16 @@ def _impact(run: Run, kind: str) -> StageRecord:
     theta = run.options.theta_buildings if kind == "buildings" else run.options.theta_roads
     truth = run.inputs.truth_affected_area if kind == "buildings" else None
     census = run.inputs.census if kind == "buildings" and run.inputs.census else None
-    depends = {"masks": run.stages.get("segment", StageRecord("segment")).key, "cell_px": run.options.cell_px,
-               "tau": run.options.tau, "theta": theta, "tolerance": run.options.tolerance_px,
-               "truth": file_key(truth), "census": run.hashes.get("census"),
-               "pop_field": run.inputs.census_pop_field if census else None}
+    depends = {
+        "masks": run.stages.get("segment", StageRecord("segment")).key,
+        "cell_px": run.options.cell_px,
+        "tau": run.options.tau,
+        "theta": theta,
+        "tolerance": run.options.tolerance_px,
+        "truth": file_key(truth),
+        "census": run.hashes.get("census"),
+        "pop_field": run.inputs.census_pop_field if census else None,
+    }
 
     def body(record: StageRecord) -> None:
         pre, post = masks[f"{kind}_pre"], masks[f"{kind}_post"]
@@ -169,12 +215,22 @@ def _impact(run: Run, kind: str) -> StageRecord:
             return
         from geovision.impact.workflow import impact_stage
 
-        result = impact_stage(pre, post, run.out / "impact", kind=kind, valid=run.out / "masks" / "valid.tif",
-                              cell_px=run.options.cell_px, tau=run.options.tau, theta=theta,
-                              tolerance_px=run.options.tolerance_px,
-                              truth=truth if truth and Path(truth).exists() else None,
-                              census=census, pop_field=run.inputs.census_pop_field,
-                              interval="model" if census is not None else None, overwrite=True)
+        result = impact_stage(
+            pre,
+            post,
+            run.out / "impact",
+            kind=kind,
+            valid=run.out / "masks" / "valid.tif",
+            cell_px=run.options.cell_px,
+            tau=run.options.tau,
+            theta=theta,
+            tolerance_px=run.options.tolerance_px,
+            truth=truth if truth and Path(truth).exists() else None,
+            census=census,
+            pop_field=run.inputs.census_pop_field,
+            interval="model" if census is not None else None,
+            overwrite=True,
+        )
         record.outputs = {name: str(path) for name, path in result.paths.items()}
         record.figures = result.summary
 
@@ -200,8 +256,12 @@ def reference(run: Run) -> StageRecord:
     folder = run.inputs.truth_masks
     truth = run.inputs.truth_affected_area
     aoi = run.inputs.aoi
-    depends = {"truth": truth_key(folder), "area": file_key(truth), "cell_px": run.options.cell_px,
-               "theta": run.options.theta_buildings}
+    depends = {
+        "truth": truth_key(folder),
+        "area": file_key(truth),
+        "cell_px": run.options.cell_px,
+        "theta": run.options.theta_buildings,
+    }
     if aoi:
         depends.update(aoi=run.hashes.get("aoi", str(aoi)), pre=run.hashes.get("pre"), post=run.hashes.get("post"))
 
@@ -218,12 +278,23 @@ def reference(run: Run) -> StageRecord:
 
             # only the grid is used: any band choice that fits both dates (e.g. a pan pre, a 4-band post) will do
             with align_pair(run.inputs.pre, run.inputs.post, aoi=aoi, bands=run.inputs.bands, model_bands=RGB) as pair:
-                masks = [warp_to_grid(mask, pair.grid, run.out / "reference" / f"truth_{mask.name}", aoi=pair.aoi,
-                                      overwrite=True) for mask in masks]
-        result = impact_stage(masks[0], masks[1],
-                              run.out / "reference", kind="buildings", cell_px=run.options.cell_px, tau=0.5,
-                              theta=run.options.theta_buildings,
-                              truth=truth if truth and Path(truth).exists() else None, overwrite=True)
+                masks = [
+                    warp_to_grid(
+                        mask, pair.grid, run.out / "reference" / f"truth_{mask.name}", aoi=pair.aoi, overwrite=True
+                    )
+                    for mask in masks
+                ]
+        result = impact_stage(
+            masks[0],
+            masks[1],
+            run.out / "reference",
+            kind="buildings",
+            cell_px=run.options.cell_px,
+            tau=0.5,
+            theta=run.options.theta_buildings,
+            truth=truth if truth and Path(truth).exists() else None,
+            overwrite=True,
+        )
         record.outputs = {name: str(path) for name, path in result.paths.items()}
         record.figures = result.summary
 
@@ -249,15 +320,24 @@ def evaluate(run: Run) -> StageRecord:
 
 def inputs(run: Run) -> StageRecord:
     """Record the inputs (paths, hashes, licence)."""
+
     def body(record: StageRecord) -> None:
-        record.outputs = {key: str(value) for key, value in asdict(run.inputs).items()
-                          if isinstance(value, Path) and value.exists()}
+        record.outputs = {
+            key: str(value) for key, value in asdict(run.inputs).items() if isinstance(value, Path) and value.exists()
+        }
         record.figures = {"sha256": run.hashes, "valid_share": run.valid_shares}
 
     return run.stage("inputs", {"hashes": run.hashes}, body)
 
 
-STAGES = [("inputs", inputs), ("reference", reference), ("adapt", adapt), ("segment", segment),
-          ("vectorize", vectorize),
-          ("impact_buildings", impact_buildings), ("impact_roads", impact_roads), ("evaluate", evaluate),
-          ("report", report_stage.report)]
+STAGES = [
+    ("inputs", inputs),
+    ("reference", reference),
+    ("adapt", adapt),
+    ("segment", segment),
+    ("vectorize", vectorize),
+    ("impact_buildings", impact_buildings),
+    ("impact_roads", impact_roads),
+    ("evaluate", evaluate),
+    ("report", report_stage.report),
+]

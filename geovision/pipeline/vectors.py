@@ -22,8 +22,9 @@ from geovision.vector.simplify import simplify_outlines
 WINDOW_PX = 4096
 
 
-def surviving_fraction(buildings: gpd.GeoDataFrame, post_mask: Path, *, tau: float = 0.5,
-                       window_px: int = WINDOW_PX) -> np.ndarray:
+def surviving_fraction(
+    buildings: gpd.GeoDataFrame, post_mask: Path, *, tau: float = 0.5, window_px: int = WINDOW_PX
+) -> np.ndarray:
     """Per building: the share of its valid pixels predicted as building in ``post_mask`` (NaN if none valid)."""
     n = len(buildings)
     hits, total = np.zeros(n + 1), np.zeros(n + 1)
@@ -39,8 +40,13 @@ def surviving_fraction(buildings: gpd.GeoDataFrame, post_mask: Path, *, tau: flo
             found = tree.query(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
             if len(found) == 0:
                 continue
-            ids = rasterize(((buildings.geometry.values[i], int(i) + 1) for i in found),
-                            out_shape=(window.height, window.width), transform=transform, fill=0, dtype="int32")
+            ids = rasterize(
+                ((buildings.geometry.values[i], int(i) + 1) for i in found),
+                out_shape=(window.height, window.width),
+                transform=transform,
+                fill=0,
+                dtype="int32",
+            )
             data, valid = raster.read(window)
             use = valid & (ids > 0)
             total += np.bincount(ids[use], minlength=n + 1)
@@ -49,8 +55,9 @@ def surviving_fraction(buildings: gpd.GeoDataFrame, post_mask: Path, *, tau: flo
         return np.where(total[1:] > 0, hits[1:] / np.maximum(total[1:], 1), np.nan)
 
 
-def building_and_road_vectors(masks: dict[str, Path], out_dir: Path, *, tau: float = 0.5, min_area_m2: float = 10.0,
-                              keep_fraction: float = 0.5) -> tuple[dict[str, str], dict[str, float]]:
+def building_and_road_vectors(
+    masks: dict[str, Path], out_dir: Path, *, tau: float = 0.5, min_area_m2: float = 10.0, keep_fraction: float = 0.5
+) -> tuple[dict[str, str], dict[str, float]]:
     """Write ``buildings.gpkg``/``.geojson`` (lost flag) into ``out_dir``; return (outputs, figures).
 
     The files hold outlines simplified below half a pixel (:mod:`geovision.vector.simplify`);
@@ -71,6 +78,9 @@ def building_and_road_vectors(masks: dict[str, Path], out_dir: Path, *, tau: flo
         path = out_dir / f"buildings.{suffix}"
         write_vectors(written, path, layer="buildings" if suffix == "gpkg" else None, overwrite=True)
         outputs[f"buildings_{suffix}"] = str(path)
-    figures = {"buildings_before": int(len(buildings)), "buildings_lost": int(buildings["lost"].sum()),
-               "building_area_lost_m2": float(buildings.loc[buildings["lost"], "area_m2"].sum())}
+    figures = {
+        "buildings_before": int(len(buildings)),
+        "buildings_lost": int(buildings["lost"].sum()),
+        "building_area_lost_m2": float(buildings.loc[buildings["lost"], "area_m2"].sum()),
+    }
     return outputs, figures

@@ -38,16 +38,31 @@ class PseudoLabeller:
     units and normalised with the teacher's before the teacher sees them.
     """
 
-    def __init__(self, teacher: ModelBundle, *, tasks: tuple[str, ...], mean: tuple[float, ...],
-                 std: tuple[float, ...], soft: bool = True, temperature: float = 1.0,
-                 device: torch.device = torch.device("cpu"), amp: str = "auto"):
+    def __init__(
+        self,
+        teacher: ModelBundle,
+        *,
+        tasks: tuple[str, ...],
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        soft: bool = True,
+        temperature: float = 1.0,
+        device: torch.device = torch.device("cpu"),
+        amp: str = "auto",
+    ):
         missing = sorted(set(tasks) - set(teacher.model.tasks))
         if missing == sorted(tasks):
-            raise ConfigError(f"the teacher predicts {list(teacher.model.tasks)}, none of the student's tasks "
-                              f"{list(tasks)}", path=teacher.path, fix="use a teacher trained on these tasks")
+            raise ConfigError(
+                f"the teacher predicts {list(teacher.model.tasks)}, none of the student's tasks {list(tasks)}",
+                path=teacher.path,
+                fix="use a teacher trained on these tasks",
+            )
         if len(teacher.meta.normalization.mean) != len(mean):
-            raise ConfigError("teacher and student use different band counts", path=teacher.path,
-                              fix="use the teacher's bands for the student")
+            raise ConfigError(
+                "teacher and student use different band counts",
+                path=teacher.path,
+                fix="use the teacher's bands for the student",
+            )
         self.teacher = teacher.model.to(device).eval()
         self.tasks = tuple(t for t in tasks if t in teacher.model.tasks)
         self.all_tasks = tuple(tasks)
@@ -91,26 +106,52 @@ class PseudoLabeller:
 def pseudo_label_loaders(config: DistillConfig, teacher: ModelBundle):
     """A :data:`~geovision.train.run.LoaderFactory` of teacher-labelled unlabelled chips (+ labelled validation)."""
 
-    def make(train_config: TrainConfig, *, start_step: int, cache_dir: Path, device: torch.device,
-             context: DistContext) -> tuple[Iterable, Iterable | None]:
+    def make(
+        train_config: TrainConfig, *, start_step: int, cache_dir: Path, device: torch.device, context: DistContext
+    ) -> tuple[Iterable, Iterable | None]:
         data, trainer = train_config.data, train_config.trainer
-        reader = ChipReader(tasks=(), chip_px=data.chip_px, gsd_m=data.gsd_m, mean=data.normalization.mean,
-                            std=data.normalization.std)
+        reader = ChipReader(
+            tasks=(), chip_px=data.chip_px, gsd_m=data.gsd_m, mean=data.normalization.mean, std=data.normalization.std
+        )
         augment = Augment(flips=data.augment.flips, rot90=data.augment.rot90, scale=data.augment.scale)
-        step_samples = global_batch_size(trainer.batch_size, accumulate=trainer.accumulate,
-                                         world_size=context.world_size)
+        step_samples = global_batch_size(
+            trainer.batch_size, accumulate=trainer.accumulate, world_size=context.world_size
+        )
         scenes = [s for s, _ in unlabelled_scenes(config.distill.unlabelled, config.resolve)]
-        stream = RandomWindows(scenes, reader, length=trainer.steps * step_samples, seed=trainer.seed,
-                               augment=augment, min_valid=data.min_valid)
-        loader = train_loader(stream, batch_size=trainer.batch_size, context=context,
-                              start_sample=start_step * step_samples, num_workers=data.workers)
-        labeller = PseudoLabeller(teacher, tasks=train_config.model.tasks, mean=data.normalization.mean,
-                                  std=data.normalization.std, soft=config.distill.soft,
-                                  temperature=config.distill.temperature, device=device, amp=trainer.amp)
+        stream = RandomWindows(
+            scenes,
+            reader,
+            length=trainer.steps * step_samples,
+            seed=trainer.seed,
+            augment=augment,
+            min_valid=data.min_valid,
+        )
+        loader = train_loader(
+            stream,
+            batch_size=trainer.batch_size,
+            context=context,
+            start_sample=start_step * step_samples,
+            num_workers=data.workers,
+        )
+        labeller = PseudoLabeller(
+            teacher,
+            tasks=train_config.model.tasks,
+            mean=data.normalization.mean,
+            std=data.normalization.std,
+            soft=config.distill.soft,
+            temperature=config.distill.temperature,
+            device=device,
+            amp=trainer.amp,
+        )
         val_loader = None
         if data.val:
-            val_reader = ChipReader(tasks=train_config.model.tasks, chip_px=data.chip_px, gsd_m=data.gsd_m,
-                                    mean=data.normalization.mean, std=data.normalization.std)
+            val_reader = ChipReader(
+                tasks=train_config.model.tasks,
+                chip_px=data.chip_px,
+                gsd_m=data.gsd_m,
+                mean=data.normalization.mean,
+                std=data.normalization.std,
+            )
             val_set = GridWindows(build_scenes(train_config, data.val, cache_dir=cache_dir), val_reader)
             val_loader = DataLoader(rank_share(val_set, context), batch_size=trainer.batch_size)
         return labeller.stream(epochs(loader)), val_loader
@@ -122,17 +163,30 @@ def phase_configs(config: DistillConfig) -> tuple[TrainConfig, TrainConfig]:
     """The pseudo-label run and the fine-tuning run (initialised from the first) as training configs."""
     raw = config.model_dump(mode="json", exclude={"distill"})
     out = config.out_dir
-    pseudo = {**raw, "name": f"{config.name}-pseudo", "output_dir": str(out / "pseudo"),
-              "optim": {**raw["optim"], "warmup_steps": config.distill.warmup_steps},
-              "trainer": {**raw["trainer"], "steps": config.distill.steps,
-                          "val_every": min(raw["trainer"]["val_every"], config.distill.steps),
-                          "checkpoint_every": min(raw["trainer"]["checkpoint_every"], config.distill.steps)},
-              "bundle": {**raw["bundle"], "select": "last"}}
-    finetune = {**raw, "name": f"{config.name}-finetune", "output_dir": str(out / "finetune"),
-                "init_from": str(out / "pseudo" / "model")}
+    pseudo = {
+        **raw,
+        "name": f"{config.name}-pseudo",
+        "output_dir": str(out / "pseudo"),
+        "optim": {**raw["optim"], "warmup_steps": config.distill.warmup_steps},
+        "trainer": {
+            **raw["trainer"],
+            "steps": config.distill.steps,
+            "val_every": min(raw["trainer"]["val_every"], config.distill.steps),
+            "checkpoint_every": min(raw["trainer"]["checkpoint_every"], config.distill.steps),
+        },
+        "bundle": {**raw["bundle"], "select": "last"},
+    }
+    finetune = {
+        **raw,
+        "name": f"{config.name}-finetune",
+        "output_dir": str(out / "finetune"),
+        "init_from": str(out / "pseudo" / "model"),
+    }
     extra = {"config_dir": config.config_dir}
-    return (TrainConfig.model_validate(pseudo).model_copy(update=extra),
-            TrainConfig.model_validate(finetune).model_copy(update=extra))
+    return (
+        TrainConfig.model_validate(pseudo).model_copy(update=extra),
+        TrainConfig.model_validate(finetune).model_copy(update=extra),
+    )
 
 
 @dataclass
@@ -150,8 +204,7 @@ def distill(config: DistillConfig, *, resume: bool = False, overwrite: bool = Fa
     teacher_path = Path(config.distill.teacher).expanduser()
     teacher = load_bundle(teacher_path, gsd_m=config.data.gsd_m, band_count=config.model.in_channels)
     pseudo_config, finetune_config = phase_configs(config)
-    pseudo = train(pseudo_config, resume=resume, overwrite=overwrite,
-                   loaders=pseudo_label_loaders(config, teacher))
+    pseudo = train(pseudo_config, resume=resume, overwrite=overwrite, loaders=pseudo_label_loaders(config, teacher))
     finetune = train(finetune_config, resume=resume, overwrite=overwrite) if config.distill.finetune else None
     result = DistillResult(pseudo=pseudo, finetune=finetune)
     record_distillation(result.bundle, config, teacher)
@@ -162,12 +215,22 @@ def record_distillation(bundle: Path, config: DistillConfig, teacher: ModelBundl
     """Add the teacher and the pseudo-labelled imagery to the student bundle's training data (model card)."""
     meta = read_meta(bundle)
     teacher_meta = teacher.meta
-    sources = [DataSource(name=f"teacher: {teacher_meta.name} {teacher_meta.version}", licence=teacher_meta.licence,
-                          notes="made the pseudo-labels; trained on "
-                                + "; ".join(f"{d.name} ({d.licence})" for d in teacher_meta.training.data))]
-    sources += [DataSource(name=source.name or source.image, licence=source.licence,
-                           notes="unlabelled imagery, labelled by the teacher (soft pseudo-labels)")
-                for source in config.distill.unlabelled]
+    sources = [
+        DataSource(
+            name=f"teacher: {teacher_meta.name} {teacher_meta.version}",
+            licence=teacher_meta.licence,
+            notes="made the pseudo-labels; trained on "
+            + "; ".join(f"{d.name} ({d.licence})" for d in teacher_meta.training.data),
+        )
+    ]
+    sources += [
+        DataSource(
+            name=source.name or source.image,
+            licence=source.licence,
+            notes="unlabelled imagery, labelled by the teacher (soft pseudo-labels)",
+        )
+        for source in config.distill.unlabelled
+    ]
     known = {d.name for d in meta.training.data}
     data = meta.training.data + [d for d in sources if d.name not in known]
     write_meta(bundle, meta.model_copy(update={"training": meta.training.model_copy(update={"data": data})}))

@@ -79,8 +79,9 @@ class Embedder(nn.Module):
     def __init__(self, encoder: nn.Module, *, hidden_dim: int, dim: int):
         super().__init__()
         self.encoder = encoder
-        self.projector = nn.Sequential(nn.Linear(encoder.out_channels[-1], hidden_dim), nn.ReLU(inplace=True),
-                                       nn.Linear(hidden_dim, dim))
+        self.projector = nn.Sequential(
+            nn.Linear(encoder.out_channels[-1], hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, dim)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         features = self.encoder(x)[-1]
@@ -90,8 +91,16 @@ class Embedder(nn.Module):
 class MoCo(nn.Module):
     """MoCo v2: queries from :attr:`online`, keys from its EMA copy, a queue of ``queue`` negatives."""
 
-    def __init__(self, encoder: nn.Module, *, dim: int = 128, hidden_dim: int = 512, queue: int = 4096,
-                 momentum: float = 0.99, temperature: float = 0.2):
+    def __init__(
+        self,
+        encoder: nn.Module,
+        *,
+        dim: int = 128,
+        hidden_dim: int = 512,
+        queue: int = 4096,
+        momentum: float = 0.99,
+        temperature: float = 0.2,
+    ):
         super().__init__()
         self.online = Embedder(encoder, hidden_dim=hidden_dim, dim=dim)
         self.target = copy.deepcopy(self.online)
@@ -175,39 +184,73 @@ def two_view_forward(model: nn.Module, batch: dict) -> dict[str, Tensor]:
 
 def build_ssl_model(config: SSLConfig) -> MoCo | SimCLR:
     spec, method = config.model, config.method
-    encoder = build_encoder(spec.encoder, in_channels=spec.in_channels, depth=spec.encoder_depth,
-                            weights=spec.encoder_weights)
+    encoder = build_encoder(
+        spec.encoder, in_channels=spec.in_channels, depth=spec.encoder_depth, weights=spec.encoder_weights
+    )
     if method.name == "moco":
-        return MoCo(encoder, dim=method.dim, hidden_dim=method.hidden_dim, queue=method.queue,
-                    momentum=method.momentum, temperature=method.temperature)
+        return MoCo(
+            encoder,
+            dim=method.dim,
+            hidden_dim=method.hidden_dim,
+            queue=method.queue,
+            momentum=method.momentum,
+            temperature=method.temperature,
+        )
     return SimCLR(encoder, dim=method.dim, hidden_dim=method.hidden_dim, temperature=method.temperature)
 
 
 def build_ssl_loader(config: SSLConfig, *, start_step: int, device: torch.device, context: DistContext):
     data, trainer = config.data, config.trainer
-    reader = ChipReader(tasks=(), chip_px=data.chip_px, gsd_m=data.gsd_m, mean=data.normalization.mean,
-                        std=data.normalization.std)
+    reader = ChipReader(
+        tasks=(), chip_px=data.chip_px, gsd_m=data.gsd_m, mean=data.normalization.mean, std=data.normalization.std
+    )
     v = config.views
-    views = ViewAugment(crop_scale=v.crop_scale, flips=v.flips, rot90=v.rot90, brightness=v.brightness,
-                        contrast=v.contrast, saturation=v.saturation, blur_prob=v.blur_prob,
-                        blur_sigma=v.blur_sigma, noise_std=v.noise_std)
-    step_samples = global_batch_size(trainer.batch_size, accumulate=trainer.accumulate,
-                                     world_size=context.world_size)
-    stream = TwoViewWindows(unlabelled_scenes(data.sources, config.resolve), reader,
-                            length=trainer.steps * step_samples, views=views, seed=trainer.seed,
-                            pair_prob=v.pair_prob, min_valid=data.min_valid)
-    return train_loader(stream, batch_size=trainer.batch_size, context=context,
-                        start_sample=start_step * step_samples, num_workers=data.workers,
-                        pin_memory=device.type == "cuda", persistent_workers=data.workers > 0)
+    views = ViewAugment(
+        crop_scale=v.crop_scale,
+        flips=v.flips,
+        rot90=v.rot90,
+        brightness=v.brightness,
+        contrast=v.contrast,
+        saturation=v.saturation,
+        blur_prob=v.blur_prob,
+        blur_sigma=v.blur_sigma,
+        noise_std=v.noise_std,
+    )
+    step_samples = global_batch_size(trainer.batch_size, accumulate=trainer.accumulate, world_size=context.world_size)
+    stream = TwoViewWindows(
+        unlabelled_scenes(data.sources, config.resolve),
+        reader,
+        length=trainer.steps * step_samples,
+        views=views,
+        seed=trainer.seed,
+        pair_prob=v.pair_prob,
+        min_valid=data.min_valid,
+    )
+    return train_loader(
+        stream,
+        batch_size=trainer.batch_size,
+        context=context,
+        start_sample=start_step * step_samples,
+        num_workers=data.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=data.workers > 0,
+    )
 
 
 def encoder_meta(config: SSLConfig, *, steps: int) -> dict[str, str]:
     """String metadata stored in ``encoder.safetensors`` (checked by ``init_from``)."""
     spec = config.model
-    return {"encoder": spec.encoder, "in_channels": str(spec.in_channels), "encoder_depth": str(spec.encoder_depth),
-            "method": config.method.name, "steps": str(steps), "bands": json.dumps(list(config.data.bands)),
-            "normalization": config.data.normalization.model_dump_json(), "gsd_m": str(config.data.gsd_m),
-            "sources": json.dumps([{"name": s.name or s.image, "licence": s.licence} for s in config.data.sources])}
+    return {
+        "encoder": spec.encoder,
+        "in_channels": str(spec.in_channels),
+        "encoder_depth": str(spec.encoder_depth),
+        "method": config.method.name,
+        "steps": str(steps),
+        "bands": json.dumps(list(config.data.bands)),
+        "normalization": config.data.normalization.model_dump_json(),
+        "gsd_m": str(config.data.gsd_m),
+        "sources": json.dumps([{"name": s.name or s.image, "licence": s.licence} for s in config.data.sources]),
+    }
 
 
 @dataclass
@@ -234,9 +277,16 @@ def pretrain_ssl(config: SSLConfig, *, resume: bool = False, overwrite: bool = F
         hooks, _ = run_hooks(config, out, context)
         last = _LastLogs()
         model = wrap_ddp(model.to(device), context, device, sync_batchnorm=config.trainer.sync_batchnorm)
-        trainer = build_engine(model, optim=config.optim, trainer=config.trainer, device=device,
-                               hooks=[*hooks, last], loss_fn=ContrastiveLoss(), forward_fn=two_view_forward,
-                               context=context)
+        trainer = build_engine(
+            model,
+            optim=config.optim,
+            trainer=config.trainer,
+            device=device,
+            hooks=[*hooks, last],
+            loss_fn=ContrastiveLoss(),
+            forward_fn=two_view_forward,
+            context=context,
+        )
         if state is not None:
             trainer.load_state_dict(state)
             log.info("resumed from step %d", trainer.step)

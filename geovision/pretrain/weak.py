@@ -39,7 +39,7 @@ def shift2d(x: Tensor, dy: int, dx: int) -> Tensor:
     height, width = x.shape[-2:]
     padded = F.pad(x, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))
     top, left = max(-dy, 0), max(-dx, 0)
-    return padded[..., top:top + height, left:left + width]
+    return padded[..., top : top + height, left : left + width]
 
 
 def edge_band(target: Tensor, radius_px: int) -> Tensor:
@@ -80,9 +80,16 @@ class WeakLabelLoss(nn.Module):
     Same interface as :class:`~geovision.train.losses.MultiTaskLoss`: ``forward(logits, batch)``.
     """
 
-    def __init__(self, tasks: Sequence[str], *, options: WeakLabelConfig | None = None,
-                 bce_weight: float = 1.0, dice_weight: float = 1.0,
-                 task_weights: Mapping[str, float] | None = None, pos_weight: Mapping[str, float] | None = None):
+    def __init__(
+        self,
+        tasks: Sequence[str],
+        *,
+        options: WeakLabelConfig | None = None,
+        bce_weight: float = 1.0,
+        dice_weight: float = 1.0,
+        task_weights: Mapping[str, float] | None = None,
+        pos_weight: Mapping[str, float] | None = None,
+    ):
         super().__init__()
         self.tasks = tuple(tasks)
         self.options = options if options is not None else WeakLabelConfig()
@@ -102,8 +109,9 @@ class WeakLabelLoss(nn.Module):
             weight = weight * torch.where(target > 0.5, 1.0, o.negative_weight)
         if o.bootstrap_beta < 1:
             target = o.bootstrap_beta * target + (1 - o.bootstrap_beta) * torch.sigmoid(logit).detach()
-        return (self.bce_weight * per_sample_bce(logit, target, weight, self.pos_weight.get(task))
-                + self.dice_weight * per_sample_dice(logit, target, weight))
+        return self.bce_weight * per_sample_bce(
+            logit, target, weight, self.pos_weight.get(task)
+        ) + self.dice_weight * per_sample_dice(logit, target, weight)
 
     def forward(self, logits: Mapping[str, Tensor], batch: Mapping) -> tuple[Tensor, dict[str, float]]:
         valid = batch["valid"].bool()
@@ -118,7 +126,7 @@ class WeakLabelLoss(nn.Module):
             losses = self.task_loss(logits[task][:, 0].float(), batch[f"mask_{task}"].float(), weight, task)[keep]
             dropped = math.floor(self.options.drop_highest * len(losses))
             if dropped:
-                losses = losses.sort().values[:len(losses) - dropped]
+                losses = losses.sort().values[: len(losses) - dropped]
             loss = losses.mean()
             total = total + self.task_weights[task] * loss
             parts[f"{task}/loss"] = float(loss.detach())
@@ -129,8 +137,14 @@ class WeakLabelLoss(nn.Module):
 
 def build_weak_loss(config: WeakTrainConfig) -> WeakLabelLoss:
     loss = config.loss
-    return WeakLabelLoss(config.model.tasks, options=config.weak_labels, bce_weight=loss.bce_weight,
-                         dice_weight=loss.dice_weight, task_weights=loss.task_weights, pos_weight=loss.pos_weight)
+    return WeakLabelLoss(
+        config.model.tasks,
+        options=config.weak_labels,
+        bce_weight=loss.bce_weight,
+        dice_weight=loss.dice_weight,
+        task_weights=loss.task_weights,
+        pos_weight=loss.pos_weight,
+    )
 
 
 def train_weak(config: WeakTrainConfig, *, resume: bool = False, overwrite: bool = False) -> TrainResult:
@@ -138,8 +152,15 @@ def train_weak(config: WeakTrainConfig, *, resume: bool = False, overwrite: bool
     return train(config, resume=resume, overwrite=overwrite, loss_fn=build_weak_loss(config))
 
 
-def corrupt_footprints(frame: gpd.GeoDataFrame, *, shift: tuple[float, float] = (0.0, 0.0), jitter: float = 0.0,
-                       drop: float = 0.0, extra: float = 0.0, seed: int = 0) -> gpd.GeoDataFrame:
+def corrupt_footprints(
+    frame: gpd.GeoDataFrame,
+    *,
+    shift: tuple[float, float] = (0.0, 0.0),
+    jitter: float = 0.0,
+    drop: float = 0.0,
+    extra: float = 0.0,
+    seed: int = 0,
+) -> gpd.GeoDataFrame:
     """OSM-style label noise in the frame's units: a common ``shift`` (x, y) (misregistration),
     per-feature Gaussian ``jitter``, a ``drop`` fraction missing, and ``extra`` x n spurious copies
     of features placed at random within the bounds."""
@@ -157,8 +178,9 @@ def corrupt_footprints(frame: gpd.GeoDataFrame, *, shift: tuple[float, float] = 
         source = frame.iloc[rng.integers(0, len(frame), n_extra)].copy()
         centroids = shapely.get_coordinates(shapely.centroid(source.geometry.to_numpy()))
         targets = np.column_stack([rng.uniform(xmin, xmax, n_extra), rng.uniform(ymin, ymax, n_extra)])
-        moved = [shapely.affinity.translate(g, *(t - c))
-                 for g, t, c in zip(source.geometry, targets, centroids, strict=True)]
+        moved = [
+            shapely.affinity.translate(g, *(t - c)) for g, t, c in zip(source.geometry, targets, centroids, strict=True)
+        ]
         source = source.set_geometry(gpd.GeoSeries(moved, index=source.index, crs=frame.crs))
         kept = gpd.GeoDataFrame(pd.concat([kept, source]), crs=frame.crs)
     return kept.reset_index(drop=True)

@@ -28,8 +28,11 @@ def build_report(run_dir: str | os.PathLike[str], record: dict[str, Any], *, max
     run_dir = Path(run_dir)
     pre = record.get("inputs", {}).get("pre")
     if not pre or not Path(pre).exists():
-        raise MissingFileError("the run's pre-event image is not there any more", path=pre or run_dir,
-                               fix="rerun `geovision run` so the report can draw its quicklooks")
+        raise MissingFileError(
+            "the run's pre-event image is not there any more",
+            path=pre or run_dir,
+            fix="rerun `geovision run` so the report can draw its quicklooks",
+        )
     layers = package.collect_layers(record)
     packaged = package.package_run(run_dir, record, layers=layers)
     out = ReportOutputs(files=dict(packaged.files), layers=dict(packaged.layers))

@@ -44,41 +44,156 @@ class Figure:
     def display_interval(self) -> str:
         if self.low is None or self.high is None:
             return ""
-        return (f"{format_number(self.low * self.scale, self.digits)}–"
-                f"{format_number(self.high * self.scale, self.digits)}")
+        return (
+            f"{format_number(self.low * self.scale, self.digits)}–{format_number(self.high * self.scale, self.digits)}"
+        )
 
 
 # key, label, source path, unit, scale, digits, (low, high) source paths, headline?, definition
 HEADLINES: tuple[tuple[str, str, str, str, float, int, tuple[str, str] | None, bool, str], ...] = (
-    ("buildings_lost", "Buildings lost", "vectorize.buildings_lost", "", 1.0, 0, None, True,
-     "footprints detected before the event of which less than half is detected after"),
-    ("buildings_before", "Buildings before the event", "vectorize.buildings_before", "", 1.0, 0, None, True,
-     "footprints detected in the pre-event image"),
-    ("building_area_lost", "Building area lost", "vectorize.building_area_lost_m2", "m²", 1.0, 0, None, True,
-     "footprint area of the lost buildings"),
-    ("road_km_lost", "Road lost", "impact_roads.road_lost_m", "km", 1e-3, 2, None, True,
-     "length of road centre line detected before and missing after"),
-    ("road_km", "Road network before", "impact_roads.road_length_m", "km", 1e-3, 2, None, True,
-     "length of road centre line detected before the event"),
-    ("persons_impacted", "People in impacted cells", "impact_buildings.population.persons_impacted", "", 1.0, 0,
-     ("impact_buildings.population.persons_impacted_low", "impact_buildings.population.persons_impacted_high"),
-     True, "census population spread over the detected buildings, summed over the impacted cells"),
-    ("persons_lost", "People in lost buildings", "impact_buildings.population.persons_lost", "", 1.0, 0,
-     ("impact_buildings.population.persons_lost_low", "impact_buildings.population.persons_lost_high"), True,
-     "census population of the buildings detected as lost"),
-    ("cells_impacted", "Impacted cells (buildings)", "impact_buildings.cells_impacted", "", 1.0, 0, None, True,
-     "grid cells whose buildings DII is at least θ"),
-    ("road_cells_impacted", "Impacted cells (roads)", "impact_roads.cells_impacted", "", 1.0, 0, None, True,
-     "grid cells whose roads DII is at least θ"),
-    ("truth_f1", "Grid F1 against the true affected area", "impact_buildings.evaluation.at_theta.f1", "", 1.0, 3,
-     None, True, "agreement of the predicted impacted cells with the cells inside the surveyed affected area "
-     "(1 = perfect)"),
-    ("grid_f1", "Grid F1 against the reference grid", "evaluate.f1", "", 1.0, 3, None, False,
-     "predicted impacted cells against those of the ground-truth masks"),
-    ("reference_cells_impacted", "Impacted cells in the reference (ground truth)", "reference.cells_impacted", "",
-     1.0, 0, None, False, "cells whose DII of the ground-truth masks is at least θ"),
-    ("reference_f1", "Reference grid F1 against the affected area", "reference.evaluation.at_theta.f1", "", 1.0, 3,
-     None, False, "how well the DII of perfect masks finds the affected area: the best this grid can do"),
+    (
+        "buildings_lost",
+        "Buildings lost",
+        "vectorize.buildings_lost",
+        "",
+        1.0,
+        0,
+        None,
+        True,
+        "footprints detected before the event of which less than half is detected after",
+    ),
+    (
+        "buildings_before",
+        "Buildings before the event",
+        "vectorize.buildings_before",
+        "",
+        1.0,
+        0,
+        None,
+        True,
+        "footprints detected in the pre-event image",
+    ),
+    (
+        "building_area_lost",
+        "Building area lost",
+        "vectorize.building_area_lost_m2",
+        "m²",
+        1.0,
+        0,
+        None,
+        True,
+        "footprint area of the lost buildings",
+    ),
+    (
+        "road_km_lost",
+        "Road lost",
+        "impact_roads.road_lost_m",
+        "km",
+        1e-3,
+        2,
+        None,
+        True,
+        "length of road centre line detected before and missing after",
+    ),
+    (
+        "road_km",
+        "Road network before",
+        "impact_roads.road_length_m",
+        "km",
+        1e-3,
+        2,
+        None,
+        True,
+        "length of road centre line detected before the event",
+    ),
+    (
+        "persons_impacted",
+        "People in impacted cells",
+        "impact_buildings.population.persons_impacted",
+        "",
+        1.0,
+        0,
+        ("impact_buildings.population.persons_impacted_low", "impact_buildings.population.persons_impacted_high"),
+        True,
+        "census population spread over the detected buildings, summed over the impacted cells",
+    ),
+    (
+        "persons_lost",
+        "People in lost buildings",
+        "impact_buildings.population.persons_lost",
+        "",
+        1.0,
+        0,
+        ("impact_buildings.population.persons_lost_low", "impact_buildings.population.persons_lost_high"),
+        True,
+        "census population of the buildings detected as lost",
+    ),
+    (
+        "cells_impacted",
+        "Impacted cells (buildings)",
+        "impact_buildings.cells_impacted",
+        "",
+        1.0,
+        0,
+        None,
+        True,
+        "grid cells whose buildings DII is at least θ",
+    ),
+    (
+        "road_cells_impacted",
+        "Impacted cells (roads)",
+        "impact_roads.cells_impacted",
+        "",
+        1.0,
+        0,
+        None,
+        True,
+        "grid cells whose roads DII is at least θ",
+    ),
+    (
+        "truth_f1",
+        "Grid F1 against the true affected area",
+        "impact_buildings.evaluation.at_theta.f1",
+        "",
+        1.0,
+        3,
+        None,
+        True,
+        "agreement of the predicted impacted cells with the cells inside the surveyed affected area (1 = perfect)",
+    ),
+    (
+        "grid_f1",
+        "Grid F1 against the reference grid",
+        "evaluate.f1",
+        "",
+        1.0,
+        3,
+        None,
+        False,
+        "predicted impacted cells against those of the ground-truth masks",
+    ),
+    (
+        "reference_cells_impacted",
+        "Impacted cells in the reference (ground truth)",
+        "reference.cells_impacted",
+        "",
+        1.0,
+        0,
+        None,
+        False,
+        "cells whose DII of the ground-truth masks is at least θ",
+    ),
+    (
+        "reference_f1",
+        "Reference grid F1 against the affected area",
+        "reference.evaluation.at_theta.f1",
+        "",
+        1.0,
+        3,
+        None,
+        False,
+        "how well the DII of perfect masks finds the affected area: the best this grid can do",
+    ),
 )
 
 
@@ -86,13 +201,15 @@ def read_run_record(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The parsed ``run.json`` of a run folder, its paths resolved against the folder (absolute)."""
     path = Path(run_dir) / "run.json"
     if not path.exists():
-        raise MissingFileError("no run record (run.json) in the folder", path=run_dir,
-                               fix="run `geovision run EVENT --out FOLDER` first")
+        raise MissingFileError(
+            "no run record (run.json) in the folder", path=run_dir, fix="run `geovision run EVENT --out FOLDER` first"
+        )
     try:
         record = json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise CorruptFileError(f"run record is not valid JSON ({error})", path=path,
-                               fix="rerun `geovision run ... --overwrite`") from error
+        raise CorruptFileError(
+            f"run record is not valid JSON ({error})", path=path, fix="rerun `geovision run ... --overwrite`"
+        ) from error
     return resolve_record(record, run_dir)
 
 
@@ -120,12 +237,30 @@ def headline_figures(record: dict[str, Any]) -> list[Figure]:
         value = _number(lookup(record, source))
         low, high = (_number(lookup(record, bounds[0])), _number(lookup(record, bounds[1]))) if bounds else (None, None)
         stage = record.get("stages", {}).get(source.split(".")[0], {})
-        note = "" if value is not None else (
-            f"stage `{source.split('.')[0]}` {stage.get('status', 'not run')}"
-            + (f": {stage['reason']}" if stage.get("reason") else ""))
-        figures.append(Figure(key=key, label=label, source=source, value=value, unit=unit, scale=scale,
-                              digits=digits, low=low, high=high, note=note, headline=headline,
-                              definition=definition))
+        note = (
+            ""
+            if value is not None
+            else (
+                f"stage `{source.split('.')[0]}` {stage.get('status', 'not run')}"
+                + (f": {stage['reason']}" if stage.get("reason") else "")
+            )
+        )
+        figures.append(
+            Figure(
+                key=key,
+                label=label,
+                source=source,
+                value=value,
+                unit=unit,
+                scale=scale,
+                digits=digits,
+                low=low,
+                high=high,
+                note=note,
+                headline=headline,
+                definition=definition,
+            )
+        )
     return figures
 
 

@@ -90,7 +90,7 @@ class PageGeometry:
     def scale_bar(self) -> dict[str, float | str]:
         """A scale bar of a round length near a fifth of the map's width (page pixels and its label)."""
         target = self.width * self.metres_per_px / 5
-        length = max(v * 10 ** e for e in range(-1, 7) for v in (1, 2, 5) if v * 10 ** e <= max(target, 0.1))
+        length = max(v * 10**e for e in range(-1, 7) for v in (1, 2, 5) if v * 10**e <= max(target, 0.1))
         label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
         return {"px": length / self.metres_per_px, "label": label}
 
@@ -116,13 +116,24 @@ def _centre_lonlat(src) -> tuple[float, float]:
     return float(xs[0]), float(ys[0])
 
 
-def _overlay(key: str, label: str, frame: gpd.GeoDataFrame, page: PageGeometry, style, *, swatch: str,
-             line: bool = False, checked: bool = True) -> Overlay:
+def _overlay(
+    key: str,
+    label: str,
+    frame: gpd.GeoDataFrame,
+    page: PageGeometry,
+    style,
+    *,
+    swatch: str,
+    line: bool = False,
+    checked: bool = True,
+) -> Overlay:
     total = len(frame)
     frame = frame.iloc[:MAX_FEATURES]
-    shapes = [{"d": svg_path(geometry), **style(row)}
-              for geometry, (_, row) in zip(page.project(frame), frame.iterrows(), strict=True)
-              if geometry is not None and not geometry.is_empty]
+    shapes = [
+        {"d": svg_path(geometry), **style(row)}
+        for geometry, (_, row) in zip(page.project(frame), frame.iterrows(), strict=True)
+        if geometry is not None and not geometry.is_empty
+    ]
     return Overlay(key=key, label=label, shapes=shapes, total=total, line=line, checked=checked, swatch=swatch)
 
 
@@ -139,27 +150,71 @@ def build_overlays(layers: dict[str, gpd.GeoDataFrame], page: PageGeometry, thet
     if grid is not None:
         cells = grid[np.isfinite(grid["dii"].to_numpy(dtype=float))]
         label = "DII grid" + (" (reference: ground truth)" if grid_key == "reference_grid" else "")
-        overlays.append(_overlay("dii", label, cells, page, lambda r: {
-            "fill": _dii_colour(float(r["dii"]), theta), "stroke": "#555",
-            "title": f"DII {float(r['dii']):.3f}, lost fraction {float(r.get('lost_fraction', np.nan)):.2f}"},
-            swatch="#fd8d3c"))
+        overlays.append(
+            _overlay(
+                "dii",
+                label,
+                cells,
+                page,
+                lambda r: {
+                    "fill": _dii_colour(float(r["dii"]), theta),
+                    "stroke": "#555",
+                    "title": f"DII {float(r['dii']):.3f}, lost fraction {float(r.get('lost_fraction', np.nan)):.2f}",
+                },
+                swatch="#fd8d3c",
+            )
+        )
     if "buildings" in layers:
         lost = layers["buildings"][layers["buildings"]["lost"].astype(bool)]
-        overlays.append(_overlay("buildings", "Lost buildings", lost, page, lambda r: {
-            "fill": "#d7191c", "stroke": "#67000d", "title": f"building {r.get('building_id', '')}: lost"},
-            swatch="#d7191c"))
+        overlays.append(
+            _overlay(
+                "buildings",
+                "Lost buildings",
+                lost,
+                page,
+                lambda r: {
+                    "fill": "#d7191c",
+                    "stroke": "#67000d",
+                    "title": f"building {r.get('building_id', '')}: lost",
+                },
+                swatch="#d7191c",
+            )
+        )
     if "roads" in layers:
         damaged = layers["roads"][layers["roads"]["lost_fraction"].to_numpy(dtype=float) > 0]
-        overlays.append(_overlay("roads", "Damaged roads", damaged, page, lambda r: {
-            "fill": "none", "stroke": "#d7191c" if float(r["lost_fraction"]) >= 0.5 else "#fdae61",
-            "title": f"road segment: {float(r['lost_fraction']):.0%} lost"}, swatch="#fdae61", line=True))
+        overlays.append(
+            _overlay(
+                "roads",
+                "Damaged roads",
+                damaged,
+                page,
+                lambda r: {
+                    "fill": "none",
+                    "stroke": "#d7191c" if float(r["lost_fraction"]) >= 0.5 else "#fdae61",
+                    "title": f"road segment: {float(r['lost_fraction']):.0%} lost",
+                },
+                swatch="#fdae61",
+                line=True,
+            )
+        )
     if grid is not None and "persons_impacted" in grid:
         people = grid[grid["persons_impacted"].to_numpy(dtype=float) > 0]
         top = float(people["persons_impacted"].max()) if len(people) else 1.0
-        overlays.append(_overlay("population", "Population in impacted cells", people, page, lambda r: {
-            "fill": f"rgba(106,81,163,{0.25 + 0.6 * float(r['persons_impacted']) / top:.2f})", "stroke": "#3f007d",
-            "title": f"{count(float(r['persons_impacted']), 'person', 'people')} in this impacted cell"},
-            swatch="#9e9ac8", checked=False))
+        overlays.append(
+            _overlay(
+                "population",
+                "Population in impacted cells",
+                people,
+                page,
+                lambda r: {
+                    "fill": f"rgba(106,81,163,{0.25 + 0.6 * float(r['persons_impacted']) / top:.2f})",
+                    "stroke": "#3f007d",
+                    "title": f"{count(float(r['persons_impacted']), 'person', 'people')} in this impacted cell",
+                },
+                swatch="#9e9ac8",
+                checked=False,
+            )
+        )
     return overlays
 
 
@@ -179,8 +234,15 @@ def _pr_curve(record: dict[str, Any]) -> tuple[str, Path] | None:
 
 
 def _stage_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"name": name, "status": stage.get("status", ""), "reason": stage.get("reason", ""),
-             "seconds": stage.get("seconds", 0.0)} for name, stage in record.get("stages", {}).items()]
+    return [
+        {
+            "name": name,
+            "status": stage.get("status", ""),
+            "reason": stage.get("reason", ""),
+            "seconds": stage.get("seconds", 0.0),
+        }
+        for name, stage in record.get("stages", {}).items()
+    ]
 
 
 def _file_rows(run_dir: Path) -> list[dict[str, str]]:
@@ -215,8 +277,14 @@ def _interval_level(record: dict[str, Any]) -> float | None:
     return float(level) if level is not None else None
 
 
-def render_report(run_dir: str | os.PathLike[str], record: dict[str, Any], *, max_px: int = 1024,
-                  layers: dict[str, gpd.GeoDataFrame] | None = None, overwrite: bool = True) -> Path:
+def render_report(
+    run_dir: str | os.PathLike[str],
+    record: dict[str, Any],
+    *,
+    max_px: int = 1024,
+    layers: dict[str, gpd.GeoDataFrame] | None = None,
+    overwrite: bool = True,
+) -> Path:
     """Write ``report.html`` into the run folder and return its path."""
     run_dir = Path(run_dir)
     inputs = record.get("inputs", {})
@@ -228,26 +296,39 @@ def render_report(run_dir: str | os.PathLike[str], record: dict[str, Any], *, ma
     pr = _pr_curve(record)
     cell_m = cell_size_m(record) or cell_size_m(record, "reference")
     context = {
-        "name": inputs.get("name", run_dir.name), "licence": inputs.get("licence", ""),
-        "title": inputs.get("title", ""), "event_date": inputs.get("event_date"),
-        "pre_date": _day(inputs.get("pre_date")), "post_date": _day(inputs.get("post_date")),
-        "place": _place(page.centre), "cell_m": cell_m, "theta": theta,
+        "name": inputs.get("name", run_dir.name),
+        "licence": inputs.get("licence", ""),
+        "title": inputs.get("title", ""),
+        "event_date": inputs.get("event_date"),
+        "pre_date": _day(inputs.get("pre_date")),
+        "post_date": _day(inputs.get("post_date")),
+        "place": _place(page.centre),
+        "cell_m": cell_m,
+        "theta": theta,
         "cell_px": record.get("options", {}).get("cell_px"),
-        "interval_level": _interval_level(record), "scale_bar": page.scale_bar(), "north_up": page.north_up,
+        "interval_level": _interval_level(record),
+        "scale_bar": page.scale_bar(),
+        "north_up": page.north_up,
         "checks": [f for f in figures if f.available and not f.headline],
-        "version": record.get("geovision", ""), "options": record.get("options", {}),
-        "width": page.width, "height": page.height,
-        "before": quicklook_uri(inputs["pre"], max_px), "after": quicklook_uri(inputs["post"], max_px),
+        "version": record.get("geovision", ""),
+        "options": record.get("options", {}),
+        "width": page.width,
+        "height": page.height,
+        "before": quicklook_uri(inputs["pre"], max_px),
+        "after": quicklook_uri(inputs["post"], max_px),
         "overlays": build_overlays(layers, page, theta),
         "figures": [f for f in figures if f.available and f.headline],
         "missing": [f for f in figures if not f.available and f.headline],
-        "histogram": None if grid is None else data_uri(dii_histogram_png(grid["dii"].to_numpy(dtype=float),
-                                                                          theta=theta)),
+        "histogram": None
+        if grid is None
+        else data_uri(dii_histogram_png(grid["dii"].to_numpy(dtype=float), theta=theta)),
         "pr_curve": None if pr is None else {"label": pr[0], "src": data_uri(pr[1].read_bytes())},
-        "stages": _stage_rows(record), "files": _file_rows(run_dir),
+        "stages": _stage_rows(record),
+        "files": _file_rows(run_dir),
     }
-    environment = jinja2.Environment(loader=jinja2.PackageLoader("geovision.report", "templates"),
-                                     autoescape=True, undefined=jinja2.StrictUndefined)
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("geovision.report", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
     text = environment.get_template(REPORT_NAME).render(**context)
     path = run_dir / REPORT_NAME
     with atomic_output(path, overwrite=overwrite) as tmp:

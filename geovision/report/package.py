@@ -100,8 +100,9 @@ def layer_style(name: str, frame: gpd.GeoDataFrame, record: dict[str, Any]) -> s
     if name == "roads":
         return styles.damaged_roads_style()
     if name == "admin_units":
-        return styles.population_style(frame.get("affected_persons_impacted", pd.Series(dtype=float)).to_numpy(),
-                                       "affected_persons_impacted")
+        return styles.population_style(
+            frame.get("affected_persons_impacted", pd.Series(dtype=float)).to_numpy(), "affected_persons_impacted"
+        )
     if name == "grid" and "dii" not in frame:
         return styles.dii_grid_style(_theta(record, "roads"), field="roads_dii", features="roads")
     return styles.dii_grid_style(_theta(record))
@@ -110,20 +111,27 @@ def layer_style(name: str, frame: gpd.GeoDataFrame, record: dict[str, Any]) -> s
 def write_layer_styles(gpkg: Path, qml: dict[str, str]) -> None:
     """Store QML styles in the GeoPackage's ``layer_styles`` table (QGIS's convention), as each layer's default."""
     with contextlib.closing(sqlite3.connect(gpkg)) as db, db:  # closed, and committed on success
-        db.execute("CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                   "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
-                   "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
-                   "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
-                   "update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
-        db.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
-                   "VALUES ('layer_styles', 'attributes', 'layer_styles', strftime('%Y-%m-%dT%H:%M:%fZ','now'))")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
+            "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
+            "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
+            "update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
+            "VALUES ('layer_styles', 'attributes', 'layer_styles', strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+        )
         for layer, text in qml.items():
-            column = db.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
-                                (layer,)).fetchone()
-            db.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
-                       "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui) "
-                       "VALUES ('', '', ?, ?, ?, ?, '', 1, 'geovision default style', '', '')",
-                       (layer, column[0] if column else "geom", layer, text))
+            column = db.execute(
+                "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+            ).fetchone()
+            db.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui) "
+                "VALUES ('', '', ?, ?, ?, ?, '', 1, 'geovision default style', '', '')",
+                (layer, column[0] if column else "geom", layer, text),
+            )
 
 
 @dataclass
@@ -133,8 +141,13 @@ class PackageOutputs:
     files: dict[str, Path] = field(default_factory=dict)  # every file written, by a short name
 
 
-def package_run(run_dir: str | os.PathLike[str], record: dict[str, Any], *,
-                layers: dict[str, gpd.GeoDataFrame] | None = None, overwrite: bool = True) -> PackageOutputs:
+def package_run(
+    run_dir: str | os.PathLike[str],
+    record: dict[str, Any],
+    *,
+    layers: dict[str, gpd.GeoDataFrame] | None = None,
+    overwrite: bool = True,
+) -> PackageOutputs:
     """Write ``geovision.gpkg``, ``gis/*.geojson|.qml`` and the COG styles of a run folder.
 
     ``layers`` defaults to :func:`collect_layers` of the record.
@@ -163,8 +176,10 @@ def package_run(run_dir: str | os.PathLike[str], record: dict[str, Any], *,
 def file_styles(run_dir: Path, record: dict[str, Any]) -> dict[Path, str]:
     """A ``.qml`` (same base name, beside the file: QGIS loads it by default) for each COG and vector file."""
     out = {}
-    for path, style in ((run_dir / "vectors" / "buildings.qml", styles.lost_buildings_style),
-                        (run_dir / "impact" / "roads_damaged.qml", styles.damaged_roads_style)):
+    for path, style in (
+        (run_dir / "vectors" / "buildings.qml", styles.lost_buildings_style),
+        (run_dir / "impact" / "roads_damaged.qml", styles.damaged_roads_style),
+    ):
         if any(path.with_suffix(suffix).exists() for suffix in (".gpkg", ".geojson")):
             out[path] = style()
     for tif in sorted(run_dir.glob("*/*.tif")):
@@ -179,7 +194,8 @@ def file_styles(run_dir: Path, record: dict[str, Any]) -> dict[Path, str]:
             band = src.descriptions.index("dii") + 1
         # the same-name .gpkg/.geojson grid is a vector layer: one file carries both styles
         out[tif.with_suffix(".qml")] = styles.dii_grid_style(
-            theta, raster_band=band, features="roads" if tif.stem.startswith("roads") else "buildings")
+            theta, raster_band=band, features="roads" if tif.stem.startswith("roads") else "buildings"
+        )
     return out
 
 

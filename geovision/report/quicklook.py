@@ -35,7 +35,7 @@ def read_quicklook(path: str | os.PathLike[str], *, max_px: int = 1024) -> np.nd
     for i in range(3):
         band = np.asarray(data[min(i, len(bands) - 1)], dtype=np.float64)
         values = band[valid]
-        low, high = (np.percentile(values, (2, 98)) if values.size else (0.0, 1.0))
+        low, high = np.percentile(values, (2, 98)) if values.size else (0.0, 1.0)
         scaled = np.where(valid, (band - low) / max(high - low, 1e-12), 0.0)
         rgb[..., i] = np.clip(np.rint(scaled * 255), 0, 255).astype(np.uint8)
     if valid.all():

@@ -63,23 +63,30 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
         text = f"people affected: {count(f['persons_impacted'], 'person', 'people')} in impacted cells"
         if f["persons_impacted_low"] is not None and f["persons_impacted_high"] is not None:
             level = f"{100 * (f['interval_level'] or 0.95):g} %"
-            text += (f" ({level} interval {format_number(f['persons_impacted_low'])}–"
-                     f"{format_number(f['persons_impacted_high'])})")
+            text += (
+                f" ({level} interval {format_number(f['persons_impacted_low'])}–"
+                f"{format_number(f['persons_impacted_high'])})"
+            )
         lines.append(text)
     if f["road_lost_km"] is not None:
-        lines.append(f"roads lost:      {format_number(f['road_lost_km'], 2)} km of "
-                     f"{format_number(f['road_length_km'], 2)} km")
+        lines.append(
+            f"roads lost:      {format_number(f['road_lost_km'], 2)} km of {format_number(f['road_length_km'], 2)} km"
+        )
     if f["cells_impacted"] is not None:
         size = f" of {format_number(f['cell_m'])} m x {format_number(f['cell_m'])} m" if f["cell_m"] else ""
-        lines.append(f"impacted cells:  {format_number(f['cells_impacted'])} of {format_number(f['cells_defined'])} "
-                     f"cells{size} (DII >= theta {f['theta']:g})")
+        lines.append(
+            f"impacted cells:  {format_number(f['cells_impacted'])} of {format_number(f['cells_defined'])} "
+            f"cells{size} (DII >= theta {f['theta']:g})"
+        )
     if not lines:
         lines.append("no impact figures: see the skipped stages above")
     low = {date: share for date, share in (f.get("valid_share") or {}).items() if share < LOW_VALID_SHARE}
     if low:
-        lines.append("warning:         only " + ", ".join(f"{100 * share:.0f} % of the {date}-event image"
-                                                         for date, share in low.items())
-                     + " holds data: the figures cover only that part")
+        lines.append(
+            "warning:         only "
+            + ", ".join(f"{100 * share:.0f} % of the {date}-event image" for date, share in low.items())
+            + " holds data: the figures cover only that part"
+        )
     for label, key in (("report", "report_html"), ("GeoPackage", "geopackage"), ("run record", "run_json")):
         if f[key]:
             lines.append(f"{label + ':':16s} {f[key]}")

@@ -10,16 +10,16 @@ import shapely
 from geovision.synth.layout import FARM, HOUSE, Buildings
 from geovision.types import Bounds
 
-UNIT_AREA_M2 = 150_000.0   # about 0.15 km2 per admin unit (a US census block group in a town)
+UNIT_AREA_M2 = 150_000.0  # about 0.15 km2 per admin unit (a US census block group in a town)
 
 
 @dataclass
 class Census:
     """Admin polygons with integer population counts."""
 
-    polygon: np.ndarray     # shapely Polygons covering the scene
+    polygon: np.ndarray  # shapely Polygons covering the scene
     name: list[str]
-    pop: np.ndarray         # int64
+    pop: np.ndarray  # int64
 
 
 def residents(buildings: Buildings, rng: np.random.Generator) -> np.ndarray:
@@ -33,8 +33,9 @@ def make_census(bounds: Bounds, buildings: Buildings, population: np.ndarray, rn
     """Voronoi admin units covering ``bounds``; counts = residents inside x (1 +- ~8 %) census error."""
     box = shapely.box(*bounds)
     count = max(2, int(round(bounds.area / UNIT_AREA_M2)))
-    seeds = shapely.multipoints(np.column_stack([rng.uniform(bounds.xmin, bounds.xmax, count),
-                                                 rng.uniform(bounds.ymin, bounds.ymax, count)]))
+    seeds = shapely.multipoints(
+        np.column_stack([rng.uniform(bounds.xmin, bounds.xmax, count), rng.uniform(bounds.ymin, bounds.ymax, count)])
+    )
     cells = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=box))
     cells = shapely.intersection(cells, box)
     cells = cells[~shapely.is_empty(cells)]

@@ -31,10 +31,10 @@ class Disaster:
     """What the event did to the town."""
 
     kind: str
-    region: BaseGeometry                 # the true affected area
+    region: BaseGeometry  # the true affected area
     levels: list[tuple[float, BaseGeometry]]  # nested areas of increasing intensity
-    damage: np.ndarray                   # per building: index into DAMAGE_CLASSES
-    road_loss: BaseGeometry              # where road surface is lost (covered, destroyed, flooded)
+    damage: np.ndarray  # per building: index into DAMAGE_CLASSES
+    road_loss: BaseGeometry  # where road surface is lost (covered, destroyed, flooded)
 
     @property
     def lost(self) -> np.ndarray:
@@ -54,7 +54,7 @@ def make_disaster(town: Town, kind: str, rng: np.random.Generator) -> Disaster:
         thresholds, noise, road_p = (0.3, 0.65, 0.9), 0.15, 0.0
     else:
         raise ValueError(f"unknown event {kind!r}; expected one of {EVENTS}")
-    if len(town.buildings):   # the affected area is the truth: nothing outside it is damaged
+    if len(town.buildings):  # the affected area is the truth: nothing outside it is damaged
         intensity = np.where(shapely.intersects(region, town.buildings.footprint), intensity, -1.0)
     damage = _damage(town, intensity, thresholds, noise, rng)
     if kind == "flood":
@@ -64,8 +64,9 @@ def make_disaster(town: Town, kind: str, rng: np.random.Generator) -> Disaster:
     return Disaster(kind, region, levels, damage, road_loss)
 
 
-def _damage(town: Town, intensity: np.ndarray, thresholds: tuple[float, float, float], noise: float,
-            rng: np.random.Generator) -> np.ndarray:
+def _damage(
+    town: Town, intensity: np.ndarray, thresholds: tuple[float, float, float], noise: float, rng: np.random.Generator
+) -> np.ndarray:
     """Damage classes from intensity + noise; sturdier commercial buildings resist a little."""
     b = town.buildings
     score = intensity + rng.normal(0.0, noise, len(b)) - 0.1 * (b.kind == COMMERCIAL) + 0.05 * (b.kind == SHED)
@@ -86,8 +87,14 @@ def _tornado(town: Town, rng: np.random.Generator):
     through = np.array(town.centre) + rng.uniform(-0.15, 0.15, 2) * size
     reach = np.hypot(bounds.width, bounds.height)
     direction = np.array([np.cos(heading), np.sin(heading)])
-    path = wavy_line(through - reach * direction, through + reach * direction, rng,
-                     amplitude_m=0.05 * reach, vertices=41, harmonics=2)
+    path = wavy_line(
+        through - reach * direction,
+        through + reach * direction,
+        rng,
+        amplitude_m=0.05 * reach,
+        vertices=41,
+        harmonics=2,
+    )
     base = np.clip(0.14 * size, 50.0, 800.0)
     radius = base * (1.0 + 0.35 * np.sin(np.linspace(0, rng.uniform(2, 6), len(path)) + rng.uniform(0, 6.3)))
     box = shapely.box(*bounds)
@@ -108,9 +115,18 @@ def _fire(town: Town, rng: np.random.Generator):
     size = min(bounds.width, bounds.height)
     radius = float(np.clip(0.22 * size, 80.0, 2500.0))
     centre = np.array(town.centre) + rng.uniform(-0.2, 0.2, 2) * size
-    scar = shapely.intersection(blob(tuple(centre), radius, rng, roughness=0.6, vertices=160,
-                                     stretch=rng.uniform(1.2, 1.8), angle=rng.uniform(0, np.pi)),
-                                shapely.box(*bounds))
+    scar = shapely.intersection(
+        blob(
+            tuple(centre),
+            radius,
+            rng,
+            roughness=0.6,
+            vertices=160,
+            stretch=rng.uniform(1.2, 1.8),
+            angle=rng.uniform(0, np.pi),
+        ),
+        shapely.box(*bounds),
+    )
     return _inward(town, scar, 0.35 * radius)
 
 
@@ -137,8 +153,9 @@ def _inward(town: Town, region: BaseGeometry, depth_m: float):
     return region, _nested(levels), intensity
 
 
-def _road_debris(town: Town, region: BaseGeometry, levels: list[tuple[float, BaseGeometry]], p_max: float,
-                 rng: np.random.Generator) -> BaseGeometry:
+def _road_debris(
+    town: Town, region: BaseGeometry, levels: list[tuple[float, BaseGeometry]], p_max: float, rng: np.random.Generator
+) -> BaseGeometry:
     """Blobs of debris (fallen trees, rubble, smoke) covering roads inside the region."""
     roads = shapely.intersection(town.road_line, region)
     pieces, widths = [], []
@@ -156,8 +173,10 @@ def _road_debris(town: Town, region: BaseGeometry, levels: list[tuple[float, Bas
     for value, geom in levels:
         level = np.where(shapely.contains(geom, points), value, level)
     keep = rng.uniform(size=len(points)) < p_max * level
-    blobs = [blob((p.x, p.y), w * rng.uniform(0.4, 0.9), rng, roughness=0.5, vertices=24)
-             for p, w in zip(points[keep], width[keep], strict=True)]
+    blobs = [
+        blob((p.x, p.y), w * rng.uniform(0.4, 0.9), rng, roughness=0.5, vertices=24)
+        for p, w in zip(points[keep], width[keep], strict=True)
+    ]
     return shapely.union_all(blobs) if blobs else shapely.Polygon()
 
 
@@ -165,8 +184,9 @@ def lost_fraction(town: Town, road_loss: BaseGeometry) -> np.ndarray:
     """Fraction of each road centre line's length that lies in the lost area."""
     if road_loss.is_empty or len(town.road_line) == 0:
         return np.zeros(len(town.road_line))
-    return np.clip(shapely.length(shapely.intersection(town.road_line, road_loss))
-                   / shapely.length(town.road_line), 0.0, 1.0)
+    return np.clip(
+        shapely.length(shapely.intersection(town.road_line, road_loss)) / shapely.length(town.road_line), 0.0, 1.0
+    )
 
 
 def scene_bounds(width: int, height: int, gsd_m: float, origin: tuple[float, float]) -> Bounds:

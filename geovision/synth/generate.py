@@ -29,7 +29,7 @@ FILES: dict[str, str] = {
     "census": "census.gpkg",
     "event": "event.json",
 }
-DEFAULT_ORIGIN = (360000.0, 4110000.0)   # upper-left corner, metres (inside UTM zone 15N near Joplin)
+DEFAULT_ORIGIN = (360000.0, 4110000.0)  # upper-left corner, metres (inside UTM zone 15N near Joplin)
 MIN_SIZE_PX = 64
 WINDOW_PX = 1024
 
@@ -62,9 +62,19 @@ class SynthEvent:
         return self.out_dir / FILES["post"]
 
 
-def generate_event(out_dir: str | os.PathLike[str], *, width: int, height: int, gsd_m: float = 0.5, seed: int = 0,
-                   event: str = "tornado", crs: str = "EPSG:32615", origin: tuple[float, float] | None = None,
-                   overwrite: bool = False, window_px: int = WINDOW_PX) -> SynthEvent:
+def generate_event(
+    out_dir: str | os.PathLike[str],
+    *,
+    width: int,
+    height: int,
+    gsd_m: float = 0.5,
+    seed: int = 0,
+    event: str = "tornado",
+    crs: str = "EPSG:32615",
+    origin: tuple[float, float] | None = None,
+    overwrite: bool = False,
+    window_px: int = WINDOW_PX,
+) -> SynthEvent:
     """Generate a before/after scene of ``event`` with exact ground truth into the folder ``out_dir``.
 
     ``origin`` is the map position of the upper-left corner (default
@@ -75,7 +85,7 @@ def generate_event(out_dir: str | os.PathLike[str], *, width: int, height: int, 
     origin = DEFAULT_ORIGIN if origin is None else (float(origin[0]), float(origin[1]))
     out_dir = Path(out_dir)
     if out_dir.is_dir() and not any(out_dir.iterdir()):
-        overwrite = True                                  # an empty folder is free to fill
+        overwrite = True  # an empty folder is free to fill
     streams = np.random.SeedSequence(seed).spawn(5)
     rng = [np.random.Generator(np.random.PCG64(s)) for s in streams]
     bounds = scene_bounds(width, height, gsd_m, origin)
@@ -89,22 +99,35 @@ def generate_event(out_dir: str | os.PathLike[str], *, width: int, height: int, 
         looks = draw_looks(rng[3], grain_seed)
         renderer = SceneRenderer(town, disaster, looks, transform, gsd_m, noise_seed)
         tmp.mkdir()
-        write_rasters(renderer, tmp, width=width, height=height, crs=crs_obj, transform=transform,
-                      window_px=window_px)
+        write_rasters(renderer, tmp, width=width, height=height, crs=crs_obj, transform=transform, window_px=window_px)
         write_vectors(tmp, town, disaster, population, census, crs_obj)
         counts = _counts(town, disaster, population, census)
         shift = looks["post"].shift_px
-        write_json(tmp / FILES["event"], {
-            "generator": "geovision.synth", "version": __version__, "seed": seed, "event": event,
-            "width": width, "height": height, "gsd_m": gsd_m, "crs": crs_obj.to_string(),
-            "origin": list(origin), "bounds": list(bounds), "transform": list(transform)[:6],
-            "misregistration_px": {"dx": shift[0], "dy": shift[1],
-                                   "note": "post.tif content is shifted by (dx, dy) px; masks are exact"},
-            "affected_area_m2": round(disaster.region.area, 1),
-            "counts": counts,
-            "files": FILES,
-            "looks": {date: {k: v for k, v in vars(look).items() if k != "seed"} for date, look in looks.items()},
-        })
+        write_json(
+            tmp / FILES["event"],
+            {
+                "generator": "geovision.synth",
+                "version": __version__,
+                "seed": seed,
+                "event": event,
+                "width": width,
+                "height": height,
+                "gsd_m": gsd_m,
+                "crs": crs_obj.to_string(),
+                "origin": list(origin),
+                "bounds": list(bounds),
+                "transform": list(transform)[:6],
+                "misregistration_px": {
+                    "dx": shift[0],
+                    "dy": shift[1],
+                    "note": "post.tif content is shifted by (dx, dy) px; masks are exact",
+                },
+                "affected_area_m2": round(disaster.region.area, 1),
+                "counts": counts,
+                "files": FILES,
+                "looks": {date: {k: v for k, v in vars(look).items() if k != "seed"} for date, look in looks.items()},
+            },
+        )
     return SynthEvent(out_dir, width, height, gsd_m, crs_obj.to_string(), event, seed, shift, counts)
 
 
@@ -112,8 +135,10 @@ def _check(width: int, height: int, gsd_m: float, seed: int, event: str, crs: st
     """Validate the options; return the parsed CRS."""
     for name, value in (("width", width), ("height", height)):
         if not isinstance(value, (int, np.integer)) or value < MIN_SIZE_PX:
-            raise ConfigError(f"{name} must be an integer of at least {MIN_SIZE_PX} px, got {value!r}",
-                              fix=f"pass --{name} {max(MIN_SIZE_PX, 1024)}")
+            raise ConfigError(
+                f"{name} must be an integer of at least {MIN_SIZE_PX} px, got {value!r}",
+                fix=f"pass --{name} {max(MIN_SIZE_PX, 1024)}",
+            )
     if not (isinstance(gsd_m, (int, float)) and 0.05 <= gsd_m <= 10.0):
         raise ConfigError(f"gsd_m must be between 0.05 and 10 m, got {gsd_m!r}", fix="pass --gsd-m 0.5")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -128,16 +153,16 @@ def _check(width: int, height: int, gsd_m: float, seed: int, event: str, crs: st
         raise GeoreferenceError(f"cannot parse CRS {crs!r}: {error}", fix="pass e.g. --crs EPSG:32615") from None
     units = (crs_obj.linear_units or "").lower()
     if not crs_obj.is_projected or units not in ("metre", "meter", "m"):
-        raise GeoreferenceError(f"CRS {crs!r} is not projected in metres",
-                                fix="pass a UTM zone such as --crs EPSG:32615")
+        raise GeoreferenceError(
+            f"CRS {crs!r} is not projected in metres", fix="pass a UTM zone such as --crs EPSG:32615"
+        )
     return crs_obj
 
 
 def _counts(town: Town, disaster: Disaster, population: np.ndarray, census: Census) -> dict[str, int]:
     """Counts recorded in event.json and returned to the caller."""
     damage = {name: int((disaster.damage == i).sum()) for i, name in enumerate(DAMAGE_CLASSES)}
-    inside = (shapely.intersects(disaster.region, town.buildings.footprint) if len(town.buildings)
-              else np.zeros(0, bool))
+    inside = shapely.intersects(disaster.region, town.buildings.footprint) if len(town.buildings) else np.zeros(0, bool)
     return {
         "buildings": len(town.buildings),
         **{f"buildings_{k.replace('-', '_')}": v for k, v in damage.items()},

@@ -26,14 +26,14 @@ KIND_INDEX = {name: i for i, name in enumerate(palette.GROUND_KINDS)}
 class Buildings:
     """Building footprints and their rendering attributes (parallel arrays)."""
 
-    footprint: np.ndarray                       # shapely Polygons
-    kind: np.ndarray                            # HOUSE, SHED, COMMERCIAL, FARM
+    footprint: np.ndarray  # shapely Polygons
+    kind: np.ndarray  # HOUSE, SHED, COMMERCIAL, FARM
     height_m: np.ndarray
-    roof_rgb: np.ndarray                        # (n, 3) float32
-    gable: np.ndarray                           # bool: pitched roof with a ridge
-    ridge_dir: np.ndarray                       # (n, 2) unit vector along the ridge
-    centre: np.ndarray                          # (n, 2) centre of the main rectangle
-    half_span_m: np.ndarray                     # half width across the ridge
+    roof_rgb: np.ndarray  # (n, 3) float32
+    gable: np.ndarray  # bool: pitched roof with a ridge
+    ridge_dir: np.ndarray  # (n, 2) unit vector along the ridge
+    centre: np.ndarray  # (n, 2) centre of the main rectangle
+    half_span_m: np.ndarray  # half width across the ridge
 
     def __len__(self) -> int:
         return len(self.footprint)
@@ -48,8 +48,16 @@ class Buildings:
 
     @classmethod
     def empty(cls) -> Buildings:
-        return cls(np.empty(0, dtype=object), np.empty(0, np.int8), np.empty(0), np.empty((0, 3), np.float32),
-                   np.empty(0, bool), np.empty((0, 2)), np.empty((0, 2)), np.empty(0))
+        return cls(
+            np.empty(0, dtype=object),
+            np.empty(0, np.int8),
+            np.empty(0),
+            np.empty((0, 3), np.float32),
+            np.empty(0, bool),
+            np.empty((0, 2)),
+            np.empty((0, 2)),
+            np.empty(0),
+        )
 
 
 @dataclass
@@ -57,24 +65,28 @@ class Town:
     """The whole vector scene of one date before the event."""
 
     bounds: Bounds
-    road_line: np.ndarray                       # LineStrings (centre lines)
+    road_line: np.ndarray  # LineStrings (centre lines)
     road_width_m: np.ndarray
-    road_kind: np.ndarray                       # ARTERIAL or LOCAL
+    road_kind: np.ndarray  # ARTERIAL or LOCAL
     buildings: Buildings
-    water: np.ndarray                           # Polygons (river, ponds)
-    river_line: np.ndarray | None               # (n, 2) centre line vertices of the river, if any
-    paved: np.ndarray                           # Polygons: driveways, parking lots
-    cover: np.ndarray                           # land cover Polygons
-    cover_kind: np.ndarray                      # index into palette.GROUND_KINDS
-    cover_trees: np.ndarray                     # tree density 0..1
-    centre: tuple[float, float] = (0.0, 0.0)    # town centre
+    water: np.ndarray  # Polygons (river, ponds)
+    river_line: np.ndarray | None  # (n, 2) centre line vertices of the river, if any
+    paved: np.ndarray  # Polygons: driveways, parking lots
+    cover: np.ndarray  # land cover Polygons
+    cover_kind: np.ndarray  # index into palette.GROUND_KINDS
+    cover_trees: np.ndarray  # tree density 0..1
+    centre: tuple[float, float] = (0.0, 0.0)  # town centre
     road_poly: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         caps = np.where(self.road_kind == ARTERIAL, "flat", "round")
-        self.road_poly = np.array([shapely.buffer(line, w / 2, cap_style=c)
-                                   for line, w, c in zip(self.road_line, self.road_width_m, caps, strict=True)],
-                                  dtype=object)
+        self.road_poly = np.array(
+            [
+                shapely.buffer(line, w / 2, cap_style=c)
+                for line, w, c in zip(self.road_line, self.road_width_m, caps, strict=True)
+            ],
+            dtype=object,
+        )
 
 
 def build_town(bounds: Bounds, rng: np.random.Generator, *, river: bool) -> Town:
@@ -87,8 +99,13 @@ def build_town(bounds: Bounds, rng: np.random.Generator, *, river: bool) -> Town
     water = []
     if river_line is not None:
         water.append(shapely.buffer(shapely.LineString(river_line), rng.uniform(10, 25), quad_segs=8))
-    blocks = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(
-        [shapely.intersection(line, box) for line in arterials] + [box.boundary]))))
+    blocks = shapely.get_parts(
+        shapely.polygonize(
+            shapely.get_parts(
+                shapely.union_all([shapely.intersection(line, box) for line in arterials] + [box.boundary])
+            )
+        )
+    )
     blocks = blocks[shapely.area(blocks) > 1.0]
     # polygonize order is an implementation detail: sort blocks for determinism
     blocks = blocks[np.lexsort((shapely.get_x(shapely.centroid(blocks)), -shapely.get_y(shapely.centroid(blocks))))]
@@ -112,29 +129,44 @@ def build_town(bounds: Bounds, rng: np.random.Generator, *, river: bool) -> Town
             if rng.uniform() < 0.5:
                 water.append(_pond(inner, rng))
         elif use == "forest":
-            cover.append(inner), cover_kind.append(KIND_INDEX["forest_floor"]), cover_trees.append(
-                rng.uniform(0.7, 0.9))
+            (
+                cover.append(inner),
+                cover_kind.append(KIND_INDEX["forest_floor"]),
+                cover_trees.append(rng.uniform(0.7, 0.9)),
+            )
         else:
             fields = _fields(inner, rng)
             cover += fields
-            cover_kind += [KIND_INDEX[rng.choice(["crop_green", "crop_yellow", "bare_soil", "dry_grass"])]
-                           for _ in fields]
+            cover_kind += [
+                KIND_INDEX[rng.choice(["crop_green", "crop_yellow", "bare_soil", "dry_grass"])] for _ in fields
+            ]
             cover_trees += [0.02] * len(fields)
             if rng.uniform() < 0.35:
                 parts.append(_farmstead(inner, rng))
     water = np.array(water, dtype=object)
     buildings = Buildings.concat(parts)
     road_line, road_width, road_kind = _road_table(arterials, streets, water, box, rng)
-    town = Town(bounds, road_line, road_width, road_kind, buildings, water, river_line,
-                np.array(paved, dtype=object), np.array(cover, dtype=object), np.array(cover_kind, np.int8),
-                np.array(cover_trees, np.float32), centre)
+    town = Town(
+        bounds,
+        road_line,
+        road_width,
+        road_kind,
+        buildings,
+        water,
+        river_line,
+        np.array(paved, dtype=object),
+        np.array(cover, dtype=object),
+        np.array(cover_kind, np.int8),
+        np.array(cover_trees, np.float32),
+        centre,
+    )
     town.buildings = _drop_conflicts(town)
     return town
 
 
 def _land_use(dist: float, rng: np.random.Generator) -> str:
     """Land use of a block at normalised distance ``dist`` from the town centre."""
-    if rng.uniform() < np.exp(-dist**2):
+    if rng.uniform() < np.exp(-(dist**2)):
         if dist < 0.3 and rng.uniform() < 0.5:
             return "commercial"
         return rng.choice(["residential"] * 10 + ["commercial", "park"])
@@ -157,8 +189,11 @@ def _arterials(bounds: Bounds, rng: np.random.Generator) -> list[shapely.LineStr
             else:
                 start = (bounds.xmin - pad, bounds.ymin + pos - tilt / 2)
                 end = (bounds.xmax + pad, bounds.ymin + pos + tilt / 2)
-            lines.append(shapely.LineString(wavy_line(start, end, rng, amplitude_m=min(30.0, 0.02 * other),
-                                                      vertices=max(8, int(other / 60)))))
+            lines.append(
+                shapely.LineString(
+                    wavy_line(start, end, rng, amplitude_m=min(30.0, 0.02 * other), vertices=max(8, int(other / 60)))
+                )
+            )
     if rng.uniform() < 0.4:
         start = (bounds.xmin - pad, bounds.ymin + rng.uniform(0, 0.5) * bounds.height)
         end = (bounds.xmax + pad, bounds.ymax - rng.uniform(0, 0.5) * bounds.height)
@@ -195,14 +230,16 @@ def _fields(inner: shapely.Polygon, rng: np.random.Generator) -> list[shapely.Po
     offsets = np.cumsum(rng.uniform(60, 220, int(size / 60) + 2)) - size / 2
     edges = np.concatenate([[-size / 2 - 1], offsets[offsets < size / 2], [size / 2 + 1]])
     mids, halves = (edges[1:] + edges[:-1]) / 2, (edges[1:] - edges[:-1]) / 2
-    strips = rectangles(c + mids[:, None] * np.array([-u[1], u[0]]), np.tile(u, (len(mids), 1)),
-                        np.full(len(mids), size / 2), halves)
+    strips = rectangles(
+        c + mids[:, None] * np.array([-u[1], u[0]]), np.tile(u, (len(mids), 1)), np.full(len(mids), size / 2), halves
+    )
     fields = shapely.get_parts(shapely.intersection(strips, inner))
     return [f for f in fields if isinstance(f, shapely.Polygon) and f.area > 50]
 
 
-def _street_grid(block: shapely.Polygon, rng: np.random.Generator, across_m: float,
-                 along_m: float) -> list[tuple[np.ndarray, np.ndarray]]:
+def _street_grid(
+    block: shapely.Polygon, rng: np.random.Generator, across_m: float, along_m: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Straight local street segments (start, end) of a grid clipped to ``block``."""
     rect = shapely.minimum_rotated_rectangle(block)
     xy = np.asarray(rect.exterior.coords)[:2]
@@ -223,12 +260,14 @@ def _street_grid(block: shapely.Polygon, rng: np.random.Generator, across_m: flo
     return segments
 
 
-def _developed_block(block: shapely.Polygon, inner: shapely.Polygon, use: str,
-                     rng: np.random.Generator) -> tuple[list, Buildings, list]:
+def _developed_block(
+    block: shapely.Polygon, inner: shapely.Polygon, use: str, rng: np.random.Generator
+) -> tuple[list, Buildings, list]:
     """Local streets, buildings and paved areas of a residential or commercial block."""
     residential = use == "residential"
-    across, along = (rng.uniform(75, 115), rng.uniform(160, 280)) if residential else (
-        rng.uniform(130, 180), rng.uniform(220, 320))
+    across, along = (
+        (rng.uniform(75, 115), rng.uniform(160, 280)) if residential else (rng.uniform(130, 180), rng.uniform(220, 320))
+    )
     segments = _street_grid(block, rng, across, along)
     roofs = palette.ROOF_PALETTES[rng.integers(len(palette.ROOF_PALETTES))]
     width = rng.uniform(7, 9) if residential else rng.uniform(9, 12)
@@ -243,8 +282,9 @@ def _developed_block(block: shapely.Polygon, inner: shapely.Polygon, use: str,
     return [(start, end, width) for start, end in segments], Buildings.concat(parts), paved
 
 
-def _slots(length: float, rng: np.random.Generator, size: tuple[float, float],
-           gap: tuple[float, float], margin: float) -> tuple[np.ndarray, np.ndarray]:
+def _slots(
+    length: float, rng: np.random.Generator, size: tuple[float, float], gap: tuple[float, float], margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions (lot starts) and frontages of lots along a street of ``length``."""
     n = int(length / (size[0] + gap[0])) + 1
     widths = rng.uniform(*size, n)
@@ -259,14 +299,14 @@ class _Lots:
     """Building lots on one side of a straight street: frontage ``w``, building ``depth``, ``setback``."""
 
     side: float
-    u: np.ndarray          # unit vector along the street
-    v: np.ndarray          # unit normal
-    start: np.ndarray      # lot starts along the street (m from its start point)
+    u: np.ndarray  # unit vector along the street
+    v: np.ndarray  # unit normal
+    start: np.ndarray  # lot starts along the street (m from its start point)
     w: np.ndarray
     depth: np.ndarray
     setback: np.ndarray
-    along: np.ndarray      # (n, 2) lot centres on the street centre line
-    centre: np.ndarray     # (n, 2) building centres
+    along: np.ndarray  # (n, 2) lot centres on the street centre line
+    centre: np.ndarray  # (n, 2) building centres
 
     @property
     def n(self) -> int:
@@ -277,9 +317,18 @@ class _Lots:
         return np.tile(self.u, (self.n, 1))
 
 
-def _lots_along(start: np.ndarray, end: np.ndarray, road_w: float, rng: np.random.Generator, *,
-                frontage: tuple[float, float], gap: tuple[float, float], margin: float,
-                depth: tuple[float, float], setback: tuple[float, float]) -> list[_Lots]:
+def _lots_along(
+    start: np.ndarray,
+    end: np.ndarray,
+    road_w: float,
+    rng: np.random.Generator,
+    *,
+    frontage: tuple[float, float],
+    gap: tuple[float, float],
+    margin: float,
+    depth: tuple[float, float],
+    setback: tuple[float, float],
+) -> list[_Lots]:
     """Lots on both sides of the street from ``start`` to ``end`` (sides without room are left out)."""
     length = np.hypot(*(end - start))
     u = (end - start) / length
@@ -297,12 +346,14 @@ def _lots_along(start: np.ndarray, end: np.ndarray, road_w: float, rng: np.rando
     return lots
 
 
-def _houses_along(start: np.ndarray, end: np.ndarray, road_w: float, roofs: tuple[tuple[int, int, int], ...],
-                  rng: np.random.Generator) -> tuple[Buildings, list]:
+def _houses_along(
+    start: np.ndarray, end: np.ndarray, road_w: float, roofs: tuple[tuple[int, int, int], ...], rng: np.random.Generator
+) -> tuple[Buildings, list]:
     """Houses (some L-shaped, some with a shed) and driveways on both sides of a street."""
     out, paved = [], []
-    for lot in _lots_along(start, end, road_w, rng, frontage=(10, 17), gap=(3, 9), margin=12.0,
-                           depth=(8, 14), setback=(5, 11)):
+    for lot in _lots_along(
+        start, end, road_w, rng, frontage=(10, 17), gap=(3, 9), margin=12.0, depth=(8, 14), setback=(5, 11)
+    ):
         n, u, v, w, side, uu = lot.n, lot.u, lot.v, lot.w, lot.side, lot.uu
         main = rectangles(lot.centre, uu, w / 2, lot.depth / 2)
         wing = rng.uniform(size=n) < 0.3
@@ -315,32 +366,67 @@ def _houses_along(start: np.ndarray, end: np.ndarray, road_w: float, roofs: tupl
         ridge_along = w >= lot.depth
         ridge = np.where(ridge_along[:, None], uu, np.tile(v, (n, 1)))
         colours = np.asarray(roofs, np.float32)[rng.integers(len(roofs), size=n)] * rng.uniform(0.9, 1.1, (n, 1))
-        out.append(Buildings(main, np.full(n, HOUSE, np.int8), rng.uniform(4, 8, n), colours.astype(np.float32),
-                             rng.uniform(size=n) < 0.8, ridge, lot.centre, np.where(ridge_along, lot.depth, w) / 2))
+        out.append(
+            Buildings(
+                main,
+                np.full(n, HOUSE, np.int8),
+                rng.uniform(4, 8, n),
+                colours.astype(np.float32),
+                rng.uniform(size=n) < 0.8,
+                ridge,
+                lot.centre,
+                np.where(ridge_along, lot.depth, w) / 2,
+            )
+        )
         drive_at = start + (lot.start + w * rng.uniform(0.2, 0.8, n))[:, None] * u
         drive_c = drive_at + (side * (road_w / 2 + lot.setback / 2 + 0.25))[:, None] * v
         paved += list(rectangles(drive_c, np.tile(v, (n, 1)), lot.setback / 2 + 0.25, np.full(n, 1.7)))
         shed = rng.uniform(size=n) < 0.35
         if shed.any():
             a = rng.uniform(2.5, 5, n)
-            sc = lot.centre + (side * (lot.depth / 2 + rng.uniform(4, 9, n) + a / 2))[:, None] * v + (
-                rng.uniform(-0.4, 0.4, n) * w)[:, None] * u
+            sc = (
+                lot.centre
+                + (side * (lot.depth / 2 + rng.uniform(4, 9, n) + a / 2))[:, None] * v
+                + (rng.uniform(-0.4, 0.4, n) * w)[:, None] * u
+            )
             shed_roofs = np.asarray(roofs, np.float32)[rng.integers(len(roofs), size=n)]
-            out.append(Buildings(rectangles(sc, uu, a / 2, a / 2), np.full(n, SHED, np.int8),
-                                 rng.uniform(2.2, 3.0, n), shed_roofs, np.zeros(n, bool), uu, sc, a / 2).subset(shed))
+            out.append(
+                Buildings(
+                    rectangles(sc, uu, a / 2, a / 2),
+                    np.full(n, SHED, np.int8),
+                    rng.uniform(2.2, 3.0, n),
+                    shed_roofs,
+                    np.zeros(n, bool),
+                    uu,
+                    sc,
+                    a / 2,
+                ).subset(shed)
+            )
     return Buildings.concat(out), paved
 
 
-def _commercial_along(start: np.ndarray, end: np.ndarray, road_w: float, rng: np.random.Generator
-                      ) -> tuple[Buildings, list]:
+def _commercial_along(
+    start: np.ndarray, end: np.ndarray, road_w: float, rng: np.random.Generator
+) -> tuple[Buildings, list]:
     """Large flat-roofed buildings with parking lots in front, on both sides of a street."""
     out, paved = [], []
-    for lot in _lots_along(start, end, road_w, rng, frontage=(22, 65), gap=(8, 25), margin=15.0,
-                           depth=(16, 42), setback=(10, 32)):
+    for lot in _lots_along(
+        start, end, road_w, rng, frontage=(22, 65), gap=(8, 25), margin=15.0, depth=(16, 42), setback=(10, 32)
+    ):
         n, uu = lot.n, lot.uu
         roofs = np.asarray(palette.COMMERCIAL_ROOFS, np.float32)[rng.integers(len(palette.COMMERCIAL_ROOFS), size=n)]
-        out.append(Buildings(rectangles(lot.centre, uu, lot.w / 2, lot.depth / 2), np.full(n, COMMERCIAL, np.int8),
-                             rng.uniform(5, 14, n), roofs, np.zeros(n, bool), uu, lot.centre, lot.depth / 2))
+        out.append(
+            Buildings(
+                rectangles(lot.centre, uu, lot.w / 2, lot.depth / 2),
+                np.full(n, COMMERCIAL, np.int8),
+                rng.uniform(5, 14, n),
+                roofs,
+                np.zeros(n, bool),
+                uu,
+                lot.centre,
+                lot.depth / 2,
+            )
+        )
         park = lot.along + (lot.side * (road_w / 2 + 1.0 + (lot.setback - 1.5) / 2))[:, None] * lot.v
         paved += list(rectangles(park, uu, lot.w / 2 + rng.uniform(0, 8, n), (lot.setback - 1.5) / 2))
     return Buildings.concat(out), paved
@@ -355,16 +441,25 @@ def _farmstead(inner: shapely.Polygon, rng: np.random.Generator) -> Buildings:
     uu = np.tile([np.cos(angle), np.sin(angle)], (n, 1))
     half_u, half_v = rng.uniform(5, 18, n), rng.uniform(4, 9, n)
     roofs = np.asarray(palette.FARM_ROOFS, np.float32)[rng.integers(len(palette.FARM_ROOFS), size=n)]
-    return Buildings(rectangles(centre, uu, half_u, half_v), np.full(n, FARM, np.int8), rng.uniform(4, 9, n),
-                     roofs, np.ones(n, bool), uu, centre, half_v)
+    return Buildings(
+        rectangles(centre, uu, half_u, half_v),
+        np.full(n, FARM, np.int8),
+        rng.uniform(4, 9, n),
+        roofs,
+        np.ones(n, bool),
+        uu,
+        centre,
+        half_v,
+    )
 
 
-def _road_table(arterials: list, streets: list, water: np.ndarray, box: shapely.Polygon,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _road_table(
+    arterials: list, streets: list, water: np.ndarray, box: shapely.Polygon, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Road centre lines split at junctions (arterials) and off water (local streets)."""
     art = shapely.get_parts(shapely.intersection(shapely.get_parts(shapely.union_all(arterials)), box))
     wet = shapely.buffer(shapely.union_all(water), 4.0) if len(water) else None
-    if wet is not None:   # keep short crossings as bridges, drop roads running along the water
+    if wet is not None:  # keep short crossings as bridges, drop roads running along the water
         wet_parts = shapely.get_parts(shapely.intersection(art, wet))
         bridges = wet_parts[(shapely.get_type_id(wet_parts) == 1) & (shapely.length(wet_parts) < MAX_BRIDGE_M)]
         art = np.concatenate([shapely.get_parts(shapely.difference(art, wet)), bridges])
@@ -399,7 +494,7 @@ def _drop_conflicts(town: Town) -> Buildings:
             hits = shapely.STRtree(fp).query(obstacles, predicate="dwithin", distance=gap)[1]
             bad[hits] = True
     left, right = shapely.STRtree(fp).query(fp, predicate="dwithin", distance=1.0)
-    pairs = (left < right)
+    pairs = left < right
     order = np.lexsort((right[pairs], left[pairs]))
     for i, j in zip(left[pairs][order], right[pairs][order], strict=True):
         if not bad[i]:

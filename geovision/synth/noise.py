@@ -23,9 +23,11 @@ _S11 = np.uint64(11)
 def hash_uniform(ix: np.ndarray, iy: np.ndarray, seed: int) -> np.ndarray:
     """Uniform values in [0, 1) hashed from integer lattice coordinates (broadcasting)."""
     with np.errstate(over="ignore"):
-        h = (np.asarray(ix, dtype=np.int64).astype(np.uint64) * _KX
-             ^ np.asarray(iy, dtype=np.int64).astype(np.uint64) * _KY
-             ^ np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * _KS)
+        h = (
+            np.asarray(ix, dtype=np.int64).astype(np.uint64) * _KX
+            ^ np.asarray(iy, dtype=np.int64).astype(np.uint64) * _KY
+            ^ np.uint64(seed & 0xFFFFFFFFFFFFFFFF) * _KS
+        )
         h ^= h >> _S33
         h *= _M1
         h ^= h >> _S33
@@ -47,14 +49,16 @@ def value_noise(rows: np.ndarray, cols: np.ndarray, cell_px: float, seed: int) -
     """Smooth value noise in [0, 1) of feature size ``cell_px`` on the grid ``rows x cols`` (float32)."""
     iy, wy, y0 = _lattice_axis(rows, cell_px)
     ix, wx, x0 = _lattice_axis(cols, cell_px)
-    lattice = hash_uniform(np.arange(x0, x0 + int(ix.max()) + 2)[None, :],
-                           np.arange(y0, y0 + int(iy.max()) + 2)[:, None], seed).astype(np.float32)
+    lattice = hash_uniform(
+        np.arange(x0, x0 + int(ix.max()) + 2)[None, :], np.arange(y0, y0 + int(iy.max()) + 2)[:, None], seed
+    ).astype(np.float32)
     along_x = lattice[:, ix] * (1.0 - wx) + lattice[:, ix + 1] * wx
     return along_x[iy] * (1.0 - wy)[:, None] + along_x[iy + 1] * wy[:, None]
 
 
-def fbm(rows: np.ndarray, cols: np.ndarray, cell_px: float, seed: int, *, octaves: int = 3,
-        gain: float = 0.5) -> np.ndarray:
+def fbm(
+    rows: np.ndarray, cols: np.ndarray, cell_px: float, seed: int, *, octaves: int = 3, gain: float = 0.5
+) -> np.ndarray:
     """Fractal sum of ``octaves`` value-noise layers, normalised to about [0, 1] (float32)."""
     total = np.zeros((len(rows), len(cols)), dtype=np.float32)
     amplitude, norm = 1.0, 0.0
@@ -77,8 +81,9 @@ class Grain:
 
     def __init__(self, seed: int, channels: int = 3):
         rng = np.random.Generator(np.random.PCG64(seed))
-        self.tiles = [rng.standard_normal((channels, n, n)).astype(np.float32) * np.float32(0.5 ** 0.5)
-                      for n in self.SIZES]
+        self.tiles = [
+            rng.standard_normal((channels, n, n)).astype(np.float32) * np.float32(0.5**0.5) for n in self.SIZES
+        ]
 
     def sample(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Standard-normal-like noise of shape (channels, len(rows), len(cols))."""
@@ -91,8 +96,9 @@ class Grain:
         return out
 
 
-def crowns(rows: np.ndarray, cols: np.ndarray, cell_px: float, seed: int, density: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def crowns(
+    rows: np.ndarray, cols: np.ndarray, cell_px: float, seed: int, density: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Round tree crowns scattered on a jittered lattice (a Worley-style pattern).
 
     Each lattice cell of ``cell_px`` holds at most one crown (centre jittered in

@@ -72,7 +72,7 @@ class Frame:
         """Drop the halo of a (..., h, w) array."""
         if self.halo == 0:
             return array
-        return array[..., self.halo:-self.halo, self.halo:-self.halo]
+        return array[..., self.halo : -self.halo, self.halo : -self.halo]
 
 
 class Layer:
@@ -93,5 +93,11 @@ class Layer:
         index = np.sort(self.tree.query(frame.box()))
         if index.size == 0:
             return np.full(frame.shape, fill, dtype=dtype)
-        return rasterize(zip(self.geoms[index], self.values[index].tolist(), strict=True), out_shape=frame.shape,
-                         transform=frame.transform, fill=fill, dtype=dtype, all_touched=self.all_touched)
+        return rasterize(
+            zip(self.geoms[index], self.values[index].tolist(), strict=True),
+            out_shape=frame.shape,
+            transform=frame.transform,
+            fill=fill,
+            dtype=dtype,
+            all_touched=self.all_touched,
+        )

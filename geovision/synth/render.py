@@ -24,7 +24,7 @@ from geovision.synth.shapes import prism_shadows
 from geovision.types import PixelWindow
 
 HALO_PX = 6
-TREE_CELL_M = 7.0       # one crown at most per 7 m cell: crowns 5-9 m wide
+TREE_CELL_M = 7.0  # one crown at most per 7 m cell: crowns 5-9 m wide
 TREE_HEIGHT_M = 7.0
 
 
@@ -32,13 +32,13 @@ TREE_HEIGHT_M = 7.0
 class Look:
     """Acquisition conditions of one date."""
 
-    sun_azimuth_deg: float          # direction the sun shines from, clockwise from north
+    sun_azimuth_deg: float  # direction the sun shines from, clockwise from north
     sun_elevation_deg: float
-    shift_px: tuple[float, float]   # misregistration (dx, dy) of the image against the truth grid
+    shift_px: tuple[float, float]  # misregistration (dx, dy) of the image against the truth grid
     gain: tuple[float, float, float]
     offset: tuple[float, float, float]
-    contrast: float                 # 0 = linear; >0 brightens mid tones (polynomial gamma)
-    haze: float                     # 0..1 peak haze opacity
+    contrast: float  # 0 = linear; >0 brightens mid tones (polynomial gamma)
+    haze: float  # 0..1 peak haze opacity
     blur_px: float
     noise_dn: float
     seed: int
@@ -59,28 +59,38 @@ class Look:
 def draw_looks(rng: np.random.Generator, seed: int) -> dict[str, Look]:
     """Acquisition conditions: a clean pre image; a post image from another pass (sun, colour, haze, shift)."""
     azimuth = float(rng.uniform(120, 170))
-    pre = Look(azimuth, float(rng.uniform(45, 65)), (0.0, 0.0), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), 0.0, 0.0,
-               0.6, 2.0, seed)
+    pre = Look(
+        azimuth, float(rng.uniform(45, 65)), (0.0, 0.0), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), 0.0, 0.0, 0.6, 2.0, seed
+    )
     angle, radius = rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 2.0)
     shift = (round(float(radius * np.cos(angle)), 3), round(float(radius * np.sin(angle)), 3))
-    gain = rng.uniform(0.9, 1.1) * (1.0 + rng.uniform(-0.04, 0.04, 3))   # brightness x slight tint
-    post = Look(azimuth + float(rng.uniform(-25, 25)), float(rng.uniform(40, 70)), shift,
-                tuple(float(g) for g in gain), tuple(float(o) for o in rng.uniform(-5, 5, 3)),
-                float(rng.uniform(-0.1, 0.25)), float(rng.uniform(0.08, 0.3)), float(rng.uniform(0.6, 0.9)),
-                float(rng.uniform(2.5, 4.0)), seed + 1)
+    gain = rng.uniform(0.9, 1.1) * (1.0 + rng.uniform(-0.04, 0.04, 3))  # brightness x slight tint
+    post = Look(
+        azimuth + float(rng.uniform(-25, 25)),
+        float(rng.uniform(40, 70)),
+        shift,
+        tuple(float(g) for g in gain),
+        tuple(float(o) for o in rng.uniform(-5, 5, 3)),
+        float(rng.uniform(-0.1, 0.25)),
+        float(rng.uniform(0.08, 0.3)),
+        float(rng.uniform(0.6, 0.9)),
+        float(rng.uniform(2.5, 4.0)),
+        seed + 1,
+    )
     return {"pre": pre, "post": post}
 
 
 class SceneRenderer:
     """Renders windows of the pre/post images and masks of one synthetic event."""
 
-    def __init__(self, town: Town, disaster: Disaster, looks: dict[str, Look], transform: Affine,
-                 gsd_m: float, seed: int):
+    def __init__(
+        self, town: Town, disaster: Disaster, looks: dict[str, Look], transform: Affine, gsd_m: float, seed: int
+    ):
         self.town, self.disaster, self.looks = town, disaster, looks
         self.transform, self.gsd_m, self.seed = transform, gsd_m, seed
         b = town.buildings
         ids = np.arange(1, len(b) + 1)
-        road_order = np.argsort(-town.road_kind, kind="stable")        # local first, arterials on top
+        road_order = np.argsort(-town.road_kind, kind="stable")  # local first, arterials on top
         self.roads = Layer(town.road_poly[road_order], town.road_kind[road_order])
         self.marks = Layer(_lane_marks(town), all_touched=True)
         self.water = Layer(town.water)
@@ -96,8 +106,9 @@ class SceneRenderer:
         post_height = b.height_m * np.select([disaster.damage == DESTROYED, disaster.damage == MAJOR], [0.0, 0.4], 1.0)
         self.shadows = {
             "pre": Layer(prism_shadows(b.footprint, b.height_m, looks["pre"].shadow_dir)),
-            "post": Layer(prism_shadows(b.footprint[post_height > 0], post_height[post_height > 0],
-                                        looks["post"].shadow_dir)),
+            "post": Layer(
+                prism_shadows(b.footprint[post_height > 0], post_height[post_height > 0], looks["post"].shadow_dir)
+            ),
         }
         # per-building tables indexed by raster id (0 = no building)
         self.roof_rgb = np.vstack([np.zeros((1, 3), np.float32), b.roof_rgb]).astype(np.float32)
@@ -125,7 +136,7 @@ class SceneRenderer:
     def image(self, date: str, window: PixelWindow) -> np.ndarray:
         """The uint8 RGB image (3, h, w) of ``date`` ("pre" or "post") over ``window``."""
         look = self.looks[date]
-        px = 1.0 / self.gsd_m                      # pixels per metre
+        px = 1.0 / self.gsd_m  # pixels per metre
         halo = HALO_PX + int(np.ceil(np.abs(_shadow_px(look, TREE_HEIGHT_M * px)).max()))
         frame = Frame(window, self.transform, halo, look.shift_px)
         post = date == "post"
@@ -195,8 +206,9 @@ class SceneRenderer:
         img += look.noise_dn * self.grain[date].sample(frame.pixel_rows, frame.pixel_cols)
         return np.clip(np.rint(frame.crop(img)), 0, 255).astype(np.uint8)
 
-    def _roofs(self, img: np.ndarray, ids: np.ndarray, frame: Frame, look: Look, mid: np.ndarray,
-               fine: np.ndarray) -> None:
+    def _roofs(
+        self, img: np.ndarray, ids: np.ndarray, frame: Frame, look: Look, mid: np.ndarray, fine: np.ndarray
+    ) -> None:
         """Roof colours with gable shading (sunny/shaded slope, ridge), flat-roof parapets and units."""
         sel = ids > 0
         if not sel.any():
@@ -221,8 +233,18 @@ class SceneRenderer:
         texture = 0.96 + 0.05 * mid[sel] + 0.025 * fine[sel]
         img[sel] = self.roof_rgb[bid] * (shade * texture)[:, None].astype(np.float32)
 
-    def _event(self, img: np.ndarray, frame: Frame, ids: np.ndarray, level: np.ndarray, hit: np.ndarray,
-               on_road: np.ndarray, tall_trees: np.ndarray, mid: np.ndarray, fine: np.ndarray) -> None:
+    def _event(
+        self,
+        img: np.ndarray,
+        frame: Frame,
+        ids: np.ndarray,
+        level: np.ndarray,
+        hit: np.ndarray,
+        on_road: np.ndarray,
+        tall_trees: np.ndarray,
+        mid: np.ndarray,
+        fine: np.ndarray,
+    ) -> None:
         """Damage to roofs, debris on the ground and roads, flood water."""
         kind, s, px = self.disaster.kind, self.seed, 1.0 / self.gsd_m
         rows, cols = frame.rows, frame.cols
@@ -230,7 +252,7 @@ class SceneRenderer:
         patch = value_noise(rows, cols, 2.2 * px, s + 6)
         rubble = self._rubble(fine, chunks, patch, kind)
         damage = self.damage[ids]
-        ruined = ((damage == DESTROYED) | ((damage == MAJOR) & (patch < 0.62)))
+        ruined = (damage == DESTROYED) | ((damage == MAJOR) & (patch < 0.62))
         if kind == "flood":
             flood = hit & ~(ids > 0) | (ruined & (patch < 0.7)) | ((damage == DESTROYED) & (ids > 0))
             ruined &= ~flood
@@ -240,7 +262,7 @@ class SceneRenderer:
             flood &= ~(tall_trees & (patch > 0.45))
             img[flood] = water[flood]
             return
-        if kind == "fire":   # standing walls and foundations outline burnt-out buildings
+        if kind == "fire":  # standing walls and foundations outline burnt-out buildings
             walls = ruined & _edges(ids)
             img[walls] = pal.ASH * (1.0 + 0.1 * fine[walls])[:, None]
             ruined &= ~walls
@@ -276,8 +298,7 @@ def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray | float) -> np.ndarray:
     t = np.asarray(t, dtype=np.float32)
     if t.ndim:
         t = t[..., None]
-    return (np.asarray(a, np.float32) + (np.asarray(b, np.float32) - np.asarray(a, np.float32)) * t).astype(
-        np.float32)
+    return (np.asarray(a, np.float32) + (np.asarray(b, np.float32) - np.asarray(a, np.float32)) * t).astype(np.float32)
 
 
 def _shadow_px(look: Look, height_px: float) -> tuple[int, int]:
@@ -292,8 +313,9 @@ def _shifted(mask: np.ndarray, drow: int, dcol: int) -> np.ndarray:
     out = np.zeros_like(mask)
     if abs(drow) >= h or abs(dcol) >= w:
         return out
-    out[max(drow, 0):h + min(drow, 0), max(dcol, 0):w + min(dcol, 0)] = \
-        mask[max(-drow, 0):h + min(-drow, 0), max(-dcol, 0):w + min(-dcol, 0)]
+    out[max(drow, 0) : h + min(drow, 0), max(dcol, 0) : w + min(dcol, 0)] = mask[
+        max(-drow, 0) : h + min(-drow, 0), max(-dcol, 0) : w + min(-dcol, 0)
+    ]
     return out
 
 
@@ -317,6 +339,11 @@ def _lane_marks(town: Town) -> np.ndarray:
             continue
         a = shapely.line_interpolate_point(line, starts)
         b = shapely.line_interpolate_point(line, starts + 3.0)
-        dashes.append(shapely.buffer(shapely.linestrings(
-            np.stack([shapely.get_coordinates(a), shapely.get_coordinates(b)], axis=1)), 0.08, cap_style="flat"))
+        dashes.append(
+            shapely.buffer(
+                shapely.linestrings(np.stack([shapely.get_coordinates(a), shapely.get_coordinates(b)], axis=1)),
+                0.08,
+                cap_style="flat",
+            )
+        )
     return np.concatenate(dashes) if dashes else np.empty(0, dtype=object)

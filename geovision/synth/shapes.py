@@ -12,7 +12,8 @@ def rectangles(centre: np.ndarray, axis_u: np.ndarray, half_u: np.ndarray, half_
     centre = np.asarray(centre, dtype=np.float64).reshape(-1, 2)
     u = np.asarray(axis_u, dtype=np.float64).reshape(-1, 2) * np.asarray(half_u, dtype=np.float64).reshape(-1, 1)
     v = np.stack([-axis_u[..., 1], axis_u[..., 0]], axis=-1).reshape(-1, 2) * np.asarray(
-        half_v, dtype=np.float64).reshape(-1, 1)
+        half_v, dtype=np.float64
+    ).reshape(-1, 1)
     corners = np.stack([centre - u - v, centre + u - v, centre + u + v, centre - u + v, centre - u - v], axis=1)
     return shapely.polygons(corners)
 
@@ -50,8 +51,16 @@ def prism_shadows(footprints: np.ndarray, heights_m: np.ndarray, shadow_dir: tup
     return np.concatenate(shadows)
 
 
-def blob(centre: tuple[float, float], radius_m: float, rng: np.random.Generator, *, roughness: float = 0.25,
-         vertices: int = 48, stretch: float = 1.0, angle: float = 0.0) -> shapely.Polygon:
+def blob(
+    centre: tuple[float, float],
+    radius_m: float,
+    rng: np.random.Generator,
+    *,
+    roughness: float = 0.25,
+    vertices: int = 48,
+    stretch: float = 1.0,
+    angle: float = 0.0,
+) -> shapely.Polygon:
     """An irregular closed blob (sum of random harmonics of the radius), optionally stretched and rotated."""
     theta = np.linspace(0.0, 2 * np.pi, vertices, endpoint=False)
     radius = np.ones_like(theta)
@@ -71,8 +80,15 @@ def variable_buffer(points: np.ndarray, radii_m: np.ndarray) -> BaseGeometry:
     return shapely.union_all(hulls)
 
 
-def wavy_line(start: np.ndarray, end: np.ndarray, rng: np.random.Generator, *, amplitude_m: float,
-              vertices: int = 40, harmonics: int = 3) -> np.ndarray:
+def wavy_line(
+    start: np.ndarray,
+    end: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    amplitude_m: float,
+    vertices: int = 40,
+    harmonics: int = 3,
+) -> np.ndarray:
     """Vertices (n, 2) of a smooth meandering line from ``start`` to ``end`` (ends stay on the chord)."""
     start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
     t = np.linspace(0.0, 1.0, vertices)

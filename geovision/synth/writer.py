@@ -41,17 +41,30 @@ def windows(width: int, height: int, window_px: int) -> Iterator[PixelWindow]:
             yield PixelWindow(col, row, min(window_px, width - col), min(window_px, height - row))
 
 
-def write_rasters(renderer: SceneRenderer, folder: Path, *, width: int, height: int, crs: CRS,
-                  transform: Affine, window_px: int) -> None:
+def write_rasters(
+    renderer: SceneRenderer, folder: Path, *, width: int, height: int, crs: CRS, transform: Affine, window_px: int
+) -> None:
     """Render and write pre/post images and the four masks, one window at a time."""
-    base = dict(driver="GTiff", width=width, height=height, dtype="uint8", crs=crs, transform=transform,
-                tiled=True, blockxsize=BLOCK_PX, blockysize=BLOCK_PX, compress="deflate", nodata=None)
+    base = dict(
+        driver="GTiff",
+        width=width,
+        height=height,
+        dtype="uint8",
+        crs=crs,
+        transform=transform,
+        tiled=True,
+        blockxsize=BLOCK_PX,
+        blockysize=BLOCK_PX,
+        compress="deflate",
+        nodata=None,
+    )
     with contextlib.ExitStack() as stack:
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=64 * 2**20, GDAL_PAM_ENABLED="NO"))
         out = {}
         for name in IMAGES:
-            out[name] = stack.enter_context(rasterio.open(folder / f"{name}.tif", "w", count=3,
-                                                          photometric="RGB", interleave="pixel", **base))
+            out[name] = stack.enter_context(
+                rasterio.open(folder / f"{name}.tif", "w", count=3, photometric="RGB", interleave="pixel", **base)
+            )
         for name in MASKS:
             out[name] = stack.enter_context(rasterio.open(folder / f"{name}.tif", "w", count=1, **base))
         grid = list(windows(width, height, window_px))
@@ -78,35 +91,50 @@ def _write_gpkg(frame: gpd.GeoDataFrame, path: Path) -> None:
     frame.to_file(path, driver="GPKG", layer=path.stem, engine="pyogrio")
 
 
-def write_vectors(folder: Path, town: Town, disaster: Disaster, population: np.ndarray, census: Census,
-                  crs: CRS) -> None:
+def write_vectors(
+    folder: Path, town: Town, disaster: Disaster, population: np.ndarray, census: Census, crs: CRS
+) -> None:
     """buildings.gpkg, roads.gpkg, affected_area.gpkg and census.gpkg."""
     b = town.buildings
     crs_text = crs.to_wkt()
-    buildings = gpd.GeoDataFrame({
-        "building_id": np.arange(1, len(b) + 1, dtype=np.int64),
-        "damage": np.array(DAMAGE_CLASSES, dtype=object)[disaster.damage],
-        "lost": disaster.lost,
-        "population": population.astype(np.int64),
-        "use": [USE_NAMES[int(k)] for k in b.kind],
-        "height_m": np.round(b.height_m, 2),
-    }, geometry=list(b.footprint), crs=crs_text)
-    roads = gpd.GeoDataFrame({
-        "road_id": np.arange(1, len(town.road_line) + 1, dtype=np.int64),
-        "kind": np.where(town.road_kind == ARTERIAL, "arterial", "local").astype(object),
-        "width_m": np.round(town.road_width_m, 2),
-        "lost_fraction": np.round(lost_fraction(town, disaster.road_loss), 4),
-    }, geometry=list(town.road_line), crs=crs_text)
-    affected = gpd.GeoDataFrame({"event": [disaster.kind], "area_m2": [round(disaster.region.area, 1)]},
-                                geometry=[disaster.region], crs=crs_text)
-    admin = gpd.GeoDataFrame({
-        "admin_id": np.arange(1, len(census.polygon) + 1, dtype=np.int64),
-        "name": census.name,
-        "pop": census.pop,
-    }, geometry=list(census.polygon), crs=crs_text)
+    buildings = gpd.GeoDataFrame(
+        {
+            "building_id": np.arange(1, len(b) + 1, dtype=np.int64),
+            "damage": np.array(DAMAGE_CLASSES, dtype=object)[disaster.damage],
+            "lost": disaster.lost,
+            "population": population.astype(np.int64),
+            "use": [USE_NAMES[int(k)] for k in b.kind],
+            "height_m": np.round(b.height_m, 2),
+        },
+        geometry=list(b.footprint),
+        crs=crs_text,
+    )
+    roads = gpd.GeoDataFrame(
+        {
+            "road_id": np.arange(1, len(town.road_line) + 1, dtype=np.int64),
+            "kind": np.where(town.road_kind == ARTERIAL, "arterial", "local").astype(object),
+            "width_m": np.round(town.road_width_m, 2),
+            "lost_fraction": np.round(lost_fraction(town, disaster.road_loss), 4),
+        },
+        geometry=list(town.road_line),
+        crs=crs_text,
+    )
+    affected = gpd.GeoDataFrame(
+        {"event": [disaster.kind], "area_m2": [round(disaster.region.area, 1)]},
+        geometry=[disaster.region],
+        crs=crs_text,
+    )
+    admin = gpd.GeoDataFrame(
+        {
+            "admin_id": np.arange(1, len(census.polygon) + 1, dtype=np.int64),
+            "name": census.name,
+            "pop": census.pop,
+        },
+        geometry=list(census.polygon),
+        crs=crs_text,
+    )
     with _fixed_gdal_date():
-        for frame, name in ((buildings, "buildings"), (roads, "roads"), (affected, "affected_area"),
-                            (admin, "census")):
+        for frame, name in ((buildings, "buildings"), (roads, "roads"), (affected, "affected_area"), (admin, "census")):
             _write_gpkg(frame, folder / f"{name}.gpkg")
 
 

@@ -29,13 +29,19 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint on the CPU without unpickling arbitrary objects."""
     path = Path(path)
     if not path.is_file():
-        raise MissingFileError("checkpoint does not exist", path=path,
-                               fix="start without --resume, or point --output-dir at the earlier run")
+        raise MissingFileError(
+            "checkpoint does not exist",
+            path=path,
+            fix="start without --resume, or point --output-dir at the earlier run",
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as error:
-        raise CorruptFileError(f"cannot read checkpoint: {str(error)[:200]}", path=path,
-                               fix="delete it and resume from an older step_*.pt, or start again") from error
+        raise CorruptFileError(
+            f"cannot read checkpoint: {str(error)[:200]}",
+            path=path,
+            fix="delete it and resume from an older step_*.pt, or start again",
+        ) from error
 
 
 def step_checkpoints(folder: str | os.PathLike[str]) -> list[Path]:

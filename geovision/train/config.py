@@ -165,18 +165,25 @@ class TrainConfig(StrictModel):
         tasks = set(self.model.tasks)
         n = self.model.in_channels
         if len(self.data.bands) != n or len(self.data.normalization.mean) != n:
-            raise ValueError(f"data.bands ({len(self.data.bands)}) and data.normalization "
-                             f"({len(self.data.normalization.mean)}) must match model.in_channels ({n})")
-        for where, names in (("loss.task_weights", self.loss.task_weights), ("loss.pos_weight", self.loss.pos_weight),
-                             ("bundle.thresholds", self.bundle.thresholds)):
+            raise ValueError(
+                f"data.bands ({len(self.data.bands)}) and data.normalization "
+                f"({len(self.data.normalization.mean)}) must match model.in_channels ({n})"
+            )
+        for where, names in (
+            ("loss.task_weights", self.loss.task_weights),
+            ("loss.pos_weight", self.loss.pos_weight),
+            ("bundle.thresholds", self.bundle.thresholds),
+        ):
             unknown = sorted(set(names) - tasks)
             if unknown:
                 raise ValueError(f"{where} names unknown tasks {unknown} (model tasks: {sorted(tasks)})")
         for source in self.data.train + self.data.val:
             unknown = sorted(set(source_tasks(source)) - tasks - {BOUNDARY_TASK})
             if unknown:
-                raise ValueError(f"source {source.name or getattr(source, 'image', source.kind)} labels tasks "
-                                 f"{unknown} the model does not have (model tasks: {sorted(tasks)})")
+                raise ValueError(
+                    f"source {source.name or getattr(source, 'image', source.kind)} labels tasks "
+                    f"{unknown} the model does not have (model tasks: {sorted(tasks)})"
+                )
         return self
 
     def resolve(self, path: str) -> Path:

@@ -78,8 +78,9 @@ def env_world_size() -> int:
     try:
         return int(os.environ.get("WORLD_SIZE", "1"))
     except ValueError as error:
-        raise ConfigError(f"WORLD_SIZE={os.environ['WORLD_SIZE']!r} is not an integer",
-                          fix="launch with torchrun --nproc-per-node=N") from error
+        raise ConfigError(
+            f"WORLD_SIZE={os.environ['WORLD_SIZE']!r} is not an integer", fix="launch with torchrun --nproc-per-node=N"
+        ) from error
 
 
 def resolve_backend(backend: str, device: torch.device) -> str:
@@ -94,8 +95,9 @@ def resolve_backend(backend: str, device: torch.device) -> str:
 
 
 @contextlib.contextmanager
-def distributed_session(device_name: str = "auto", backend: str = "auto",
-                        timeout_s: float = 1800) -> Iterator[tuple[DistContext, torch.device]]:
+def distributed_session(
+    device_name: str = "auto", backend: str = "auto", timeout_s: float = 1800
+) -> Iterator[tuple[DistContext, torch.device]]:
     """Join (or reuse) the torchrun process group; yield the context and this rank's device.
 
     A single process (no ``WORLD_SIZE`` > 1) gets ``DistContext()`` and no process group. The
@@ -123,8 +125,9 @@ def distributed_session(device_name: str = "auto", backend: str = "auto",
             dist.destroy_process_group()
 
 
-def wrap_ddp(model: nn.Module, context: DistContext, device: torch.device, *,
-             sync_batchnorm: bool = False) -> nn.Module:
+def wrap_ddp(
+    model: nn.Module, context: DistContext, device: torch.device, *, sync_batchnorm: bool = False
+) -> nn.Module:
     """``model`` wrapped in DistributedDataParallel (unchanged in a single process).
 
     Ranks start from rank 0's weights (DDP broadcasts them). ``sync_batchnorm`` computes
@@ -134,8 +137,10 @@ def wrap_ddp(model: nn.Module, context: DistContext, device: torch.device, *,
         return model
     if sync_batchnorm:
         if device.type != "cuda":
-            raise ConfigError("sync_batchnorm needs CUDA devices (PyTorch's SyncBatchNorm has no CPU kernel)",
-                              fix="set trainer.sync_batchnorm: false, or freeze_batchnorm: true")
+            raise ConfigError(
+                "sync_batchnorm needs CUDA devices (PyTorch's SyncBatchNorm has no CPU kernel)",
+                fix="set trainer.sync_batchnorm: false, or freeze_batchnorm: true",
+            )
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model = model.to(device)
     ids = [device.index] if device.type == "cuda" else None
@@ -147,8 +152,9 @@ def global_batch_size(batch_size: int, *, accumulate: int = 1, world_size: int =
     return batch_size * accumulate * world_size
 
 
-def train_loader(dataset: Dataset, *, batch_size: int, context: DistContext, start_sample: int = 0,
-                 **loader_kwargs) -> DataLoader:
+def train_loader(
+    dataset: Dataset, *, batch_size: int, context: DistContext, start_sample: int = 0, **loader_kwargs
+) -> DataLoader:
     """Loader over samples ``start_sample..`` of a fixed-order stream, this rank's share of each step.
 
     ``len(dataset) - start_sample`` must be a multiple of the world size (it is when the stream
@@ -156,10 +162,15 @@ def train_loader(dataset: Dataset, *, batch_size: int, context: DistContext, sta
     """
     stream = Subset(dataset, range(start_sample, len(dataset)))
     if len(stream) % context.world_size:
-        raise ConfigError(f"{len(stream)} samples cannot be split evenly over {context.world_size} ranks",
-                          fix="make the stream a whole number of global batches")
-    sampler = (DistributedSampler(stream, num_replicas=context.world_size, rank=context.rank, shuffle=False)
-               if context.distributed else None)
+        raise ConfigError(
+            f"{len(stream)} samples cannot be split evenly over {context.world_size} ranks",
+            fix="make the stream a whole number of global batches",
+        )
+    sampler = (
+        DistributedSampler(stream, num_replicas=context.world_size, rank=context.rank, shuffle=False)
+        if context.distributed
+        else None
+    )
     return DataLoader(stream, batch_size=batch_size, sampler=sampler, shuffle=False, drop_last=True, **loader_kwargs)
 
 

@@ -79,13 +79,24 @@ def to_device(batch: Mapping[str, Any], device: torch.device, *, channels_last: 
 class Trainer:
     """Runs optimisation steps and validation for a multi-task model."""
 
-    def __init__(self, model: nn.Module, *, optimizer: torch.optim.Optimizer,
-                 scheduler: torch.optim.lr_scheduler.LRScheduler | None, loss_fn: nn.Module,
-                 device: torch.device, precision: Precision, channels_last: bool = False,
-                 grad_clip: float | None = None, hooks: Sequence[Hook] = (),
-                 thresholds: Mapping[str, float] | None = None, accumulate: int = 1,
-                 freeze_bn: bool = False, forward_fn: ForwardFn = image_forward,
-                 all_reduce: Callable[[Tensor], Tensor] | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+        loss_fn: nn.Module,
+        device: torch.device,
+        precision: Precision,
+        channels_last: bool = False,
+        grad_clip: float | None = None,
+        hooks: Sequence[Hook] = (),
+        thresholds: Mapping[str, float] | None = None,
+        accumulate: int = 1,
+        freeze_bn: bool = False,
+        forward_fn: ForwardFn = image_forward,
+        all_reduce: Callable[[Tensor], Tensor] | None = None,
+    ):
         self.device = device
         self.channels_last = channels_last
         memory = torch.channels_last if channels_last else torch.contiguous_format
@@ -176,20 +187,27 @@ class Trainer:
             values += [c.tp, c.fp, c.fn, c.tn, metrics.labelled[task]]
         summed = self.all_reduce(torch.tensor(values, dtype=torch.float64, device=self.device)).tolist()
         for index, task in enumerate(metrics.tasks):
-            tp, fp, fn, tn, labelled = (int(round(v)) for v in summed[2 + 5 * index: 7 + 5 * index])
+            tp, fp, fn, tn, labelled = (int(round(v)) for v in summed[2 + 5 * index : 7 + 5 * index])
             counts = metrics.counts[task]
             counts.tp, counts.fp, counts.fn, counts.tn = tp, fp, fn, tn
             metrics.labelled[task] = labelled
         return summed[0], int(round(summed[1]))
 
-    def fit(self, batches: Iterable[Mapping[str, Any]], *, steps: int,
-            val_loader: Iterable[Mapping[str, Any]] | None = None, val_every: int = 0) -> dict[str, float]:
+    def fit(
+        self,
+        batches: Iterable[Mapping[str, Any]],
+        *,
+        steps: int,
+        val_loader: Iterable[Mapping[str, Any]] | None = None,
+        val_every: int = 0,
+    ) -> dict[str, float]:
         """Train until ``self.step == steps`` (resumes from the current ``step``); returns the last metrics."""
         last: dict[str, float] = {}
         iterator = iter(batches)
         bar = None if sys.stdout.isatty() else False  # off a terminal the trainer's own log line says steps/s and ETA
-        for _ in progress(range(self.step, steps), total=max(0, steps - self.step), description="training",
-                          enabled=bar):
+        for _ in progress(
+            range(self.step, steps), total=max(0, steps - self.step), description="training", enabled=bar
+        ):
             try:
                 batch = [next(iterator) for _ in range(self.accumulate)] if self.accumulate > 1 else next(iterator)
             except StopIteration:
@@ -207,8 +225,12 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume (tensors and plain values only)."""
-        state = {"step": self.step, "model": unwrap(self.model).state_dict(),
-                 "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
+        state = {
+            "step": self.step,
+            "model": unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
         if self.scheduler is not None:
             state["scheduler"] = self.scheduler.state_dict()
         return state

@@ -31,8 +31,15 @@ class MultiTaskLoss(nn.Module):
     ``labelled`` ``{task: bool [B]}``; a task without labelled pixels in the batch adds nothing.
     """
 
-    def __init__(self, tasks: Sequence[str], *, bce_weight: float = 1.0, dice_weight: float = 1.0,
-                 task_weights: Mapping[str, float] | None = None, pos_weight: Mapping[str, float] | None = None):
+    def __init__(
+        self,
+        tasks: Sequence[str],
+        *,
+        bce_weight: float = 1.0,
+        dice_weight: float = 1.0,
+        task_weights: Mapping[str, float] | None = None,
+        pos_weight: Mapping[str, float] | None = None,
+    ):
         super().__init__()
         self.tasks = tuple(tasks)
         self.bce_weight = bce_weight

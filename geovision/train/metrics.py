@@ -38,8 +38,14 @@ class PixelMetrics:
         for task in self.tasks:
             if self.labelled[task]:
                 c = self.counts[task]
-                out.update({f"{task}/iou": c.iou, f"{task}/f1": c.f1, f"{task}/precision": c.precision,
-                            f"{task}/recall": c.recall})
+                out.update(
+                    {
+                        f"{task}/iou": c.iou,
+                        f"{task}/f1": c.f1,
+                        f"{task}/precision": c.precision,
+                        f"{task}/recall": c.recall,
+                    }
+                )
         ious = [out[f"{t}/iou"] for t in self.tasks if f"{t}/iou" in out]
         if ious:
             out["mean_iou"] = sum(ious) / len(ious)

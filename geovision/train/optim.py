@@ -35,13 +35,24 @@ def parameter_groups(model: nn.Module, *, lr: float, weight_decay: float, encode
         is_encoder = name.startswith("encoder.") or ".encoder." in name
         no_decay = param.ndim <= 1
         groups.setdefault((is_encoder, no_decay), []).append(param)
-    return [{"params": params, "lr": lr * (encoder_lr_mult if is_encoder else 1.0),
-             "weight_decay": 0.0 if no_decay else weight_decay}
-            for (is_encoder, no_decay), params in sorted(groups.items())]
+    return [
+        {
+            "params": params,
+            "lr": lr * (encoder_lr_mult if is_encoder else 1.0),
+            "weight_decay": 0.0 if no_decay else weight_decay,
+        }
+        for (is_encoder, no_decay), params in sorted(groups.items())
+    ]
 
 
-def build_optimizer(model: nn.Module, *, lr: float, weight_decay: float = 1e-4,
-                    betas: tuple[float, float] = (0.9, 0.999), encoder_lr_mult: float = 1.0) -> torch.optim.AdamW:
+def build_optimizer(
+    model: nn.Module,
+    *,
+    lr: float,
+    weight_decay: float = 1e-4,
+    betas: tuple[float, float] = (0.9, 0.999),
+    encoder_lr_mult: float = 1.0,
+) -> torch.optim.AdamW:
     """AdamW over :func:`parameter_groups` (no weight decay on norms and biases)."""
     groups = parameter_groups(model, lr=lr, weight_decay=weight_decay, encoder_lr_mult=encoder_lr_mult)
     if not groups:
@@ -58,12 +69,15 @@ def warmup_cosine(step: int, *, warmup_steps: int, total_steps: int, min_lr_rati
     return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, *, warmup_steps: int, total_steps: int,
-                    min_lr_ratio: float = 0.01) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, *, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.01
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A per-step :class:`LambdaLR` with :func:`warmup_cosine` (call ``step()`` after each optimiser step)."""
     if warmup_steps >= total_steps and total_steps > 1:
-        raise ConfigError(f"warmup_steps ({warmup_steps}) must be below the total steps ({total_steps})",
-                          fix="shorten the warm-up or train longer")
+        raise ConfigError(
+            f"warmup_steps ({warmup_steps}) must be below the total steps ({total_steps})",
+            fix="shorten the warm-up or train longer",
+        )
 
     def factor(step: int) -> float:
         return warmup_cosine(step, warmup_steps=warmup_steps, total_steps=total_steps, min_lr_ratio=min_lr_ratio)

@@ -30,15 +30,24 @@ def regularize(geometry: shapely.Geometry, rectangularity: float = RECTANGULARIT
 def shapes_from_mask(mask: np.ndarray, transform: Affine, *, connectivity: int = 4) -> list[shapely.Geometry]:
     """Polygons of the true pixels of ``mask`` (rasterio.features.shapes), made valid."""
     mask = np.asarray(mask).astype(np.uint8)
-    geoms = [shapely.geometry.shape(geom)
-             for geom, value in features.shapes(mask, mask=mask > 0, transform=transform, connectivity=connectivity)
-             if value == 1]
+    geoms = [
+        shapely.geometry.shape(geom)
+        for geom, value in features.shapes(mask, mask=mask > 0, transform=transform, connectivity=connectivity)
+        if value == 1
+    ]
     return [shapely.make_valid(g) if not g.is_valid else g for g in geoms]
 
 
-def polygonize_buildings(mask: np.ndarray, *, transform: Affine, crs: Any, min_area_m2: float = 0.0,
-                         simplify_m: float = 0.0, regularize_shapes: bool = False,
-                         connectivity: int = 4) -> gpd.GeoDataFrame:
+def polygonize_buildings(
+    mask: np.ndarray,
+    *,
+    transform: Affine,
+    crs: Any,
+    min_area_m2: float = 0.0,
+    simplify_m: float = 0.0,
+    regularize_shapes: bool = False,
+    connectivity: int = 4,
+) -> gpd.GeoDataFrame:
     """Building footprints from a binary mask, with ``area_m2`` and a ``building_id``.
 
     ``min_area_m2`` drops specks (area computed in a metric CRS even when the mask
@@ -47,20 +56,25 @@ def polygonize_buildings(mask: np.ndarray, *, transform: Affine, crs: Any, min_a
     Every output geometry is a valid Polygon.
     """
     if min_area_m2 < 0 or simplify_m < 0:
-        raise ConfigError("min_area_m2 and simplify_m must be >= 0",
-                          fix="pass --min-area-m2 and --simplify-m as non-negative numbers")
+        raise ConfigError(
+            "min_area_m2 and simplify_m must be >= 0", fix="pass --min-area-m2 and --simplify-m as non-negative numbers"
+        )
     gdf = gpd.GeoDataFrame(geometry=shapes_from_mask(mask, transform, connectivity=connectivity), crs=crs)
     return clean_polygons(gdf, min_area_m2=min_area_m2, simplify_m=simplify_m, regularize_shapes=regularize_shapes)
 
 
-def clean_polygons(gdf: gpd.GeoDataFrame, *, min_area_m2: float = 0.0, simplify_m: float = 0.0,
-                   regularize_shapes: bool = False) -> gpd.GeoDataFrame:
+def clean_polygons(
+    gdf: gpd.GeoDataFrame, *, min_area_m2: float = 0.0, simplify_m: float = 0.0, regularize_shapes: bool = False
+) -> gpd.GeoDataFrame:
     """Explode to Polygons, simplify/regularise in a metric CRS, filter by area, number them."""
     gdf = gdf[~gdf.geometry.is_empty].explode(index_parts=False)
     gdf = gdf[gdf.geom_type == "Polygon"].reset_index(drop=True)
     if len(gdf) == 0:
-        return gpd.GeoDataFrame({"building_id": np.zeros(0, dtype=np.int64), "area_m2": np.zeros(0)},
-                                geometry=gpd.GeoSeries([], crs=gdf.crs), crs=gdf.crs)
+        return gpd.GeoDataFrame(
+            {"building_id": np.zeros(0, dtype=np.int64), "area_m2": np.zeros(0)},
+            geometry=gpd.GeoSeries([], crs=gdf.crs),
+            crs=gdf.crs,
+        )
     crs = metric_crs(gdf)
     metric = gdf.to_crs(crs) if crs != gdf.crs else gdf
     geoms = metric.geometry
@@ -80,8 +94,15 @@ def clean_polygons(gdf: gpd.GeoDataFrame, *, min_area_m2: float = 0.0, simplify_
     return out
 
 
-def polygonize_raster(path: Any, *, tau: float = 0.5, min_area_m2: float = 0.0, simplify_m: float = 0.0,
-                      regularize_shapes: bool = False, window_px: int = 4096) -> gpd.GeoDataFrame:
+def polygonize_raster(
+    path: Any,
+    *,
+    tau: float = 0.5,
+    min_area_m2: float = 0.0,
+    simplify_m: float = 0.0,
+    regularize_shapes: bool = False,
+    window_px: int = 4096,
+) -> gpd.GeoDataFrame:
     """Building footprints from a mask or probability raster file, window by window.
 
     Pixels ``>= tau`` and valid are buildings. Pieces touching an inner window edge are

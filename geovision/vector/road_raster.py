@@ -30,8 +30,15 @@ from geovision.vector.units import length_m, metres_per_map_unit
 SNAP_PX = 0.01
 
 
-def road_lines_from_raster(path: Any, *, tau: float = 0.5, window_px: int = 4096, halo_px: int = 128,
-                           min_spur_m: float = 0.0, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
+def road_lines_from_raster(
+    path: Any,
+    *,
+    tau: float = 0.5,
+    window_px: int = 4096,
+    halo_px: int = 128,
+    min_spur_m: float = 0.0,
+    simplify_m: float = 0.0,
+) -> gpd.GeoDataFrame:
     """Road centrelines (``u``, ``v``, ``geometry``, ``length_m``) of a mask/probability raster file.
 
     Pixels ``>= tau`` and valid are road. ``halo_px`` extra pixels around each window keep
@@ -65,8 +72,9 @@ def _traced_pieces(raster: Any, *, tau: float, window_px: int, halo_px: int) -> 
     pieces: list[np.ndarray] = []
     for chip in plan_windows(raster.width, raster.height, chip_px=window_px):
         core = chip.crop
-        halo = PixelWindow(core.col_off - halo_px, core.row_off - halo_px,
-                           core.width + 2 * halo_px, core.height + 2 * halo_px)
+        halo = PixelWindow(
+            core.col_off - halo_px, core.row_off - halo_px, core.width + 2 * halo_px, core.height + 2 * halo_px
+        )
         clipped = clip_window(halo, raster.width, raster.height)  # outside the raster is no road anyway
         if clipped is None:  # never: the halo holds its core, which is inside the raster
             continue

@@ -15,8 +15,9 @@ from affine import Affine
 HALF_PIXEL_SHARE = 0.45  # tolerance as a share of the pixel side (strictly below half a pixel)
 
 
-def simplify_outlines(frame: gpd.GeoDataFrame, transform: Affine, *, share: float = HALF_PIXEL_SHARE,
-                      digits: int = 4) -> gpd.GeoDataFrame:
+def simplify_outlines(
+    frame: gpd.GeoDataFrame, transform: Affine, *, share: float = HALF_PIXEL_SHARE, digits: int = 4
+) -> gpd.GeoDataFrame:
     """A copy of ``frame`` (in the raster's CRS) with geometries simplified by ``share`` x the pixel side.
 
     Float columns are rounded to ``digits`` decimals.

@@ -52,7 +52,7 @@ def _walk(start: int, first: int, adjacency: sparse.csr_matrix, is_node: np.ndar
     """Follow a chain of degree-2 pixels from ``start`` through ``first`` until a node pixel (or back to start)."""
     path, previous, current = [start, first], start, first
     while not is_node[current] and current != start:
-        neighbours = adjacency.indices[adjacency.indptr[current]:adjacency.indptr[current + 1]]
+        neighbours = adjacency.indices[adjacency.indptr[current] : adjacency.indptr[current + 1]]
         following = [n for n in neighbours if n != previous]
         if not following:
             break
@@ -61,8 +61,9 @@ def _walk(start: int, first: int, adjacency: sparse.csr_matrix, is_node: np.ndar
     return path
 
 
-def skeleton_graph(mask: np.ndarray, *, transform: Affine = Affine.identity(),
-                   skeleton: np.ndarray | None = None) -> nx.MultiGraph:
+def skeleton_graph(
+    mask: np.ndarray, *, transform: Affine = Affine.identity(), skeleton: np.ndarray | None = None
+) -> nx.MultiGraph:
     """Centreline graph of a road mask. Node attrs ``x, y``; edge attrs ``geometry`` (LineString), ``n_px``."""
     skel = skeletonize(np.asarray(mask, dtype=bool)) if skeleton is None else np.asarray(skeleton, dtype=bool)
     rows, cols, adjacency = skeleton_adjacency(skel)
@@ -97,7 +98,7 @@ def skeleton_graph(mask: np.ndarray, *, transform: Affine = Affine.identity(),
         graph.add_edge(u, v, geometry=shapely.LineString(coords), n_px=len(path))
 
     for start in np.flatnonzero(is_node & (degree > 0)):
-        for first in adjacency.indices[adjacency.indptr[start]:adjacency.indptr[start + 1]]:
+        for first in adjacency.indices[adjacency.indptr[start] : adjacency.indptr[start + 1]]:
             if is_node[first]:
                 pair = (min(start, first), max(start, first))
                 if pair in node_pairs:
@@ -129,9 +130,11 @@ def prune_spurs(graph: nx.MultiGraph, min_length: float) -> nx.MultiGraph:
     """Drop dead-end edges shorter than ``min_length`` (map units), once; remove isolated nodes."""
     if min_length <= 0:
         return graph
-    spurs = [(u, v, k) for u, v, k, data in graph.edges(keys=True, data=True)
-             if data["geometry"].length < min_length and u != v
-             and (graph.degree(u) == 1) != (graph.degree(v) == 1)]
+    spurs = [
+        (u, v, k)
+        for u, v, k, data in graph.edges(keys=True, data=True)
+        if data["geometry"].length < min_length and u != v and (graph.degree(u) == 1) != (graph.degree(v) == 1)
+    ]
     graph.remove_edges_from(spurs)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
     return graph
@@ -145,8 +148,9 @@ def graph_to_lines(graph: nx.MultiGraph, crs: Any) -> gpd.GeoDataFrame:
     return gdf
 
 
-def road_lines(mask: np.ndarray, *, transform: Affine, crs: Any, min_spur_m: float = 0.0,
-               simplify_m: float = 0.0) -> gpd.GeoDataFrame:
+def road_lines(
+    mask: np.ndarray, *, transform: Affine, crs: Any, min_spur_m: float = 0.0, simplify_m: float = 0.0
+) -> gpd.GeoDataFrame:
     """Road centrelines (LineStrings with ``u``, ``v`` node ids and ``length_m``) from a road mask.
 
     ``min_spur_m`` prunes dead-end branches shorter than that (skeleton hairs);

@@ -28,8 +28,10 @@ def pixel_xy(transform: Affine, cols: ArrayLike, rows: ArrayLike) -> tuple[np.nd
 def metric_crs(gdf: gpd.GeoDataFrame) -> Any:
     """A metric CRS for areas and lengths: the frame's own if projected, else its local UTM zone."""
     if gdf.crs is None:
-        raise ConfigError("geometries have no CRS, so areas and lengths in metres cannot be computed",
-                          fix="give the data a CRS (a georeferenced raster or a vector file with a CRS)")
+        raise ConfigError(
+            "geometries have no CRS, so areas and lengths in metres cannot be computed",
+            fix="give the data a CRS (a georeferenced raster or a vector file with a CRS)",
+        )
     if gdf.crs.is_projected:
         return gdf.crs
     return gdf.estimate_utm_crs()

@@ -22,8 +22,13 @@ def _cli(*args):
 
 def test_adapt_writes_a_bundle_with_its_card_and_both_scores(event, tiny_bundle, tmp_path):
     out = tmp_path / "adapted"
-    result = adapt([str(event.pre)], [str(event.paths["buildings"]), str(event.paths["roads"])], out,
-                   model=str(tiny_bundle), options=AdaptOptions(minutes=0.5, chip_px=128, batch_size=2))
+    result = adapt(
+        [str(event.pre)],
+        [str(event.paths["buildings"]), str(event.paths["roads"])],
+        out,
+        model=str(tiny_bundle),
+        options=AdaptOptions(minutes=0.5, chip_px=128, batch_size=2),
+    )
     assert result.steps >= 10 and set(result.tasks) == {"buildings", "roads"}
     record = json.loads((out / "adapt.json").read_text())
     assert record["adapted"] == result.adapted and record["steps"] == result.steps
@@ -42,9 +47,11 @@ def test_validation_blocks_are_a_quarter_in_whole_blocks():
 
 
 def test_osm_style_roads_get_their_width(tmp_path):
-    frame = gpd.GeoDataFrame({"highway": ["primary", "service", "footway_link", None],
-                              "width": [None, None, None, "4 m"]},
-                             geometry=[shapely.LineString([(0, 0), (1, 1)])] * 4, crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"highway": ["primary", "service", "footway_link", None], "width": [None, None, None, "4 m"]},
+        geometry=[shapely.LineString([(0, 0), (1, 1)])] * 4,
+        crs="EPSG:4326",
+    )
     np.testing.assert_allclose(road_width_m(frame), [12.0, 5.0, 2.0, 4.0])
 
 
@@ -60,11 +67,25 @@ def test_bad_labels_are_clear_exit_2_errors(event, tiny_bundle, tmp_path):
     few = _write(buildings.iloc[:1].set_geometry(buildings.iloc[:1].centroid.buffer(0.6)), tmp_path / "few.geojson")
     empty = tmp_path / "empty.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}')
-    cases = {far: "do not overlap", points: "not building polygons or road lines", few: "too few labelled pixels",
-             empty: "no geometries"}
+    cases = {
+        far: "do not overlap",
+        points: "not building polygons or road lines",
+        few: "too few labelled pixels",
+        empty: "no geometries",
+    }
     for path, message in cases.items():
-        result = _cli("--pre", event.pre, "--labels", path, "--out", tmp_path / f"o_{path.stem}", "--model",
-                      tiny_bundle, "--minutes", 1)
+        result = _cli(
+            "--pre",
+            event.pre,
+            "--labels",
+            path,
+            "--out",
+            tmp_path / f"o_{path.stem}",
+            "--model",
+            tiny_bundle,
+            "--minutes",
+            1,
+        )
         assert result.exit_code == 2, (path.name, result.output)
         assert message in result.output and path.name in result.output, result.output
         assert len(result.output.strip().splitlines()) == 1, result.output
@@ -80,8 +101,21 @@ def test_read_labels_sorts_polygons_and_lines(event):
 def test_run_adapt_with_adapts_then_segments_with_it_and_a_rerun_skips_it(event, tiny_bundle, tmp_path):
     """`geovision run --adapt-with`: an adapt stage in run.json, the segment stage on its bundle, reruns resume."""
     out = tmp_path / "run"
-    args = ["run", "--pre", event.pre, "--post", event.post, "--out", out, "--model", tiny_bundle,
-            "--adapt-with", event.paths["buildings"], "--adapt-minutes", "0.5"]
+    args = [
+        "run",
+        "--pre",
+        event.pre,
+        "--post",
+        event.post,
+        "--out",
+        out,
+        "--model",
+        tiny_bundle,
+        "--adapt-with",
+        event.paths["buildings"],
+        "--adapt-minutes",
+        "0.5",
+    ]
     first = CliRunner().invoke(cli, list(map(str, args)))
     assert first.exit_code == 0, first.output
     record = json.loads((out / "run.json").read_text())

@@ -37,8 +37,9 @@ def _failing_command():
 
 
 def test_geovision_errors_exit_2_with_one_line(monkeypatch):
-    monkeypatch.setattr(cli_main.LazyGroup, "get_command",
-                        lambda self, ctx, name: _failing_command() if name == "boom" else None)
+    monkeypatch.setattr(
+        cli_main.LazyGroup, "get_command", lambda self, ctx, name: _failing_command() if name == "boom" else None
+    )
     result = CliRunner().invoke(cli_main.cli, ["boom"])
     assert result.exit_code == 2
     assert result.output.strip() == "Error: /data/pre.tif: input not found. Fix: check the path"

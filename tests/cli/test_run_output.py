@@ -14,8 +14,10 @@ from geovision.progress import _lines, set_quiet
 
 def test_missing_input_stops_before_any_stage_and_writes_no_record(tmp_path):
     out = tmp_path / "run"
-    result = CliRunner().invoke(cli_main.cli, ["run", "--pre", str(tmp_path / "nope.tif"), "--post",
-                                               str(tmp_path / "nope2.tif"), "--out", str(out)])
+    result = CliRunner().invoke(
+        cli_main.cli,
+        ["run", "--pre", str(tmp_path / "nope.tif"), "--post", str(tmp_path / "nope2.tif"), "--out", str(out)],
+    )
     assert result.exit_code == 2 and "pre-event image does not exist" in result.output
     assert "stage" not in result.output and not (out / "run.json").exists()
 
@@ -65,15 +67,27 @@ def test_a_moved_run_resumes_quietly_and_prints_the_summary(demo_run, tmp_path):
     record = json.loads((copy / "run.json").read_text())
     assert all("resumed" in stage["reason"] for stage in record["stages"].values() if stage["status"] == "done")
     assert {n for n, stage in record["stages"].items() if stage["status"] != "done"} == {"adapt"}  # no --adapt-with
-    assert all(not path.startswith("/") for stage in record["stages"].values() if stage["name"] != "inputs"
-               for path in stage["outputs"].values())
+    assert all(
+        not path.startswith("/")
+        for stage in record["stages"].values()
+        if stage["name"] != "inputs"
+        for path in stage["outputs"].values()
+    )
     loud = CliRunner().invoke(cli_main.cli, ["run", "demo", "--out", str(copy)])
     assert "stage segment started" in loud.output
-    for text in ("buildings lost:", "people affected:", "95 % interval", "roads lost:", " km of ", "impacted cells:",
-                 " m x ", "report.html", "geovision.gpkg"):
+    for text in (
+        "buildings lost:",
+        "people affected:",
+        "95 % interval",
+        "roads lost:",
+        " km of ",
+        "impacted cells:",
+        " m x ",
+        "report.html",
+        "geovision.gpkg",
+    ):
         assert text in loud.output, (text, loud.output)
     assert len(loud.output.splitlines()) < 40
-    figures = json.loads(CliRunner().invoke(cli_main.cli, ["run", "demo", "--out", str(copy),
-                                                                          "--json"]).stdout)
+    figures = json.loads(CliRunner().invoke(cli_main.cli, ["run", "demo", "--out", str(copy), "--json"]).stdout)
     assert figures["buildings_lost"] == record["stages"]["vectorize"]["figures"]["buildings_lost"]
     assert figures["cell_m"] == 128.0 and figures["interval_level"] == 0.95

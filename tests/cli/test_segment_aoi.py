@@ -24,11 +24,14 @@ X0, Y0, RES = 365_000.0, 4_100_000.0, 0.5
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     torch.manual_seed(0)
-    meta = BundleMeta(architecture=TINY, bands=("red", "green", "blue"),
-                      normalization=Normalization(mean=(127.5,) * 3, std=(127.5,) * 3), gsd_m=RES,
-                      thresholds={"buildings": 0.5, "roads": 0.5},
-                      training=TrainingInfo(data=[DataSource(name="none (random weights, test only)",
-                                                             licence="Apache-2.0")]))
+    meta = BundleMeta(
+        architecture=TINY,
+        bands=("red", "green", "blue"),
+        normalization=Normalization(mean=(127.5,) * 3, std=(127.5,) * 3),
+        gsd_m=RES,
+        thresholds={"buildings": 0.5, "roads": 0.5},
+        training=TrainingInfo(data=[DataSource(name="none (random weights, test only)", licence="Apache-2.0")]),
+    )
     return save_bundle(tmp_path_factory.mktemp("bundle") / "tiny", build_model(TINY, pretrained=False).eval(), meta)
 
 
@@ -45,13 +48,33 @@ def test_segment_with_lonlat_aoi(tmp_path, bundle):
     pre, post = write_scene(tmp_path / "pre.tif", 1), write_scene(tmp_path / "post.tif", 2)
     triangle = shapely.Polygon([px(30, 40), px(130, 40), px(30, 160)])  # bbox: 100 x 120 px
     to_lonlat = Transformer.from_crs("EPSG:32615", "EPSG:4326", always_xy=True)
-    lonlat = shapely.transform(shapely.segmentize(triangle, 1.0),
-                               lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
+    lonlat = shapely.transform(
+        shapely.segmentize(triangle, 1.0), lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1]))
+    )
     aoi = tmp_path / "aoi.gpkg"
     gpd.GeoDataFrame(geometry=[lonlat], crs="EPSG:4326").to_file(aoi, engine="pyogrio")
     out = tmp_path / "out"
-    args = ["segment", "--pre", str(pre), "--post", str(post), "--aoi", str(aoi), "--out", str(out),
-            "--model", str(bundle), "--runtime", "fp32", "--device", "cpu", "--chip-px", "64", "--overlap-px", "8"]
+    args = [
+        "segment",
+        "--pre",
+        str(pre),
+        "--post",
+        str(post),
+        "--aoi",
+        str(aoi),
+        "--out",
+        str(out),
+        "--model",
+        str(bundle),
+        "--runtime",
+        "fp32",
+        "--device",
+        "cpu",
+        "--chip-px",
+        "64",
+        "--overlap-px",
+        "8",
+    ]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "100x120 px" in result.output
@@ -74,9 +97,23 @@ def test_segment_aoi_errors_exit_2(tmp_path, bundle):
     pre, post = write_scene(tmp_path / "pre.tif", 1), write_scene(tmp_path / "post.tif", 2)
     far = tmp_path / "far.geojson"
     gpd.GeoDataFrame(geometry=[shapely.box(*px(1000, 1000), *px(1100, 900))], crs="EPSG:32615").to_file(
-        far, engine="pyogrio")
-    base = ["segment", "--pre", str(pre), "--post", str(post), "--out", str(tmp_path / "out"),
-            "--model", str(bundle), "--runtime", "fp32", "--device", "cpu"]
+        far, engine="pyogrio"
+    )
+    base = [
+        "segment",
+        "--pre",
+        str(pre),
+        "--post",
+        str(post),
+        "--out",
+        str(tmp_path / "out"),
+        "--model",
+        str(bundle),
+        "--runtime",
+        "fp32",
+        "--device",
+        "cpu",
+    ]
     result = CliRunner().invoke(cli, [*base, "--aoi", str(far)])
     assert result.exit_code == 2 and "far.geojson" in result.output and "AOI does not overlap" in result.output
     result = CliRunner().invoke(cli, [*base, "--aoi", str(tmp_path / "missing.gpkg")])

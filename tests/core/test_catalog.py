@@ -15,8 +15,10 @@ def test_repository_catalog_loads_with_demo_and_joplin():
 
 def test_unknown_keys_are_rejected_naming_the_file(tmp_path):
     path = tmp_path / "cat.yaml"
-    path.write_text("version: 1\nevents:\n  x:\n    title: t\n    kind: synthetic\n    synth: {}\n"
-                    "    licence: CC0\n    colour: red\n")
+    path.write_text(
+        "version: 1\nevents:\n  x:\n    title: t\n    kind: synthetic\n    synth: {}\n"
+        "    licence: CC0\n    colour: red\n"
+    )
     with pytest.raises(ConfigError, match=r"cat\.yaml.*events\.x\.colour"):
         load_catalog(path)
 
@@ -47,8 +49,10 @@ def test_missing_catalog(tmp_path):
 
 def _files_event(tmp_path, pre: str):
     path = tmp_path / "cat.yaml"
-    path.write_text("version: 1\nevents:\n  x:\n    title: t\n    kind: files\n    licence: CC0\n"
-                    f"    pre: {pre}\n    post: {{path: b.tif}}\n")
+    path.write_text(
+        "version: 1\nevents:\n  x:\n    title: t\n    kind: files\n    licence: CC0\n"
+        f"    pre: {pre}\n    post: {{path: b.tif}}\n"
+    )
     return path
 
 
@@ -66,11 +70,14 @@ def test_source_scaling_uses_the_io_scaling_vocabulary(tmp_path):
     assert source.scaling.to_scaling() == Scaling(method="fixed", low=0.0, high=(2047.0, 2047.0, 4095.0))
 
 
-@pytest.mark.parametrize("pre, message", [
-    ("{path: a.tif, bands: [1, 2], band_names: [r, g, b]}", "same length"),
-    ("{path: a.tif, bands: [0, 1, 2]}", r"pre\.bands\.0"),
-    ("{path: a.tif, scaling: {method: range}}", r"pre\.scaling\.method"),
-])
+@pytest.mark.parametrize(
+    "pre, message",
+    [
+        ("{path: a.tif, bands: [1, 2], band_names: [r, g, b]}", "same length"),
+        ("{path: a.tif, bands: [0, 1, 2]}", r"pre\.bands\.0"),
+        ("{path: a.tif, scaling: {method: range}}", r"pre\.scaling\.method"),
+    ],
+)
 def test_bad_source_fields_are_rejected_naming_the_file(tmp_path, pre, message):
     with pytest.raises(ConfigError, match=rf"cat\.yaml.*{message}"):
         load_catalog(_files_event(tmp_path, pre))

@@ -3,18 +3,21 @@ import pytest
 from geovision import errors
 
 
-@pytest.mark.parametrize("cls, builtin", [
-    (errors.MissingFileError, FileNotFoundError),
-    (errors.CorruptFileError, OSError),
-    (errors.GeoreferenceError, ValueError),
-    (errors.NoOverlapError, ValueError),
-    (errors.BandCountError, ValueError),
-    (errors.NodataError, ValueError),
-    (errors.OutputExistsError, FileExistsError),
-    (errors.ConfigError, ValueError),
-    (errors.ModelBundleError, ValueError),
-    (errors.StackError, RuntimeError),
-])
+@pytest.mark.parametrize(
+    "cls, builtin",
+    [
+        (errors.MissingFileError, FileNotFoundError),
+        (errors.CorruptFileError, OSError),
+        (errors.GeoreferenceError, ValueError),
+        (errors.NoOverlapError, ValueError),
+        (errors.BandCountError, ValueError),
+        (errors.NodataError, ValueError),
+        (errors.OutputExistsError, FileExistsError),
+        (errors.ConfigError, ValueError),
+        (errors.ModelBundleError, ValueError),
+        (errors.StackError, RuntimeError),
+    ],
+)
 def test_every_error_is_also_a_builtin(cls, builtin):
     error = cls("broken", path="a.tif", fix="do this")
     assert isinstance(error, errors.GeovisionError)

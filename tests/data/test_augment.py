@@ -15,8 +15,13 @@ def _sample() -> dict:
     valid = torch.ones(24, 24, dtype=torch.bool)
     valid[:, :3] = False
     image[:, ~valid] = 0
-    return {"image": image, "mask_buildings": mask, "valid": valid, "labelled": {"buildings": torch.tensor(True)},
-            "scene": "s"}
+    return {
+        "image": image,
+        "mask_buildings": mask,
+        "valid": valid,
+        "labelled": {"buildings": torch.tensor(True)},
+        "scene": "s",
+    }
 
 
 def test_geometric_augmentations_move_everything_together():

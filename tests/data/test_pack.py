@@ -8,8 +8,12 @@ from geovision.data.pack import load_pack, pack_scene, save_pack
 from geovision.data.scenes import geotiff_scene
 from geovision.types import PixelWindow
 
-WINDOWS = [PixelWindow(0, 0, 32, 32), PixelWindow(70, 60, 40, 40), PixelWindow(-10, -5, 30, 30),
-           PixelWindow(200, 200, 16, 16)]
+WINDOWS = [
+    PixelWindow(0, 0, 32, 32),
+    PixelWindow(70, 60, 40, 40),
+    PixelWindow(-10, -5, 30, 30),
+    PixelWindow(200, 200, 16, 16),
+]
 
 
 def test_packed_scene_reads_like_the_file_scene(toy_scene):

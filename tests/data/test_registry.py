@@ -22,10 +22,12 @@ EVALUATION_ONLY = [
     "xbd_joplin_tornado/images/joplin-tornado_00000000_*",
     "xbd_joplin_tornado/labels/joplin-tornado_00000000_*",
     "deepglobe_roads/train/388_*",
-    "cil_roads/*/satImage_07[1-9].png", "cil_roads/*/satImage_080.png",
+    "cil_roads/*/satImage_07[1-9].png",
+    "cil_roads/*/satImage_080.png",
     "spacenet1_rio_buildings/*/3band_013022223130_Public_img5[67].tif",
     "xbd_three_events/*",
-    "spacenet3_vegas_roads_apls/images/*img0*", "spacenet3_vegas_roads_apls/gt_json_prop_wkt/*/*img0*",
+    "spacenet3_vegas_roads_apls/images/*img0*",
+    "spacenet3_vegas_roads_apls/gt_json_prop_wkt/*/*img0*",
 ]
 
 
@@ -43,8 +45,13 @@ def source_files(source, resolve=Path) -> set[Path]:
     for key in ("labels", "masks"):
         if isinstance(fields.get(key), dict):
             paths += list(fields[key].values())
-    return {Path(p).resolve() for path in paths if isinstance(path, str)
-            for pattern in expand_braces(str(resolve(path))) for p in glob.glob(pattern)}
+    return {
+        Path(p).resolve()
+        for path in paths
+        if isinstance(path, str)
+        for pattern in expand_braces(str(resolve(path)))
+        for p in glob.glob(pattern)
+    }
 
 
 def _load(path: Path):
@@ -75,9 +82,16 @@ def test_no_evaluation_tile_in_a_shipped_config(path, evaluation_files):
 def test_registry_eval_split_is_sources_md(shared_data, evaluation_files):
     registry = load_registry(REGISTRY)
     images = {p.resolve() for entry in registry.by_split("eval") for p in entry.images(shared_data)}
-    evaluation_images = {f for f in evaluation_files if "labels" not in f.parts and "gt_json_prop_wkt" not in f.parts
-                         and "groundtruth" not in f.parts and "masks" not in f.parts
-                         and not f.name.endswith(("_mask.png", ".csv")) and "_post_" not in f.name}
+    evaluation_images = {
+        f
+        for f in evaluation_files
+        if "labels" not in f.parts
+        and "gt_json_prop_wkt" not in f.parts
+        and "groundtruth" not in f.parts
+        and "masks" not in f.parts
+        and not f.name.endswith(("_mask.png", ".csv"))
+        and "_post_" not in f.name
+    }
     joplin_post = {f for f in evaluation_files if f.name == "joplin-tornado_00000000_post_disaster.png"}
     assert evaluation_images | joplin_post == images
     for entry in registry.by_split("train"):
@@ -98,8 +112,11 @@ def test_registry_expands_one_source_per_file_with_the_weight_shared(shared_data
 
 @pytest.mark.realdata
 def test_a_training_config_cannot_use_an_evaluation_entry(shared_data, tmp_path):
-    raw = {"data_registry": str(REGISTRY), "data_root": str(shared_data),
-           "data": {"train": [{"use": "deepglobe-388-eval"}]}}
+    raw = {
+        "data_registry": str(REGISTRY),
+        "data_root": str(shared_data),
+        "data": {"train": [{"use": "deepglobe-388-eval"}]},
+    }
     with pytest.raises(ConfigError, match="split is 'eval'"):
         resolve_registry(raw, tmp_path)
     raw["data"]["train"] = [{"use": "no-such-source"}]

@@ -73,8 +73,10 @@ def test_scene_weights_and_min_valid(toy_scene, tmp_path):
     image[:, :, :70] = 0
     holes = write_geotiff(tmp_path / "holes.tif", image, nodata=0)
     sparse = geotiff_scene(holes, {"roads": toy_scene["roads"]})
-    fractions = [float(RandomWindows([sparse], _reader(), length=20, seed=1, min_valid=0.5, tries=20)[i]["valid"]
-                       .float().mean()) for i in range(20)]
+    fractions = [
+        float(RandomWindows([sparse], _reader(), length=20, seed=1, min_valid=0.5, tries=20)[i]["valid"].float().mean())
+        for i in range(20)
+    ]
     assert min(fractions) >= 0.5
 
 

@@ -40,8 +40,12 @@ def test_vector_labels_in_another_crs_are_rasterised_on_the_image_grid(toy_scene
     road = shapely.LineString([(x0, y0 - 63 * 0.5), (x0 + 96 * 0.5, y0 - 63 * 0.5)])  # along row 63
     gpd.GeoDataFrame(geometry=[box], crs="EPSG:32615").to_crs(4326).to_file(tmp_path / "b.gpkg")
     gpd.GeoDataFrame(geometry=[road], crs="EPSG:32615").to_file(tmp_path / "r.geojson")
-    scene = geotiff_scene(toy_scene["image"], {"buildings": tmp_path / "b.gpkg", "roads": tmp_path / "r.geojson"},
-                          line_width_m=3.0, boundary_px=2)
+    scene = geotiff_scene(
+        toy_scene["image"],
+        {"buildings": tmp_path / "b.gpkg", "roads": tmp_path / "r.geojson"},
+        line_width_m=3.0,
+        boundary_px=2,
+    )
     _, valid, masks = scene.read(FULL)
     assert valid.all()
     agreement = (masks["buildings"] == toy_scene["buildings_array"]).mean()
@@ -56,8 +60,7 @@ def test_labels_must_be_on_the_image_grid(toy_scene, tmp_path):
     small = write_geotiff(tmp_path / "small.tif", np.zeros((40, 40), np.uint8))
     with pytest.raises(AlignmentError, match="40x40"):
         geotiff_scene(toy_scene["image"], {"buildings": small})
-    shifted = write_geotiff(tmp_path / "shifted.tif", np.zeros((80, 96), np.uint8),
-                            origin=(ORIGIN[0] + 100, ORIGIN[1]))
+    shifted = write_geotiff(tmp_path / "shifted.tif", np.zeros((80, 96), np.uint8), origin=(ORIGIN[0] + 100, ORIGIN[1]))
     with pytest.raises(AlignmentError, match="geotransform"):
         geotiff_scene(toy_scene["image"], {"buildings": shifted})
     with pytest.raises(MissingFileError):
@@ -91,25 +94,31 @@ def test_plain_image_with_mask_png(tmp_path):
 
 
 def _xbd_json(path, polygons: list[tuple[str, shapely.Polygon]]) -> None:
-    xy = [{"properties": {"feature_type": "building", "uid": str(i), "subtype": subtype}, "wkt": poly.wkt}
-          for i, (subtype, poly) in enumerate(polygons)]
-    lnglat = [{"properties": {"feature_type": "building", "uid": str(i)},
-               "wkt": shapely.affinity.affine_transform(poly, [1e-5, 0, 0, -1e-5, -94.5, 37.0]).wkt}
-              for i, (_, poly) in enumerate(polygons)]
-    path.write_text(json.dumps({"features": {"xy": xy, "lng_lat": lnglat},
-                                "metadata": {"width": 64, "height": 64}}))
+    xy = [
+        {"properties": {"feature_type": "building", "uid": str(i), "subtype": subtype}, "wkt": poly.wkt}
+        for i, (subtype, poly) in enumerate(polygons)
+    ]
+    lnglat = [
+        {
+            "properties": {"feature_type": "building", "uid": str(i)},
+            "wkt": shapely.affinity.affine_transform(poly, [1e-5, 0, 0, -1e-5, -94.5, 37.0]).wkt,
+        }
+        for i, (_, poly) in enumerate(polygons)
+    ]
+    path.write_text(json.dumps({"features": {"xy": xy, "lng_lat": lnglat}, "metadata": {"width": 64, "height": 64}}))
 
 
 def test_xbd_scene_and_excluded_damage_classes(tmp_path):
-    with rasterio.open(tmp_path / "post.png", "w", driver="PNG", width=64, height=64, count=3,
-                       dtype="uint8") as dst:
+    with rasterio.open(tmp_path / "post.png", "w", driver="PNG", width=64, height=64, count=3, dtype="uint8") as dst:
         dst.write(np.full((3, 64, 64), 90, np.uint8))
-    _xbd_json(tmp_path / "post.json", [("no-damage", shapely.box(5, 5, 15, 15)),
-                                       ("destroyed", shapely.box(30, 30, 40, 45))])
+    _xbd_json(
+        tmp_path / "post.json", [("no-damage", shapely.box(5, 5, 15, 15)), ("destroyed", shapely.box(30, 30, 40, 45))]
+    )
     scene = xbd_scene(tmp_path / "post.png", tmp_path / "post.json", gsd_m=0.45)
     assert scene.read(PixelWindow(0, 0, 64, 64))[2]["buildings"].sum() == 100 + 150
-    standing = xbd_scene(tmp_path / "post.png", tmp_path / "post.json", gsd_m=0.45,
-                         exclude_subtypes=("destroyed", "major-damage"))
+    standing = xbd_scene(
+        tmp_path / "post.png", tmp_path / "post.json", gsd_m=0.45, exclude_subtypes=("destroyed", "major-damage")
+    )
     masks = standing.read(PixelWindow(0, 0, 64, 64))[2]
     assert masks["buildings"].sum() == 100 and not masks["buildings"][30:45, 30:40].any()
 
@@ -117,8 +126,11 @@ def test_xbd_scene_and_excluded_damage_classes(tmp_path):
 @pytest.mark.realdata
 def test_real_xbd_joplin_tile(shared_data):
     folder = shared_data / "xbd_joplin_tornado"
-    scene = xbd_scene(folder / "images/joplin-tornado_00000001_pre_disaster.png",
-                      folder / "labels/joplin-tornado_00000001_pre_disaster.json", gsd_m=0.451)
+    scene = xbd_scene(
+        folder / "images/joplin-tornado_00000001_pre_disaster.png",
+        folder / "labels/joplin-tornado_00000001_pre_disaster.json",
+        gsd_m=0.451,
+    )
     image, valid, masks = scene.read(PixelWindow(0, 0, 1024, 1024))
     assert image.shape == (3, 1024, 1024) and valid.mean() > 0.9
     assert 0.05 < masks["buildings"].mean() < 0.5  # a built-up residential tile
@@ -127,9 +139,11 @@ def test_real_xbd_joplin_tile(shared_data):
 @pytest.mark.realdata
 def test_real_spacenet_geographic_raster_and_road_lines(shared_data):
     folder = shared_data / "spacenet3_vegas_roads_apls"
-    scene = geotiff_scene(folder / "images/RGB-PanSharpen_AOI_2_Vegas_img0.tif",
-                          {"roads": folder / "gt_json_prop_wkt/ground_truth_randomized/AOI_2_Vegas_img0.geojson"},
-                          line_width_m=6)
+    scene = geotiff_scene(
+        folder / "images/RGB-PanSharpen_AOI_2_Vegas_img0.tif",
+        {"roads": folder / "gt_json_prop_wkt/ground_truth_randomized/AOI_2_Vegas_img0.geojson"},
+        line_width_m=6,
+    )
     assert scene.image.count == 3  # alpha band left out
     assert 0.27 < scene.gsd_m < 0.33  # 2.7e-6 degrees at Las Vegas, measured geodesically
     _, valid, masks = scene.read(PixelWindow(0, 0, 1300, 1300))
@@ -138,8 +152,9 @@ def test_real_spacenet_geographic_raster_and_road_lines(shared_data):
 
 def test_gsd_of_metric_and_geographic_rasters(tmp_path):
     utm = write_geotiff(tmp_path / "utm.tif", np.zeros((8, 8), np.uint8), res_m=0.3)
-    geo = write_geotiff(tmp_path / "geo.tif", np.zeros((8, 8), np.uint8), res_m=1e-5, crs="EPSG:4326",
-                        origin=(10.0, 0.0))
+    geo = write_geotiff(
+        tmp_path / "geo.tif", np.zeros((8, 8), np.uint8), res_m=1e-5, crs="EPSG:4326", origin=(10.0, 0.0)
+    )
     assert gsd_m_of(open_geotiff(utm)) == pytest.approx(0.3)
     assert gsd_m_of(open_geotiff(geo)) == pytest.approx(1.11, rel=0.01)
 

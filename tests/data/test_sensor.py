@@ -27,14 +27,18 @@ def test_every_imitation_off_by_default_changes_nothing():
     augment = SensorAugment()
     assert not augment.active
     out, out_valid, out_masks = augment(image, valid, masks, np.random.default_rng(0))
-    assert torch.equal(out, image) and torch.equal(out_valid, valid) and torch.equal(out_masks["buildings"],
-                                                                                    masks["buildings"])
+    assert (
+        torch.equal(out, image)
+        and torch.equal(out_valid, valid)
+        and torch.equal(out_masks["buildings"], masks["buildings"])
+    )
 
 
 def test_the_same_seed_gives_the_same_chip_and_another_seed_another():
     image, valid, masks = _chip()
-    augment = SensorAugment(shear_p=1, resolution_p=1, colour_p=1, stretch_p=0.5, haze_p=0.5, blur_p=0.5,
-                            noise_p=1, jpeg_p=0.5)
+    augment = SensorAugment(
+        shear_p=1, resolution_p=1, colour_p=1, stretch_p=0.5, haze_p=0.5, blur_p=0.5, noise_p=1, jpeg_p=0.5
+    )
     a = augment(image, valid, masks, np.random.default_rng((3, 7)))
     b = augment(image, valid, masks, np.random.default_rng((3, 7)))
     c = augment(image, valid, masks, np.random.default_rng((3, 8)))

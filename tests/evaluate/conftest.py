@@ -31,10 +31,16 @@ def spacenet2_csvs(tmp_path):
     """SpaceNet 2 CSVs of two AOIs, scored by hand in test_spacenet2.py (truth: ImageId, BuildingId,
     PolygonWKT_Pix; proposals add Confidence)."""
     truth = tmp_path / "truth.csv"
-    truth.write_text("ImageId,BuildingId,PolygonWKT_Pix\n" + "".join(
-        f'{image},{building},"{"POLYGON EMPTY" if polygon is None else polygon.wkt}"\n'
-        for image, building, polygon in TRUTH))
+    truth.write_text(
+        "ImageId,BuildingId,PolygonWKT_Pix\n"
+        + "".join(
+            f'{image},{building},"{"POLYGON EMPTY" if polygon is None else polygon.wkt}"\n'
+            for image, building, polygon in TRUTH
+        )
+    )
     pred = tmp_path / "pred.csv"
-    pred.write_text("ImageId,BuildingId,PolygonWKT_Pix,Confidence\n" + "".join(
-        f'{image},{building},"{polygon.wkt}",{confidence}\n' for image, building, polygon, confidence in PRED))
+    pred.write_text(
+        "ImageId,BuildingId,PolygonWKT_Pix,Confidence\n"
+        + "".join(f'{image},{building},"{polygon.wkt}",{confidence}\n' for image, building, polygon, confidence in PRED)
+    )
     return pred, truth

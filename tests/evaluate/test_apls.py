@@ -22,8 +22,9 @@ from geovision.evaluate.vectors import PixelGrid, align_image_ids, read_vectors
 
 
 def test_simplify_merges_degree_two_chains_and_keeps_junctions():
-    graph = simplify_graph(lines_to_graph([LineString([(0, 0), (10, 0), (20, 5), (30, 0)]),
-                                           LineString([(10, 0), (10, 10)])]))
+    graph = simplify_graph(
+        lines_to_graph([LineString([(0, 0), (10, 0), (20, 5), (30, 0)]), LineString([(10, 0), (10, 10)])])
+    )
     assert graph.number_of_nodes() == 4  # ends (0,0), (30,0), (10,10) and the junction (10,0)
     lengths = sorted(round(d, 3) for *_, d in graph.edges(data="length"))
     assert lengths == [10.0, 10.0, round(2 * math.hypot(10, 5), 3)]
@@ -59,8 +60,11 @@ def test_midpoints_use_the_length_attribute_as_the_reference():
 
 
 def test_cosmiq_rules_delete_both_copies_of_a_shared_segment():
-    lines = [LineString([(0, 0), (10, 0), (20, 0)]), LineString([(10, 0), (20, 0), (30, 0)]),
-             LineString([(20, 0), (20, 40)])]
+    lines = [
+        LineString([(0, 0), (10, 0), (20, 0)]),
+        LineString([(10, 0), (20, 0), (30, 0)]),
+        LineString([(20, 0), (20, 40)]),
+    ]
     ours = road_graph(lines, min_subgraph_length_m=0)
     theirs = road_graph(lines, min_subgraph_length_m=0, rules="cosmiq")
     assert sorted(round(d, 6) for *_, d in ours.edges(data="length")) == [10.0, 20.0, 40.0]
@@ -144,8 +148,11 @@ def spacenet_sample(shared_data):
     """SpaceNet 3's APLS sample (Vegas img0 truth, ``albu`` CSV proposal), aligned."""
     folder = shared_data / "spacenet3_vegas_roads_apls"
     grid = PixelGrid.from_raster(folder / "images" / "RGB-PanSharpen_AOI_2_Vegas_img0.tif")
-    pred = read_vectors(folder / "gt_json_prop_wkt" / "proposal" / "sn3_sample_submission_albu.csv",
-                        pixel_grid=grid, image_id="AOI_2_Vegas_img0")
+    pred = read_vectors(
+        folder / "gt_json_prop_wkt" / "proposal" / "sn3_sample_submission_albu.csv",
+        pixel_grid=grid,
+        image_id="AOI_2_Vegas_img0",
+    )
     truth = read_vectors(folder / "gt_json_prop_wkt" / "ground_truth_randomized" / "AOI_2_Vegas_img0.geojson")
     return align_image_ids(pred, truth)
 
@@ -185,9 +192,14 @@ def test_cosmiq_graph_rules_match_cosmiq_code_with_its_duplicate_segment_bug(spa
 def _reference(path) -> dict[str, float]:
     """The three APLS numbers of a CosmiQ ``output__*.txt`` file."""
     text = path.read_text()
-    number = {key: float(text.split(label)[1].split()[0]) for key, label in (
-        ("apls", "Total APLS Score:"), ("gt_onto_prop", "Ground Truth Nodes Snapped Onto Proposal Score:"),
-        ("prop_onto_gt", "Proposal Nodes Snapped Onto Ground Truth Score:"))}
+    number = {
+        key: float(text.split(label)[1].split()[0])
+        for key, label in (
+            ("apls", "Total APLS Score:"),
+            ("gt_onto_prop", "Ground Truth Nodes Snapped Onto Proposal Score:"),
+            ("prop_onto_gt", "Proposal Nodes Snapped Onto Ground Truth Score:"),
+        )
+    }
     return number
 
 
@@ -214,8 +226,11 @@ def test_spacenet3_reference_output_from_its_graphs(shared_data, reference_graph
     truth, pred = reference_graphs
     assert (truth.graph.number_of_nodes(), truth.graph.number_of_edges()) == (71, 90)
     assert (pred.graph.number_of_nodes(), pred.graph.number_of_edges()) == (83, 108)
-    _assert_matches(apls_graphs(truth.graph, pred.graph, max_snap_dist_m=4, midpoint_spacing_m=200,
-                                curvature_eps=0.12), expected, 1e-6)
+    _assert_matches(
+        apls_graphs(truth.graph, pred.graph, max_snap_dist_m=4, midpoint_spacing_m=200, curvature_eps=0.12),
+        expected,
+        1e-6,
+    )
 
 
 @pytest.mark.realdata
@@ -236,20 +251,32 @@ def test_spacenet3_reference_ground_truth_is_the_geojson_under_cosmiq_rules(shar
 @pytest.mark.realdata
 def test_2019_reference_scored_the_same_proposal_graph(shared_data, reference_graphs):
     """The 2019 run's CSV gives the proposal's total length: it is the graph of proposal_graph_json."""
-    table = (shared_data / "spacenet3_vegas_roads_apls" / "reference_2019_gt_json_prop_graph"
-             / "scores__max_snap=4m_hole=3m.csv").read_text().splitlines()
+    table = (
+        (
+            shared_data
+            / "spacenet3_vegas_roads_apls"
+            / "reference_2019_gt_json_prop_graph"
+            / "scores__max_snap=4m_hole=3m.csv"
+        )
+        .read_text()
+        .splitlines()
+    )
     row = dict(zip(table[0].split(","), table[1].split(","), strict=True))
     _, pred = reference_graphs
     assert sum(length for *_, length in pred.graph.edges(data="length")) == pytest.approx(float(row["tot_meters_p"]))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reference_2019_gt_json_prop_graph (0.7598 = hmean(0.7931, 0.7292)) was computed on a ground truth of 40 "
-    "lines (tot_meters_gt 4669.825 m); the shared geojson has 38 (4461.288 m under CosmiQ's rules): it lacks "
-    "road_id 12784 and 14422 (208.537 m), which CosmiQ/apls@0fb1968 sample_data/gt_json_prop_wkt/"
-    "ground_truth_randomized/AOI_2_Vegas_img0.geojson still has. On the shared files this scores 0.7362 "
-    "(0.7974 / 0.6837); with those two lines added, the same code gives 0.759783 (0.793096 / 0.729156), the "
-    "reference to 1e-12, and exactly its 4669.825 m"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "reference_2019_gt_json_prop_graph (0.7598 = hmean(0.7931, 0.7292)) was computed on a ground truth of 40 "
+        "lines (tot_meters_gt 4669.825 m); the shared geojson has 38 (4461.288 m under CosmiQ's rules): it lacks "
+        "road_id 12784 and 14422 (208.537 m), which CosmiQ/apls@0fb1968 sample_data/gt_json_prop_wkt/"
+        "ground_truth_randomized/AOI_2_Vegas_img0.geojson still has. On the shared files this scores 0.7362 "
+        "(0.7974 / 0.6837); with those two lines added, the same code gives 0.759783 (0.793096 / 0.729156), the "
+        "reference to 1e-12, and exactly its 4669.825 m"
+    ),
+)
 @pytest.mark.realdata
 def test_spacenet3_2019_reference_output(shared_data, reference_graphs):
     folder = shared_data / "spacenet3_vegas_roads_apls"

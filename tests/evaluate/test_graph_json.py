@@ -18,12 +18,23 @@ def _write(path, data) -> object:
 
 
 def test_osmnx_style_export(tmp_path):
-    path = _write(tmp_path / "img0.graph.json", {
-        "graph": {"crs": UTM_11N},
-        "nodes": [{"id": 1, "x": 0.0, "y": 0.0}, {"id": 2, "x": 100.0, "y": 0.0}, {"id": 3, "x": 100.0, "y": 50.0}],
-        "edges": [{"u": 1, "v": 2.0, "key": 0, "length": 100.5,  # float ids and lengths kept as given
-                   "geometry": {"type": "LineString", "coordinates": [[0, 0], [50, 10], [100, 0]]}},
-                  {"u": 2, "v": 3, "key": 0, "geometry": {"type": "LineString", "coordinates": None}}]})
+    path = _write(
+        tmp_path / "img0.graph.json",
+        {
+            "graph": {"crs": UTM_11N},
+            "nodes": [{"id": 1, "x": 0.0, "y": 0.0}, {"id": 2, "x": 100.0, "y": 0.0}, {"id": 3, "x": 100.0, "y": 50.0}],
+            "edges": [
+                {
+                    "u": 1,
+                    "v": 2.0,
+                    "key": 0,
+                    "length": 100.5,  # float ids and lengths kept as given
+                    "geometry": {"type": "LineString", "coordinates": [[0, 0], [50, 10], [100, 0]]},
+                },
+                {"u": 2, "v": 3, "key": 0, "geometry": {"type": "LineString", "coordinates": None}},
+            ],
+        },
+    )
     assert is_graph_json(path)
     read = read_graph_json(path)
     assert read.name == "img0" and read.crs.to_epsg() == 32611
@@ -36,11 +47,18 @@ def test_osmnx_style_export(tmp_path):
 
 
 def test_node_link_style_directed_with_string_ids_and_wkt(tmp_path):
-    path = _write(tmp_path / "g.json", {
-        "directed": True, "graph": {"crs": "EPSG:32611"},
-        "nodes": [{"id": "a", "x": 0, "y": 0}, {"id": "b", "x": 10, "y": 0}],
-        "links": [{"source": "a", "target": "b", "key": 0, "geometry": "LINESTRING (0 0, 10 0)"},
-                  {"source": "b", "target": "a", "key": 0, "geometry": "LINESTRING (10 0, 0 0)"}]})
+    path = _write(
+        tmp_path / "g.json",
+        {
+            "directed": True,
+            "graph": {"crs": "EPSG:32611"},
+            "nodes": [{"id": "a", "x": 0, "y": 0}, {"id": "b", "x": 10, "y": 0}],
+            "links": [
+                {"source": "a", "target": "b", "key": 0, "geometry": "LINESTRING (0 0, 10 0)"},
+                {"source": "b", "target": "a", "key": 0, "geometry": "LINESTRING (10 0, 0 0)"},
+            ],
+        },
+    )
     graph = read_graph_json(path).graph
     assert graph.number_of_edges() == 1  # a->b and b->a are one road
     assert sorted(graph.nodes) == [0, 1] and {d["id"] for _, d in graph.nodes(data=True)} == {"a", "b"}
@@ -52,14 +70,27 @@ def test_geojson_is_not_a_graph(tmp_path):
     assert not is_graph_json(tmp_path / "missing.json")
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"nodes": [{"id": 1, "x": 0}], "edges": []}, "lacks 'id', 'x' or 'y'"),
-    ({"nodes": [{"id": 1, "x": 0, "y": 0}], "edges": [{"u": 1, "v": 2}]}, "not in 'nodes'"),
-    ({"nodes": [{"id": 1, "x": 0, "y": 0}, {"id": 2, "x": 1, "y": 0}],
-      "edges": [{"u": 1, "v": 2, "length": "long"}]}, "not a finite number"),
-    ({"nodes": [{"id": 1, "x": 0, "y": 0}, {"id": 2, "x": 1, "y": 0}],
-      "edges": [{"u": 1, "v": 2, "geometry": {"type": "Point", "coordinates": [0, 0]}}]}, "not a LineString"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"nodes": [{"id": 1, "x": 0}], "edges": []}, "lacks 'id', 'x' or 'y'"),
+        ({"nodes": [{"id": 1, "x": 0, "y": 0}], "edges": [{"u": 1, "v": 2}]}, "not in 'nodes'"),
+        (
+            {
+                "nodes": [{"id": 1, "x": 0, "y": 0}, {"id": 2, "x": 1, "y": 0}],
+                "edges": [{"u": 1, "v": 2, "length": "long"}],
+            },
+            "not a finite number",
+        ),
+        (
+            {
+                "nodes": [{"id": 1, "x": 0, "y": 0}, {"id": 2, "x": 1, "y": 0}],
+                "edges": [{"u": 1, "v": 2, "geometry": {"type": "Point", "coordinates": [0, 0]}}],
+            },
+            "not a LineString",
+        ),
+    ],
+)
 def test_corrupt_graphs_name_the_file(tmp_path, data, message):
     path = _write(tmp_path / "bad.json", data)
     with pytest.raises(CorruptFileError, match=message) as error:

@@ -84,7 +84,10 @@ def test_per_image_and_overall():
     truth = gpd.GeoDataFrame({"image_id": ["a", "c"]}, geometry=[box(0, 0, 10, 10), box(0, 0, 10, 10)])
     score = object_f1(pred, truth)
     assert {k: (c.tp, c.fp, c.fn) for k, c in score.per_image.items()} == {
-        "a": (1, 0, 0), "b": (0, 1, 0), "c": (0, 0, 1)}
+        "a": (1, 0, 0),
+        "b": (0, 1, 0),
+        "c": (0, 0, 1),
+    }
     assert (score.counts.tp, score.counts.fp, score.counts.fn) == (1, 1, 1)
 
 
@@ -98,11 +101,13 @@ def test_spacenet_csv_with_pixel_wkt(tmp_path):
     (tmp_path / "truth.csv").write_text(
         "ImageId,BuildingId,PolygonWKT_Pix,PolygonWKT_Geo\n"
         'img1,1,"POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0))","POLYGON EMPTY"\n'
-        'img2,-1,"POLYGON EMPTY","POLYGON EMPTY"\n')
+        'img2,-1,"POLYGON EMPTY","POLYGON EMPTY"\n'
+    )
     (tmp_path / "pred.csv").write_text(
         "ImageId,BuildingId,PolygonWKT_Pix,Confidence\n"
         'img1,0,"POLYGON ((1 0, 11 0, 11 10, 1 10, 1 0))",1\n'
-        'img2,0,"POLYGON ((0 0, 4 0, 4 4, 0 4, 0 0))",1\n')
+        'img2,0,"POLYGON ((0 0, 4 0, 4 4, 0 4, 0 0))",1\n'
+    )
     pred, truth = read_vectors(tmp_path / "pred.csv"), read_vectors(tmp_path / "truth.csv")
     score = object_f1(pred, truth)
     assert {k: (c.tp, c.fp, c.fn) for k, c in score.per_image.items()} == {"img1": (1, 0, 0), "img2": (0, 1, 0)}

@@ -65,11 +65,11 @@ def test_truth_in_another_crs_is_reprojected(tmp_path):
     with rasterio.open(tmp_path / "truth.tif") as src:
         from rasterio.warp import calculate_default_transform, reproject
 
-        transform, width, height = calculate_default_transform(src.crs, "EPSG:4326", src.width, src.height,
-                                                               *src.bounds)
+        transform, width, height = calculate_default_transform(src.crs, "EPSG:4326", src.width, src.height, *src.bounds)
         pred = np.zeros((height, width), np.uint8)
-        reproject(truth, pred, src_transform=src.transform, src_crs=src.crs, dst_transform=transform,
-                  dst_crs="EPSG:4326")
+        reproject(
+            truth, pred, src_transform=src.transform, src_crs=src.crs, dst_transform=transform, dst_crs="EPSG:4326"
+        )
     write_geotiff(tmp_path / "pred.tif", pred, crs="EPSG:4326", transform=transform)
     counts = score_mask_rasters(tmp_path / "pred.tif", tmp_path / "truth.tif")
     assert counts.iou > 0.95

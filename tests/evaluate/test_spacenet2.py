@@ -23,8 +23,14 @@ def test_per_aoi_with_the_20_pixel_rule(spacenet2_csvs):
     assert (score["tp"], score["fp"], score["fn"]) == (3, 4, 2)
     assert score["f1"] == pytest.approx(0.5) and score["mean_aoi_f1"] == pytest.approx(0.5)
     assert (score["n_small_truth"], score["n_small_pred"]) == (1, 1)
-    assert score["per_image"]["AOI_3_Paris_img8"] == {"tp": 0, "fp": 1, "fn": 0, "precision": 0.0,
-                                                      "recall": 0.0, "f1": 0.0}
+    assert score["per_image"]["AOI_3_Paris_img8"] == {
+        "tp": 0,
+        "fp": 1,
+        "fn": 0,
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+    }
 
 
 def test_without_the_rule_the_small_building_counts(spacenet2_csvs):

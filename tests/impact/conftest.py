@@ -19,7 +19,7 @@ def blocks_mask(shape: tuple[int, int], rng: np.random.Generator, *, n: int = 60
     mask = np.zeros(shape, np.uint8)
     for _ in range(n):
         r, c = rng.integers(0, shape[0] - size), rng.integers(0, shape[1] - size)
-        mask[r:r + size, c:c + size] = 1
+        mask[r : r + size, c : c + size] = 1
     return mask
 
 

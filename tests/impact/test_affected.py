@@ -17,10 +17,15 @@ def _scene(rng):
     shape = (128, 192)
     pre = blocks_mask(shape, rng, n=80, size=8)
     post = pre.copy()
-    post[:64, :64] = 0                                 # everything lost in the top-left cell of 64 px
-    units = gpd.GeoDataFrame({"pop": [1000.0, 600.0]}, crs=UTM, geometry=[
-        shapely.box(TRANSFORM.c, TRANSFORM.f - 64, TRANSFORM.c + 48, TRANSFORM.f),    # left 96 px
-        shapely.box(TRANSFORM.c + 48, TRANSFORM.f - 64, TRANSFORM.c + 96, TRANSFORM.f)])
+    post[:64, :64] = 0  # everything lost in the top-left cell of 64 px
+    units = gpd.GeoDataFrame(
+        {"pop": [1000.0, 600.0]},
+        crs=UTM,
+        geometry=[
+            shapely.box(TRANSFORM.c, TRANSFORM.f - 64, TRANSFORM.c + 48, TRANSFORM.f),  # left 96 px
+            shapely.box(TRANSFORM.c + 48, TRANSFORM.f - 64, TRANSFORM.c + 96, TRANSFORM.f),
+        ],
+    )
     return pre, post, units
 
 
@@ -52,7 +57,7 @@ def test_persons_lost_and_impacted_per_cell_and_unit(rng):
 
 def test_tolerance_windows_and_files_agree(rng, tmp_path):
     pre, post, units = _scene(rng)
-    post = np.roll(post, 1, axis=1)                    # one-pixel misregistration
+    post = np.roll(post, 1, axis=1)  # one-pixel misregistration
     paths = [write_geotiff(tmp_path / f"{n}.tif", a, transform=TRANSFORM) for n, a in (("pre", pre), ("post", post))]
     allocation = allocate(PolygonZones(units, crs=UTM), paths[0])
     ds = compute_dii_grid(pre, post, cell_px=64, tolerance_px=1, transform=TRANSFORM, crs=UTM)
@@ -61,8 +66,9 @@ def test_tolerance_windows_and_files_agree(rng, tmp_path):
     big = affected_population(paths[0], paths[1], allocation, ds, window_px=4096)
     np.testing.assert_allclose(small.cells["persons_lost"], big.cells["persons_lost"])
     # with the tolerance only the truly removed buildings count
-    assert small.totals["persons_lost"] == pytest.approx(_expected_lost(pre, np.roll(post, -1, axis=1), [1000.0]),
-                                                         rel=0.05)
+    assert small.totals["persons_lost"] == pytest.approx(
+        _expected_lost(pre, np.roll(post, -1, axis=1), [1000.0]), rel=0.05
+    )
 
 
 def test_intervals(rng):
@@ -72,8 +78,9 @@ def test_intervals(rng):
     allocation = allocate(PolygonZones(units, crs=UTM), src_pre)
     ds = compute_dii_grid(pre, prob_post, cell_px=64, transform=TRANSFORM, crs=UTM)
     ds["impacted"] = flag_impacted(ds, 0.5)
-    model = affected_population(src_pre, ArraySource(prob_post, TRANSFORM, UTM), allocation, ds,
-                                uncertainty="model", n_boot=300)
+    model = affected_population(
+        src_pre, ArraySource(prob_post, TRANSFORM, UTM), allocation, ds, uncertainty="model", n_boot=300
+    )
     t = model.totals
     assert t["interval_method"] == "model"
     assert t["persons_lost_low"] <= t["persons_lost_expected"] <= t["persons_lost_high"]
@@ -81,8 +88,15 @@ def test_intervals(rng):
     assert model.cells["persons_lost_high"].sum() >= model.cells["persons_lost_low"].sum()
     truth = affected_population(src_pre, ArraySource(post, TRANSFORM, UTM), allocation, ds)
     pred, true = validation_sample(model, truth)
-    val = affected_population(src_pre, ArraySource(prob_post, TRANSFORM, UTM), allocation, ds,
-                              uncertainty="validation", validation={"persons_lost": (pred, true)}, n_boot=300)
+    val = affected_population(
+        src_pre,
+        ArraySource(prob_post, TRANSFORM, UTM),
+        allocation,
+        ds,
+        uncertainty="validation",
+        validation={"persons_lost": (pred, true)},
+        n_boot=300,
+    )
     assert val.totals["persons_lost_calibrated"] == pytest.approx(truth.totals["persons_lost"])
     assert "persons_lost_low" in val.units and "persons_lost_high" in val.cells
     with pytest.raises(ConfigError):

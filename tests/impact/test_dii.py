@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from geovision.errors import ConfigError
 from geovision.impact.dii import compute_dii_grid, flag_impacted, lost_pixels
 
-masks = st.tuples(st.integers(8, 70), st.integers(8, 70), st.integers(0, 2**31 - 1), st.integers(4, 32),
-                  st.floats(0.05, 0.9))
+masks = st.tuples(
+    st.integers(8, 70), st.integers(8, 70), st.integers(0, 2**31 - 1), st.integers(4, 32), st.floats(0.05, 0.9)
+)
 
 
 def _random(shape, seed, density):
@@ -48,19 +49,19 @@ def test_counts_are_conserved(params, tolerance_px):
 def test_values_and_nodata():
     pre = np.zeros((8, 8), bool)
     post = np.zeros((8, 8), bool)
-    pre[0:4, 0:4] = True           # cell (0,0): 16 features, 8 lost
+    pre[0:4, 0:4] = True  # cell (0,0): 16 features, 8 lost
     post[0:2, 0:4] = True
-    pre[0:4, 4:8] = True           # cell (0,1): 16 features, none lost
+    pre[0:4, 4:8] = True  # cell (0,1): 16 features, none lost
     post[0:4, 4:8] = True
     valid = np.ones((8, 8), bool)
-    valid[4:8, 4:8] = False        # cell (1,1): no valid coverage
+    valid[4:8, 4:8] = False  # cell (1,1): no valid coverage
     ds = compute_dii_grid(pre, post, valid=valid, cell_px=4)
     np.testing.assert_array_equal(ds["f"], [[16, 16], [0, 0]])
     np.testing.assert_array_equal(ds["c"], [[8, 0], [0, 0]])
-    assert float(ds["mean_f"]) == pytest.approx(32 / 3)      # 3 valid cells
+    assert float(ds["mean_f"]) == pytest.approx(32 / 3)  # 3 valid cells
     assert ds["dii"][0, 0] == pytest.approx(8 / (32 / 3))
     assert ds["lost_fraction"][0, 0] == pytest.approx(0.5)
-    assert np.isnan(ds["dii"][1, 0]) and np.isnan(ds["dii"][1, 1])   # no features / no coverage
+    assert np.isnan(ds["dii"][1, 0]) and np.isnan(ds["dii"][1, 1])  # no features / no coverage
     assert not bool(ds["cell_valid"][1, 1])
     with_features = compute_dii_grid(pre, post, valid=valid, cell_px=4, mean_over="with_features")
     assert float(with_features["mean_f"]) == pytest.approx(16)
@@ -72,8 +73,8 @@ def test_probabilities_nan_and_tolerance():
     pre = np.zeros((6, 6), np.float32)
     pre[2:4, 2:4] = 0.9
     post = np.zeros((6, 6), np.float32)
-    post[2:4, 3:5] = 0.8           # the same building shifted by one pixel
-    post[0, 0] = np.nan            # invalid pixel
+    post[2:4, 3:5] = 0.8  # the same building shifted by one pixel
+    post[0, 0] = np.nan  # invalid pixel
     ds0 = compute_dii_grid(pre, post, cell_px=6, min_valid_fraction=0)
     assert int(ds0["c"].sum()) == 2 and int(ds0["n_valid"].sum()) == 35
     ds1 = compute_dii_grid(pre, post, cell_px=6, tolerance_px=1)
@@ -86,8 +87,9 @@ def test_dask_input_is_lazy_and_equal(rng):
     pre = rng.random((300, 260)) < 0.3
     post = pre & (rng.random(pre.shape) < 0.5)
     eager = compute_dii_grid(pre, post, cell_px=64, tolerance_px=2)
-    lazy = compute_dii_grid(da.from_array(pre, chunks=100), da.from_array(post, chunks=(90, 130)), cell_px=64,
-                            tolerance_px=2)
+    lazy = compute_dii_grid(
+        da.from_array(pre, chunks=100), da.from_array(post, chunks=(90, 130)), cell_px=64, tolerance_px=2
+    )
     assert isinstance(lazy["dii"].data, da.Array)
     lazy = lazy.compute()
     for name in ("f", "c", "n_valid"):
@@ -108,7 +110,7 @@ def test_invalid_post_pixels_do_not_count_as_features_within_tolerance():
     pre = np.zeros((4, 8), np.uint8)
     pre[:, 2:4] = 1
     post = np.zeros((4, 8), np.uint8)
-    post[:, 4] = 255                   # nodata in the post mask, next to the building
+    post[:, 4] = 255  # nodata in the post mask, next to the building
     valid = post != 255
     ds = compute_dii_grid(pre, post, valid=valid, cell_px=8, tolerance_px=1, min_valid_fraction=0)
-    assert int(ds["c"].sum()) == 8     # the building is gone; the nodata column does not save it
+    assert int(ds["c"].sum()) == 8  # the building is gone; the nodata column does not save it

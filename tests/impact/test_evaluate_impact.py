@@ -31,7 +31,7 @@ def test_truth_from_polygons_and_mask():
     truth = truth_from_polygons(area, transform=transform, raster_shape=(40, 40), cell_px=10, crs="EPSG:32615")
     expected = np.zeros((4, 4))
     expected[0:2, 0] = 1
-    expected[0:2, 1] = 1               # exactly half inside counts (min_overlap 0.5)
+    expected[0:2, 1] = 1  # exactly half inside counts (min_overlap 0.5)
     np.testing.assert_array_equal(truth, expected)
     mask = np.zeros((40, 40), bool)
     mask[0:20, 0:15] = True
@@ -53,7 +53,7 @@ def test_outcomes_scores_and_curve():
     dii[rng.random((20, 20)) < 0.1] = np.nan
     truth = (dii + rng.normal(0, 0.2, dii.shape) > 0.5).astype(float)
     curve = pr_curve(dii, truth)
-    for _, row in curve.sample(5, random_state=0).iterrows():   # exact against brute force
+    for _, row in curve.sample(5, random_state=0).iterrows():  # exact against brute force
         ok = np.isfinite(dii)
         p, t = dii[ok] >= row["theta"], truth[ok] > 0
         assert row["tp"] == np.sum(p & t) and row["fp"] == np.sum(p & ~t) and row["fn"] == np.sum(~p & t)
@@ -78,6 +78,14 @@ def test_evaluate_dii_perfect_and_degraded(rng):
     perfect = evaluate_dii(pre, post, pre, post, cell_px=64, theta=0.1)
     assert perfect["scores"]["f1"] == 1.0
     noisy_post = np.where(rng.random(post.shape) < 0.02, 1 - post, post)
-    degraded = evaluate_dii(pre.astype(np.float32) * 0.8, noisy_post.astype(np.float32), pre, post, cell_px=64,
-                            theta=0.1, tau=0.5, tolerance_px=1)
+    degraded = evaluate_dii(
+        pre.astype(np.float32) * 0.8,
+        noisy_post.astype(np.float32),
+        pre,
+        post,
+        cell_px=64,
+        theta=0.1,
+        tau=0.5,
+        tolerance_px=1,
+    )
     assert 0 <= degraded["scores"]["f1"] <= 1 and len(degraded["curve"]) > 1

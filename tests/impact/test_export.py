@@ -25,7 +25,7 @@ def test_write_grid_cog_and_vectors(tmp_path, rng):
         np.testing.assert_allclose(src.read(names.index("dii") + 1), ds["dii"], equal_nan=True)
     frame = gpd.read_file(paths["gpkg"])
     assert len(frame) == 20 and {"f", "c", "dii", "lost_fraction", "impacted", "row", "col"} <= set(frame.columns)
-    assert frame.geometry.area.iloc[-1] == pytest.approx((300 - 256) * (200 - 192) * 0.25)   # clipped edge cell
+    assert frame.geometry.area.iloc[-1] == pytest.approx((300 - 256) * (200 - 192) * 0.25)  # clipped edge cell
     gj = gpd.read_file(paths["geojson"])
     assert gj.crs.to_epsg() == 4326 and len(gj) == 20
     assert frame["dii"].isna().sum() == int(ds["dii"].isnull().sum())

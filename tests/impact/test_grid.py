@@ -13,7 +13,7 @@ def test_block_sum_partial_edges_match_brute_force(rng):
     assert out.shape == (n_cells(70, 16), n_cells(45, 16)) == (5, 3)
     for r in range(5):
         for c in range(3):
-            assert out[r, c] == array[r * 16:(r + 1) * 16, c * 16:(c + 1) * 16].sum()
+            assert out[r, c] == array[r * 16 : (r + 1) * 16, c * 16 : (c + 1) * 16].sum()
 
 
 def test_block_sum_dask_equals_numpy(rng):

@@ -36,8 +36,8 @@ def test_ground_truth_dii_flags_the_track(strip):
     ds = compute_dii_grid(pre, post, cell_px=256, transform=transform, crs=crs)
     flags = flag_impacted(ds, 0.1).to_numpy()
     assert ds["dii"].shape == (4, 12) and np.isfinite(ds["dii"]).sum() >= 40
-    per_tile = [np.nansum(flags[:, 4 * t:4 * t + 4]) for t in range(3)]
-    assert per_tile[0] > per_tile[2]                     # tile 0 is the most damaged
+    per_tile = [np.nansum(flags[:, 4 * t : 4 * t + 4]) for t in range(3)]
+    assert per_tile[0] > per_tile[2]  # tile 0 is the most damaged
     assert float(ds["c"].sum()) == float((pre & ~post).sum())
 
 
@@ -50,7 +50,8 @@ def test_predictions_plug_in(strip):
     pred_pre = ndimage.binary_erosion(pre, iterations=1).astype(np.float32)
     pred_post = np.roll(post, (2, 2), axis=(0, 1)).astype(np.float32)
     pred_post = np.clip(pred_post + (rng.random(post.shape) < 0.03), 0, 1) * 0.9
-    degraded = evaluate_dii(pred_pre, pred_post, pre, post, cell_px=256, theta=0.1, tolerance_px=2,
-                            transform=transform, crs=crs)
+    degraded = evaluate_dii(
+        pred_pre, pred_post, pre, post, cell_px=256, theta=0.1, tolerance_px=2, transform=transform, crs=crs
+    )
     assert degraded["scores"]["f1"] >= 0.8
     assert set(degraded["curve"].columns) >= {"theta", "precision", "recall", "f1"}

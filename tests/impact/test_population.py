@@ -30,17 +30,21 @@ from .conftest import TRANSFORM, UTM, blocks_mask
 def _units(rng, n_cols=3, n_rows=2, size_m=40.0, crs=UTM):
     """A grid of rectangular admin units over the raster, with random populations."""
     x0, y0 = TRANSFORM.c, TRANSFORM.f
-    boxes = [shapely.box(x0 + c * size_m, y0 - (r + 1) * size_m, x0 + (c + 1) * size_m, y0 - r * size_m)
-             for r in range(n_rows) for c in range(n_cols)]
-    return gpd.GeoDataFrame({"admin_id": range(len(boxes)), "pop": rng.integers(0, 5000, len(boxes)).astype(float)},
-                            geometry=boxes, crs=UTM).to_crs(crs)
+    boxes = [
+        shapely.box(x0 + c * size_m, y0 - (r + 1) * size_m, x0 + (c + 1) * size_m, y0 - r * size_m)
+        for r in range(n_rows)
+        for c in range(n_cols)
+    ]
+    return gpd.GeoDataFrame(
+        {"admin_id": range(len(boxes)), "pop": rng.integers(0, 5000, len(boxes)).astype(float)}, geometry=boxes, crs=UTM
+    ).to_crs(crs)
 
 
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.sampled_from(["pixel", "area"]), st.integers(1, 9), st.booleans())
 def test_unit_totals_are_preserved(seed, weighting, factor, reprojected):
     rng = np.random.default_rng(seed)
-    shape = (160, 240)                 # 80 m x 120 m at 0.5 m: 2 x 3 units of 40 m
+    shape = (160, 240)  # 80 m x 120 m at 0.5 m: 2 x 3 units of 40 m
     mask = blocks_mask(shape, rng, n=int(rng.integers(0, 40)), size=int(rng.integers(2, 15)))
     units = _units(rng, crs="EPSG:4326" if reprojected else UTM)
     zones = PolygonZones(units, pop_field="pop", crs=UTM)
@@ -60,7 +64,7 @@ def test_unit_totals_are_preserved(seed, weighting, factor, reprojected):
 def test_areal_fallback_is_flagged_and_uniform():
     rng = np.random.default_rng(1)
     mask = np.zeros((160, 240), np.uint8)
-    mask[10:20, 10:20] = 1             # buildings only in unit 0
+    mask[10:20, 10:20] = 1  # buildings only in unit 0
     units = _units(rng)
     allocation = allocate(PolygonZones(units, crs=UTM), ArraySource(mask, TRANSFORM, UTM))
     table = allocation.table()
@@ -90,14 +94,19 @@ def test_missing_population_raises_or_is_nan():
 
 
 def test_outside_pixels_are_nodata_and_small_units_get_a_pixel():
-    units = gpd.GeoDataFrame({"pop": [100.0, 7.0]}, crs=UTM, geometry=[
-        shapely.box(360000, 4109980, 360020, 4110000),             # 40 x 40 px in the top-left
-        shapely.box(360030.1, 4109969.9, 360030.3, 4109969.7)])    # smaller than a pixel, no pixel centre
+    units = gpd.GeoDataFrame(
+        {"pop": [100.0, 7.0]},
+        crs=UTM,
+        geometry=[
+            shapely.box(360000, 4109980, 360020, 4110000),  # 40 x 40 px in the top-left
+            shapely.box(360030.1, 4109969.9, 360030.3, 4109969.7),
+        ],
+    )  # smaller than a pixel, no pixel centre
     mask = np.ones((80, 80), np.uint8)
     allocation = allocate(PolygonZones(units, crs=UTM), ArraySource(mask, TRANSFORM, UTM))
     out, _, allocated = density_array(allocation, ArraySource(mask, TRANSFORM, UTM), res_m=None)
     np.testing.assert_allclose(allocated, [100.0, 7.0])
-    assert np.isnan(out[70, 10])       # no unit there
+    assert np.isnan(out[70, 10])  # no unit there
     assert out[60, 60] == pytest.approx(7.0)
 
 
@@ -110,8 +119,9 @@ def test_geographic_area_weighting_and_pixel_area():
     unit = gpd.GeoDataFrame({"pop": [1000.0]}, geometry=[shapely.box(99, 58, 101, 61)], crs="EPSG:4326")
     source = ArraySource(counts, transform, "EPSG:4326")
     by_pixel = density_array(allocate(PolygonZones(unit), source, values="count"), source, res_m=None)[0]
-    by_area = density_array(allocate(PolygonZones(unit), source, values="count", weighting="area"), source,
-                            res_m=None)[0]
+    by_area = density_array(allocate(PolygonZones(unit), source, values="count", weighting="area"), source, res_m=None)[
+        0
+    ]
     assert np.ptp(by_pixel) == pytest.approx(0, abs=1e-9)
     assert by_area[-1, 0] > by_area[0, 0] and by_area.sum() == pytest.approx(1000)
 
@@ -119,7 +129,7 @@ def test_geographic_area_weighting_and_pixel_area():
 def test_raster_zones_regrid_and_disaggregate(tmp_path, rng):
     pop = rng.integers(0, 50, size=(4, 6)).astype(np.float32)
     pop[0, 0] = -1
-    pop_transform = Affine(20, 0, TRANSFORM.c, 0, -20, TRANSFORM.f)   # 20 m cells over the 0.5 m grid
+    pop_transform = Affine(20, 0, TRANSFORM.c, 0, -20, TRANSFORM.f)  # 20 m cells over the 0.5 m grid
     pop_path = write_geotiff(tmp_path / "pop.tif", pop, transform=pop_transform, nodata=-1)
     known = pop[pop >= 0].sum()
     mask = blocks_mask((160, 240), rng, n=200, size=6)
@@ -130,8 +140,7 @@ def test_raster_zones_regrid_and_disaggregate(tmp_path, rng):
         assert src.res == (10.0, 10.0)
     assert np.nansum(dens) == pytest.approx(known, rel=1e-5)
     np.testing.assert_allclose(table["allocated"], np.where(pop >= 0, pop, 0).ravel(), rtol=1e-6, atol=1e-6)
-    zones = RasterZones(pop_path, bounds=(TRANSFORM.c, TRANSFORM.f - 40, TRANSFORM.c + 40, TRANSFORM.f),
-                        bounds_crs=UTM)
+    zones = RasterZones(pop_path, bounds=(TRANSFORM.c, TRANSFORM.f - 40, TRANSFORM.c + 40, TRANSFORM.f), bounds_crs=UTM)
     assert zones.totals.size < pop.size
     alone = population_raster(tmp_path / "regrid.tif", pop_raster=pop_path, res_m=40)
     with rasterio.open(tmp_path / "regrid.tif") as src:

@@ -8,12 +8,12 @@ from geovision.impact.stats import model_ci, model_ci_groups, validation_ci, val
 def test_validation_interval_contains_truth_and_is_seeded():
     rng = np.random.default_rng(0)
     true = rng.gamma(2.0, 50.0, 200)
-    pred = true * rng.normal(0.8, 0.1, 200)          # the model misses ~20 %
+    pred = true * rng.normal(0.8, 0.1, 200)  # the model misses ~20 %
     a = validation_ci(1000.0, pred, true, seed=3)
     b = validation_ci(1000.0, pred, true, seed=3)
     assert a == b and a.method == "validation" and a.level == 0.95
     assert a.low < a.estimate < a.high
-    assert a.low < 1250 < a.high                     # 1000 / 0.8
+    assert a.low < 1250 < a.high  # 1000 / 0.8
     est, low, high = validation_ci_groups(np.array([0.0, 10.0, 1000.0]), pred, true, seed=3)
     assert est[0] == low[0] == high[0] == 0 and high[2] == pytest.approx(a.high)
 

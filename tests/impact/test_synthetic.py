@@ -16,18 +16,21 @@ from geovision.cli.main import cli
 def event(tmp_path_factory):
     from geovision.synth import generate_event
 
-    return generate_event(tmp_path_factory.mktemp("event") / "tornado", width=2048, height=2048, seed=0,
-                          event="tornado")
+    return generate_event(
+        tmp_path_factory.mktemp("event") / "tornado", width=2048, height=2048, seed=0, event="tornado"
+    )
 
 
 def _expected_persons_lost(folder) -> float:
     """Census persons spread evenly over building area, summed over the lost buildings' area."""
     buildings = gpd.read_file(folder / "buildings.gpkg")
     census = gpd.read_file(folder / "census.gpkg").to_crs(buildings.crs)
-    joined = gpd.sjoin(buildings.assign(geometry=buildings.representative_point(), area=buildings.area), census,
-                       predicate="within")
-    per_unit = joined.groupby("admin_id").apply(lambda g: (g["area"] * g["lost"]).sum() / g["area"].sum(),
-                                                include_groups=False)
+    joined = gpd.sjoin(
+        buildings.assign(geometry=buildings.representative_point(), area=buildings.area), census, predicate="within"
+    )
+    per_unit = joined.groupby("admin_id").apply(
+        lambda g: (g["area"] * g["lost"]).sum() / g["area"].sum(), include_groups=False
+    )
     return float((per_unit * census.set_index("admin_id")["pop"]).sum())
 
 
@@ -41,13 +44,20 @@ def _impact(args, out):
 def second_event(tmp_path_factory):
     from geovision.synth import generate_event
 
-    return generate_event(tmp_path_factory.mktemp("event7") / "tornado", width=2048, height=2048, seed=7,
-                          event="tornado")
+    return generate_event(
+        tmp_path_factory.mktemp("event7") / "tornado", width=2048, height=2048, seed=7, event="tornado"
+    )
 
 
 def _masks(folder, truth="affected_area"):
-    return ["--pre-mask", str(folder / "buildings_pre.tif"), "--post-mask", str(folder / "buildings_post.tif"),
-            "--truth", str(folder / f"{truth}.gpkg")]
+    return [
+        "--pre-mask",
+        str(folder / "buildings_pre.tif"),
+        "--post-mask",
+        str(folder / "buildings_post.tif"),
+        "--truth",
+        str(folder / f"{truth}.gpkg"),
+    ]
 
 
 def test_dii_of_true_masks_flags_affected_area(event, second_event, tmp_path):
@@ -91,8 +101,9 @@ def test_dii_grid_population_and_pr_curve(event, tmp_path):
 
 def test_damaged_roads_match_truth(event, tmp_path):
     d = event.out_dir
-    _impact(["--kind", "roads", "--pre-mask", str(d / "roads_pre.tif"), "--post-mask", str(d / "roads_post.tif")],
-            tmp_path)
+    _impact(
+        ["--kind", "roads", "--pre-mask", str(d / "roads_pre.tif"), "--post-mask", str(d / "roads_post.tif")], tmp_path
+    )
     roads = gpd.read_file(tmp_path / "roads_damaged.gpkg")
     truth = gpd.read_file(d / "roads.gpkg")
     true_lost = float((truth.length * truth["lost_fraction"]).sum())
@@ -107,16 +118,30 @@ def test_damaged_roads_match_truth(event, tmp_path):
 def test_vectorize_buildings_and_roads(event, tmp_path):
     d = event.out_dir
     runner = CliRunner()
-    result = runner.invoke(cli, ["vectorize", "--mask", str(d / "buildings_pre.tif"), "--kind", "buildings",
-                                 "--out", str(tmp_path / "b.gpkg")])
+    result = runner.invoke(
+        cli,
+        ["vectorize", "--mask", str(d / "buildings_pre.tif"), "--kind", "buildings", "--out", str(tmp_path / "b.gpkg")],
+    )
     assert result.exit_code == 0, result.output
     polygons = gpd.read_file(tmp_path / "b.gpkg")
     truth = gpd.read_file(d / "buildings.gpkg")
     assert len(polygons) == pytest.approx(len(truth), rel=0.05)
     assert polygons.is_valid.all() and (polygons["area_m2"] >= 4).all()
     assert polygons.area.sum() == pytest.approx(truth.area.sum(), rel=0.05)
-    result = runner.invoke(cli, ["vectorize", "--mask", str(d / "roads_pre.tif"), "--kind", "roads",
-                                 "--out", str(tmp_path / "r.geojson"), "--simplify-m", "1"])
+    result = runner.invoke(
+        cli,
+        [
+            "vectorize",
+            "--mask",
+            str(d / "roads_pre.tif"),
+            "--kind",
+            "roads",
+            "--out",
+            str(tmp_path / "r.geojson"),
+            "--simplify-m",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = gpd.read_file(tmp_path / "r.geojson")
     assert lines.crs.to_epsg() == 4326 and set(lines.geom_type) == {"LineString"}

@@ -9,7 +9,7 @@ from .conftest import TRANSFORM
 
 def test_lazy_masks_respect_declared_nodata_only(tmp_path, rng):
     pre = (rng.random((300, 200)) < 0.3).astype(np.uint8)
-    pre[:50] = 255                                   # declared nodata
+    pre[:50] = 255  # declared nodata
     post = pre.copy()
     post[post == 1] = 0
     pre_path = write_geotiff(tmp_path / "pre.tif", pre, transform=TRANSFORM, nodata=255)

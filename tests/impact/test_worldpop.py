@@ -19,9 +19,25 @@ FOLDER = "worldpop_pypoprf_indonesia"
 
 def _run(census, counts, tmp_path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, object]:
     out, zones = tmp_path / "density.tif", tmp_path / "zones.tif"
-    result = CliRunner().invoke(cli, ["population", "--census", str(census), "--buildings", str(counts),
-                                      "--buildings-are", "count", "--res-m", "0", "--skip-missing-pop",
-                                      "--zones-out", str(zones), "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "population",
+            "--census",
+            str(census),
+            "--buildings",
+            str(counts),
+            "--buildings-are",
+            "count",
+            "--res-m",
+            "0",
+            "--skip-missing-pop",
+            "--zones-out",
+            str(zones),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     with rasterio.open(out) as src, rasterio.open(zones) as zsrc:
         assert np.isnan(src.nodata) and zsrc.nodata == -1 and src.transform == zsrc.transform
@@ -35,8 +51,8 @@ def _check(density: np.ndarray, zones: np.ndarray, table: pd.DataFrame, units: g
     sums = np.bincount(zones[inside], np.nan_to_num(density[inside].astype(np.float64)), minlength=len(table))
     np.testing.assert_allclose(sums[known], table["pop"][known], rtol=1e-6)
     np.testing.assert_allclose(table["allocated"][known], table["pop"][known], rtol=1e-6)
-    assert np.isnan(density[inside][~known[zones[inside]]]).all()     # units without a count are unknown
-    assert np.isnan(density[~inside]).all()                          # outside every unit: nodata, not 0
+    assert np.isnan(density[inside][~known[zones[inside]]]).all()  # units without a count are unknown
+    assert np.isnan(density[~inside]).all()  # outside every unit: nodata, not 0
     # independent check with the polygons themselves (they overlap a little in this data set)
     rel = []
     for i in np.flatnonzero(known):
@@ -47,8 +63,9 @@ def _check(density: np.ndarray, zones: np.ndarray, table: pd.DataFrame, units: g
         c1 = min(int(np.ceil(win.col_off + win.width)) + 1, density.shape[1])
         if r1 <= r0 or c1 <= c0:
             continue
-        mask = features.geometry_mask([geom], out_shape=(r1 - r0, c1 - c0), invert=True,
-                                      transform=transform @ rasterio.Affine.translation(c0, r0))
+        mask = features.geometry_mask(
+            [geom], out_shape=(r1 - r0, c1 - c0), invert=True, transform=transform @ rasterio.Affine.translation(c0, r0)
+        )
         if mask.sum() >= 16:
             rel.append(abs(np.nansum(density[r0:r1, c0:c1][mask]) - table["pop"][i]) / max(table["pop"][i], 1.0))
     assert len(rel) >= 0.5 * known.sum()
@@ -79,7 +96,6 @@ def test_density_from_building_counts_sums_back_to_units(shared_data, tmp_path):
 @pytest.mark.slow
 def test_full_worldpop_set(shared_data, tmp_path):
     folder = shared_data / FOLDER
-    density, zones, table, transform = _run(folder / "test_admin3.gpkg", folder / "test_buildingCount.tif",
-                                            tmp_path)
-    assert (table["method"] == "missing").sum() == 2          # two units have no count in the data
+    density, zones, table, transform = _run(folder / "test_admin3.gpkg", folder / "test_buildingCount.tif", tmp_path)
+    assert (table["method"] == "missing").sum() == 2  # two units have no count in the data
     _check(density, zones, table, gpd.read_file(folder / "test_admin3.gpkg"), transform)

@@ -26,12 +26,17 @@ class ConvModel(nn.Module):
 
     def forward(self, x):
         y = 3.0 * torch.tanh(self.conv(x))
-        return {task: y[:, i:i + 1] for i, task in enumerate(self.tasks)}
+        return {task: y[:, i : i + 1] for i, task in enumerate(self.tasks)}
 
 
 def make_dummy_model(seed: int = 0) -> InferenceModel:
-    return InferenceModel(module=ConvModel(seed=seed), tasks=("buildings", "roads"), mean=(0.5, 0.5, 0.5),
-                          std=(0.25, 0.25, 0.25), thresholds={"buildings": 0.5, "roads": 0.5})
+    return InferenceModel(
+        module=ConvModel(seed=seed),
+        tasks=("buildings", "roads"),
+        mean=(0.5, 0.5, 0.5),
+        std=(0.25, 0.25, 0.25),
+        thresholds={"buildings": 0.5, "roads": 0.5},
+    )
 
 
 class ArraySource:

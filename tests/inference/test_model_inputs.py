@@ -53,7 +53,7 @@ def test_pair_far_from_the_model_gsd_is_resampled_to_it(tmp_path):
     asked = segment_scene(SourceSpec(pre=pre, post=post, res_m=0.3), _ref(0.5), tmp_path / "asked", options=OPTIONS)
     assert asked.extra["res_m"] == pytest.approx(0.3) and asked.width == 192
     close = segment_scene(SourceSpec(pre=pre, post=post), _ref(0.33), tmp_path / "close", options=OPTIONS)
-    assert close.extra["res_m"] == pytest.approx(0.3)   # within 25 %: native grid, nothing resampled
+    assert close.extra["res_m"] == pytest.approx(0.3)  # within 25 %: native grid, nothing resampled
 
 
 def test_single_image_far_from_the_model_gsd_warns(tmp_path):
@@ -66,11 +66,13 @@ def test_cli_bands_option_and_exit_code(tmp_path):
     from geovision.cli.main import cli
 
     pre, post = _write(tmp_path / "pre.tif", bands=5), _write(tmp_path / "post.tif", bands=5)
-    def segment(*extra):
-        return CliRunner().invoke(cli, ["segment", "--pre", pre, "--post", post, "--out", str(tmp_path / "o"),
-                                        "--model", "default", *extra])
 
-    result = segment("--bands", "1,2,3,4")      # the shipped default model takes 3 bands
+    def segment(*extra):
+        return CliRunner().invoke(
+            cli, ["segment", "--pre", pre, "--post", post, "--out", str(tmp_path / "o"), "--model", "default", *extra]
+        )
+
+    result = segment("--bands", "1,2,3,4")  # the shipped default model takes 3 bands
     assert result.exit_code == 2 and "needs 3" in result.output and "pre.tif" in result.output
     assert "--bands 1,2,3,4 selects 4 band(s)" in result.output  # not "image has 4 band(s)": it has 5
     assert not (tmp_path / "o").exists()
@@ -102,6 +104,9 @@ def test_pair_of_pan_and_worldview_bands(tmp_path):
         for band, text in enumerate(("Coastal", "Blue", "Green", "Yellow", "Red", "Red Edge", "NIR1", "NIR2"), 1):
             dst.set_band_description(band, text)
     result = segment_scene(SourceSpec(pre=pre, post=post), _rgb_ref(), tmp_path / "out", options=OPTIONS)
-    assert result.extra["bands"]["post"] == {"file_bands": [5, 3, 2], "model_bands": ["red", "green", "blue"],
-                                             "reason": "band descriptions"}
+    assert result.extra["bands"]["post"] == {
+        "file_bands": [5, 3, 2],
+        "model_bands": ["red", "green", "blue"],
+        "reason": "band descriptions",
+    }
     assert result.extra["bands"]["pre"]["reason"].startswith("pan-chromatic")

@@ -16,7 +16,7 @@ def _float32_modules(module):
 def test_bf16_keeps_stem_and_first_blocks_in_fp32_and_leaves_the_model_alone():
     model = build_model(SPEC, pretrained=False).eval()
     runtime = TorchRuntime(model, model.tasks, device=torch.device("cpu"), precision="bf16")
-    assert len(_float32_modules(runtime.module)) == 3          # stem + 2 blocks
+    assert len(_float32_modules(runtime.module)) == 3  # stem + 2 blocks
     assert not _float32_modules(model)
     fp32 = TorchRuntime(model, model.tasks, device=torch.device("cpu"), precision="fp32")
     assert not _float32_modules(fp32.module)
@@ -46,16 +46,18 @@ def test_bf16_weights_cast_once_give_the_same_results_as_autocast_casting_them()
     model = build_model(SPEC, pretrained=False).eval()
     runtime = TorchRuntime(model, model.tasks, device=torch.device("cpu"), precision="bf16")
     early = [p.dtype for m in _float32_modules(runtime.module) for p in m.parameters()]
-    assert early and set(early) == {torch.float32}            # fp32 layers keep fp32 weights
+    assert early and set(early) == {torch.float32}  # fp32 layers keep fp32 weights
     later = [m.weight.dtype for m in runtime.module.modules() if isinstance(m, torch.nn.Conv2d)]
     assert torch.bfloat16 in later
-    assert next(model.parameters()).dtype == torch.float32     # the caller's model is untouched
+    assert next(model.parameters()).dtype == torch.float32  # the caller's model is untouched
 
     plain = copy.deepcopy(runtime)
-    plain.module = copy.deepcopy(runtime.module).float()       # fp32 weights: autocast casts them per call
+    plain.module = copy.deepcopy(runtime.module).float()  # fp32 weights: autocast casts them per call
     batch = np.random.default_rng(0).uniform(-1, 1, (2, 3, 64, 64)).astype(np.float32)
     ours, theirs = runtime(batch), plain(batch)
     for task in model.tasks:
         np.testing.assert_array_equal(ours[task], theirs[task])
-    assert runtime_module.cast_autocast_weights(torch.nn.Sequential(Float32(torch.nn.Conv2d(3, 3, 1))),
-                                                torch.bfloat16) == 0
+    assert (
+        runtime_module.cast_autocast_weights(torch.nn.Sequential(Float32(torch.nn.Conv2d(3, 3, 1))), torch.bfloat16)
+        == 0
+    )

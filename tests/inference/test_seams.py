@@ -20,10 +20,14 @@ def _whole_image_probs(scene, model, runtime):
 
 def _tiled(scene, model, runtime, chip_px, overlap_px, batch):
     windows = plan_windows(scene.width, scene.height, chip_px=chip_px, overlap_px=overlap_px)
-    mosaic = {f"{t}_{d}_{k}": np.full((scene.height, scene.width), 77, np.uint8)
-              for d in scene.dates for t in model.tasks for k in ("prob", "mask")}
+    mosaic = {
+        f"{t}_{d}_{k}": np.full((scene.height, scene.width), 77, np.uint8)
+        for d in scene.dates
+        for t in model.tasks
+        for k in ("prob", "mask")
+    }
     for start in range(0, len(windows), batch):
-        group = windows[start:start + batch]
+        group = windows[start : start + batch]
         arrays = predict_batch(scene, group, runtime, model)
         for i, window in enumerate(group):
             for name in mosaic:

@@ -16,8 +16,9 @@ from tests.rasters import ORIGIN, write_geotiff
 write_raster = functools.partial(write_geotiff, block_px=64, compress="deflate")
 
 
-def random_image(seed: int, shape: tuple[int, int, int] = (3, 96, 128), dtype: str = "uint8",
-                 high: int = 250) -> np.ndarray:
+def random_image(
+    seed: int, shape: tuple[int, int, int] = (3, 96, 128), dtype: str = "uint8", high: int = 250
+) -> np.ndarray:
     """Seeded random values in [1, high] (never 0, so 'nodata = 0' bugs show up)."""
     return np.random.default_rng(seed).integers(1, high + 1, shape).astype(dtype)
 
@@ -27,7 +28,7 @@ def corrupt_tile(path: Path, col: int = 1, row: int = 1) -> Path:
     with rasterio.open(path) as src:
         offset = int(src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=1))
     data = bytearray(path.read_bytes())
-    data[offset:offset + 64] = bytes(range(64))
+    data[offset : offset + 64] = bytes(range(64))
     path.write_bytes(bytes(data))
     return path
 

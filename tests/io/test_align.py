@@ -31,8 +31,9 @@ def field(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (x - X0) + 0.5 * (Y0 - y) + 10.0
 
 
-def field_raster(path: Path, transform: Affine, width: int, height: int, *, crs: str = UTM,
-                 invalid: np.ndarray | None = None) -> Path:
+def field_raster(
+    path: Path, transform: Affine, width: int, height: int, *, crs: str = UTM, invalid: np.ndarray | None = None
+) -> Path:
     cols, rows = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
     x, y = transform @ (cols, rows)
     if crs != UTM:
@@ -100,7 +101,7 @@ def test_resolution_is_the_finer_unless_given(tmp_path):
 
 
 def test_partial_overlap_is_the_snapped_intersection(tmp_path):
-    pre = field_raster(tmp_path / "pre.tif", utm_grid(0.5), 100, 80)           # x 0..50, y -40..0
+    pre = field_raster(tmp_path / "pre.tif", utm_grid(0.5), 100, 80)  # x 0..50, y -40..0
     post = field_raster(tmp_path / "post.tif", utm_grid(0.5, 20.2, -10.1), 100, 80)  # x 20.2..70.2, y -50.1..-10.1
     pair = align_pair(pre, post)
     assert tuple(pair.bounds) == pytest.approx((X0 + 20.5, Y0 - 40.0, X0 + 50.0, Y0 - 10.5))
@@ -120,10 +121,14 @@ def test_sub_pixel_offset_is_resampled_onto_the_pre_grid(tmp_path):
     np.testing.assert_array_equal(sample["image_pre"], pre_raw)  # the pre is not resampled
 
 
-@pytest.mark.parametrize("post_transform, tol", [
-    (Affine(0.5, 0, X0 - 2, 0, 0.5, Y0 - 40), 0.02),                                             # south-up
-    (Affine.translation(X0 + 25, Y0 - 45) @ Affine.rotation(20) @ Affine.scale(0.5, -0.5), 0.1),  # rotated
-], ids=["south-up", "rotated"])
+@pytest.mark.parametrize(
+    "post_transform, tol",
+    [
+        (Affine(0.5, 0, X0 - 2, 0, 0.5, Y0 - 40), 0.02),  # south-up
+        (Affine.translation(X0 + 25, Y0 - 45) @ Affine.rotation(20) @ Affine.scale(0.5, -0.5), 0.1),  # rotated
+    ],
+    ids=["south-up", "rotated"],
+)
 def test_south_up_and_rotated_post(tmp_path, post_transform, tol):
     pre = field_raster(tmp_path / "pre.tif", utm_grid(0.5), 100, 100)
     post = field_raster(tmp_path / "post.tif", post_transform, 100, 100)
@@ -151,8 +156,7 @@ def test_nan_nodata_in_float_post_is_invalid(tmp_path):
 
 def test_all_nodata_post_reads_all_invalid(tmp_path):
     pre = field_raster(tmp_path / "pre.tif", utm_grid(0.5), 64, 64)
-    post = write_raster(tmp_path / "post.tif", np.zeros((1, 64, 64), np.uint16), nodata=0,
-                        transform=utm_grid(0.5))
+    post = write_raster(tmp_path / "post.tif", np.zeros((1, 64, 64), np.uint16), nodata=0, transform=utm_grid(0.5))
     sample = align_pair(pre, post).read(PixelWindow(0, 0, 64, 64))
     assert not sample["valid"].any() and not sample["image_pre"].any()
 
@@ -165,8 +169,9 @@ def test_edge_windows_are_boundless(tmp_path):
     assert sample["valid"][:8, 8:].all() and sample["valid"].sum() == 64
     assert not pair.read(PixelWindow(100, 100, 8, 8))["valid"].any()
     clone = pickle.loads(pickle.dumps(pair))
-    np.testing.assert_array_equal(clone.read(PixelWindow(0, 0, 64, 64))["image_post"],
-                                  pair.read(PixelWindow(0, 0, 64, 64))["image_post"])
+    np.testing.assert_array_equal(
+        clone.read(PixelWindow(0, 0, 64, 64))["image_post"], pair.read(PixelWindow(0, 0, 64, 64))["image_post"]
+    )
 
 
 def test_no_overlap(tmp_path):
@@ -229,7 +234,7 @@ def test_a_lon_lat_pair_across_the_antimeridian_stays_whole(tmp_path):
             half = pair.grid.width // 2
             west, east = valid[:, :half].mean(), valid[:, half:].mean()  # the UTM grid is turned ~0.85 degrees
             assert west > 0.93 and east > 0.93, (date, west, east)
-            assert data[:, 5:-5, half + 5:-5].std() > 30  # the east half holds the image, not fill
+            assert data[:, 5:-5, half + 5 : -5].std() > 30  # the east half holds the image, not fill
 
 
 @pytest.mark.parametrize("form", ["longitudes-past-180", "split-at-180"])
@@ -245,8 +250,11 @@ def test_an_aoi_across_the_antimeridian_keeps_both_sides(tmp_path, form):
     left = 180 - 256 * 4.5e-6
     pre, post = (_lonlat_scene(tmp_path / f"{d}.tif", left, seed) for d, seed in (("pre", 1), ("post", 2)))
     w, top, bottom = 200 * 4.5e-6, -16.5 - 40 * 4.5e-6, -16.5 - 400 * 4.5e-6
-    area = (shapely.box(180 - w, bottom, 180 + w, top) if form == "longitudes-past-180" else
-            shapely.MultiPolygon([shapely.box(180 - w, bottom, 180, top), shapely.box(-180, bottom, -180 + w, top)]))
+    area = (
+        shapely.box(180 - w, bottom, 180 + w, top)
+        if form == "longitudes-past-180"
+        else shapely.MultiPolygon([shapely.box(180 - w, bottom, 180, top), shapely.box(-180, bottom, -180 + w, top)])
+    )
     gpd.GeoDataFrame(geometry=[area], crs="EPSG:4326").to_file(tmp_path / "aoi.gpkg")
     with align_pair(pre, post, aoi=tmp_path / "aoi.gpkg", model_bands=RGB) as pair:
         assert pair.grid.width == pytest.approx(2 * w * 111_000 * 0.958 / pair.res_m, rel=0.1)  # both sides, ~400 px

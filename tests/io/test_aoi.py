@@ -37,8 +37,9 @@ TRIANGLE = shapely.Polygon([px(10, 20), px(50, 20), px(10, 70)])
 
 
 def write_aoi(path: Path, geometries, crs: str | None = UTM, driver: str | None = None) -> Path:
-    gpd.GeoDataFrame({"name": [f"part{i}" for i in range(len(geometries))]}, geometry=list(geometries),
-                     crs=crs).to_file(path, driver=driver, engine="pyogrio")
+    gpd.GeoDataFrame(
+        {"name": [f"part{i}" for i in range(len(geometries))]}, geometry=list(geometries), crs=crs
+    ).to_file(path, driver=driver, engine="pyogrio")
     return path
 
 
@@ -78,8 +79,8 @@ def test_grid_is_the_aoi_bbox_and_outside_pixels_are_invalid(tmp_path, pair_path
         for row in range(-10, pair.height + 10, 16):
             for col in range(-10, pair.width + 10, 16):
                 piece = pair.read(PixelWindow(col, row, 16, 16))["valid"]
-                h, w = tiled[row + 10:row + 26, col + 10:col + 26].shape
-                tiled[row + 10:row + 10 + h, col + 10:col + 10 + w] = piece[:h, :w]
+                h, w = tiled[row + 10 : row + 26, col + 10 : col + 26].shape
+                tiled[row + 10 : row + 10 + h, col + 10 : col + 10 + w] = piece[:h, :w]
         np.testing.assert_array_equal(tiled[10:-10, 10:-10], expected)
         assert not tiled[:10].any() and not tiled[:, :10].any()
         again = pickle.loads(pickle.dumps(pair))  # Dask workers get a pickled pair

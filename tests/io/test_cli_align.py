@@ -107,8 +107,7 @@ def _corrupt_tile(tmp_path, pre, post):
 
 
 def _no_georeference(tmp_path, pre, post):
-    path = write_raster(tmp_path / "plain.tif", random_image(2, (3, 150, 200)), crs=None,
-                        transform=Affine.identity())
+    path = write_raster(tmp_path / "plain.tif", random_image(2, (3, 150, 200)), crs=None, transform=Affine.identity())
     return pre, path, "plain.tif", "no georeference"
 
 
@@ -131,8 +130,17 @@ def _band_mismatch(tmp_path, pre, post):
     return pre, five_bands, "five.tif", "cannot tell which of its 5 bands"
 
 
-BAD_INPUTS = [_missing, _empty, _truncated, _corrupt_tile, _no_georeference, _no_crs, _no_overlap, _bad_nodata,
-              _band_mismatch]
+BAD_INPUTS = [
+    _missing,
+    _empty,
+    _truncated,
+    _corrupt_tile,
+    _no_georeference,
+    _no_crs,
+    _no_overlap,
+    _bad_nodata,
+    _band_mismatch,
+]
 
 
 @pytest.mark.parametrize("make_bad", BAD_INPUTS, ids=lambda f: f.__name__.strip("_"))

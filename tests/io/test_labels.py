@@ -32,20 +32,34 @@ JOPLIN_X = {0: 365823.81, 1: 366285.92, 2: 366748.03}
 JOPLIN_Y, JOPLIN_RES = 4103219.95, 0.45128
 
 
-def write_xbd_json(path: Path, transform: Affine, *, crs: str = "EPSG:32615", n: int = 5, size: int = 64,
-                   subtype: str | None = "destroyed") -> Path:
+def write_xbd_json(
+    path: Path,
+    transform: Affine,
+    *,
+    crs: str = "EPSG:32615",
+    n: int = 5,
+    size: int = 64,
+    subtype: str | None = "destroyed",
+) -> Path:
     """A synthetic xBD label file whose lon/lat polygons are the pixel polygons through ``transform``."""
     to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     xy, lnglat = [], []
     for i in range(n):
         pixel = box(3 + 11 * i, 5 + 7 * i, 9 + 11 * i, 12 + 7 * i)
         world = shapely.transform(
-            pixel, lambda c: np.column_stack(to_lonlat.transform(*(transform @ (c[:, 0], c[:, 1])))))
+            pixel, lambda c: np.column_stack(to_lonlat.transform(*(transform @ (c[:, 0], c[:, 1]))))
+        )
         props = {"feature_type": "building", "uid": f"b{i}", **({"subtype": subtype} if subtype else {})}
         xy.append({"properties": props, "wkt": pixel.wkt})
         lnglat.append({"properties": props, "wkt": world.wkt})
-    path.write_text(json.dumps({"features": {"lng_lat": lnglat, "xy": xy},
-                                "metadata": {"width": size, "height": size, "img_name": "x.png"}}))
+    path.write_text(
+        json.dumps(
+            {
+                "features": {"lng_lat": lnglat, "xy": xy},
+                "metadata": {"width": size, "height": size, "img_name": "x.png"},
+            }
+        )
+    )
     return path
 
 
@@ -53,8 +67,9 @@ def write_png(path: Path, array: np.ndarray) -> Path:
     array = array[None] if array.ndim == 2 else array
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(path, "w", driver="PNG", width=array.shape[2], height=array.shape[1],
-                           count=array.shape[0], dtype="uint8") as dst:
+        with rasterio.open(
+            path, "w", driver="PNG", width=array.shape[2], height=array.shape[1], count=array.shape[0], dtype="uint8"
+        ) as dst:
             dst.write(array)
     return path
 
@@ -83,8 +98,11 @@ def test_joplin_tiles_match_the_published_grid(shared_data, tile, date):
 @pytest.mark.realdata
 def test_georeference_a_joplin_png(shared_data, tmp_path):
     folder = shared_data / "xbd_joplin_tornado"
-    out = georeference_png(folder / "images" / "joplin-tornado_00000002_pre_disaster.png",
-                           folder / "labels" / "joplin-tornado_00000002_pre_disaster.json", tmp_path / "tile2.tif")
+    out = georeference_png(
+        folder / "images" / "joplin-tornado_00000002_pre_disaster.png",
+        folder / "labels" / "joplin-tornado_00000002_pre_disaster.json",
+        tmp_path / "tile2.tif",
+    )
     assert validate_cog(out)
     src = open_raster(out)  # now a georeferenced raster
     assert (src.width, src.height, src.count, src.crs.to_epsg()) == (1024, 1024, 3, 32615)

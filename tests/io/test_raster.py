@@ -51,7 +51,7 @@ def test_boundless_read_pads_invalid(image_tif):
 
 def test_nodata_is_the_files_value_not_zero(tmp_path):
     image = random_image(1)
-    image[:, 0, 0] = 0          # a real zero: valid
+    image[:, 0, 0] = 0  # a real zero: valid
     image[:, 5:10, 5:10] = 255  # nodata
     src = open_raster(write_raster(tmp_path / "nd.tif", image, nodata=255))
     data, valid = src.read(FULL)
@@ -194,7 +194,9 @@ def test_package_exports_and_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys, geovision.io as io; io.open_raster; io.align_pair; io.write_cog; io.read_vectors; "
-            "io.read_xbd_json; import geovision.cli.align; print('torch' in sys.modules)")
+    code = (
+        "import sys, geovision.io as io; io.open_raster; io.align_pair; io.write_cog; io.read_vectors; "
+        "io.read_xbd_json; import geovision.cli.align; print('torch' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -28,8 +28,10 @@ def test_percentile_stretch_per_band_ignores_nodata(tmp_path):
     rng = np.random.default_rng(0)
     image = np.stack([rng.integers(100, 1101, (96, 128)), rng.integers(1000, 3001, (96, 128))]).astype(np.uint16)
     image[:, :10] = 65535  # nodata: must not move the percentiles
-    src = open_raster(write_raster(tmp_path / "u16.tif", image, nodata=65535),
-                      scaling={"method": "percentile", "percentiles": [2, 98]})
+    src = open_raster(
+        write_raster(tmp_path / "u16.tif", image, nodata=65535),
+        scaling={"method": "percentile", "percentiles": [2, 98]},
+    )
     data, valid = src.read(FULL)
     low, high = src.stretch.low, src.stretch.high
     assert low[0] == pytest.approx(120, abs=10) and high[0] == pytest.approx(1080, abs=10)
@@ -54,8 +56,16 @@ def test_fixed_per_band_values_and_no_clip(image_tif):
     assert data[0].max() > 1.0  # not clipped
 
 
-@pytest.mark.parametrize("bad", ["stretchy", {"method": "fixed"}, {"method": "percentile", "percentiles": [50, 10]},
-                                 {"method": "dtype", "gamma": 2}, 3])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "stretchy",
+        {"method": "fixed"},
+        {"method": "percentile", "percentiles": [50, 10]},
+        {"method": "dtype", "gamma": 2},
+        3,
+    ],
+)
 def test_bad_scaling_config(bad):
     with pytest.raises(ConfigError):
         parse_scaling(bad)

@@ -15,9 +15,11 @@ X0, Y0 = ORIGIN
 
 @pytest.fixture()
 def buildings() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"id": [1, 2], "damage": ["destroyed", None]},
-                            geometry=[box(X0, Y0 - 10, X0 + 8, Y0), box(X0 + 20, Y0 - 30, X0 + 35, Y0 - 12)],
-                            crs="EPSG:32615")
+    return gpd.GeoDataFrame(
+        {"id": [1, 2], "damage": ["destroyed", None]},
+        geometry=[box(X0, Y0 - 10, X0 + 8, Y0), box(X0 + 20, Y0 - 30, X0 + 35, Y0 - 12)],
+        crs="EPSG:32615",
+    )
 
 
 def test_geopackage_round_trip_with_several_layers(tmp_path, buildings):
@@ -96,7 +98,12 @@ def test_write_errors(tmp_path, buildings):
 
 @pytest.mark.realdata
 def test_real_spacenet_roads(shared_data):
-    path = shared_data / "spacenet3_vegas_roads_apls" / "gt_json_prop_wkt" / "ground_truth_randomized" / \
-        "AOI_2_Vegas_img0.geojson"
+    path = (
+        shared_data
+        / "spacenet3_vegas_roads_apls"
+        / "gt_json_prop_wkt"
+        / "ground_truth_randomized"
+        / "AOI_2_Vegas_img0.geojson"
+    )
     roads = read_vectors(path)
     assert roads.crs.to_epsg() == 4326 and len(roads) > 0 and set(roads.geom_type) == {"LineString"}

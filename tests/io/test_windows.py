@@ -46,8 +46,9 @@ def test_cropping_a_padded_chip_read_gives_back_the_scene(scene):
         clipped = clip_window(chip.read, width, height)
         inner, (rows, cols) = clipped
         padded[rows, cols] = scene_array[inner.row_slice, inner.col_slice]
-        rebuilt[chip.crop.row_slice, chip.crop.col_slice] = padded[chip.crop_in_chip.row_slice,
-                                                                   chip.crop_in_chip.col_slice]
+        rebuilt[chip.crop.row_slice, chip.crop.col_slice] = padded[
+            chip.crop_in_chip.row_slice, chip.crop_in_chip.col_slice
+        ]
     np.testing.assert_array_equal(rebuilt, scene_array)
 
 
@@ -60,13 +61,18 @@ def test_overlap_puts_context_around_interior_crops():
 
 def test_scene_not_multiple_of_chip_has_short_edge_crops():
     chips = plan_windows(1000, 700, chip_px=512, overlap_px=0)
-    assert [c.crop for c in chips] == [PixelWindow(0, 0, 512, 512), PixelWindow(512, 0, 488, 512),
-                                       PixelWindow(0, 512, 512, 188), PixelWindow(512, 512, 488, 188)]
+    assert [c.crop for c in chips] == [
+        PixelWindow(0, 0, 512, 512),
+        PixelWindow(512, 0, 488, 512),
+        PixelWindow(0, 512, 512, 188),
+        PixelWindow(512, 512, 488, 188),
+    ]
     assert all(c.read.width == 512 and c.read.height == 512 for c in chips)
 
 
-@pytest.mark.parametrize("kwargs", [dict(chip_px=0, overlap_px=0), dict(chip_px=64, overlap_px=64),
-                                    dict(chip_px=64, overlap_px=-1)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(chip_px=0, overlap_px=0), dict(chip_px=64, overlap_px=64), dict(chip_px=64, overlap_px=-1)]
+)
 def test_bad_plans_are_config_errors(kwargs):
     with pytest.raises(ConfigError):
         plan_windows(100, 100, **kwargs)

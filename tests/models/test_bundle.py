@@ -25,15 +25,20 @@ from geovision.models.registry import resolve_bundle
 from geovision.models.spec import ModelSpec
 
 torch.set_num_threads(1)
-TINY = ModelSpec(encoder="tu-mobilenetv3_small_050", encoder_weights=None, in_channels=4,
-                 decoder_channels=(32, 16, 16, 8, 8))
+TINY = ModelSpec(
+    encoder="tu-mobilenetv3_small_050", encoder_weights=None, in_channels=4, decoder_channels=(32, 16, 16, 8, 8)
+)
 
 
 def _meta(spec: ModelSpec = TINY, **extra) -> BundleMeta:
-    fields = dict(architecture=spec, bands=("red", "green", "blue", "nir"),
-                  normalization=Normalization(mean=(100.0,) * 4, std=(50.0,) * 4), gsd_m=0.5,
-                  thresholds={"buildings": 0.5, "roads": 0.4},
-                  training=TrainingInfo(data=[DataSource(name="synthetic", licence="Apache-2.0")]))
+    fields = dict(
+        architecture=spec,
+        bands=("red", "green", "blue", "nir"),
+        normalization=Normalization(mean=(100.0,) * 4, std=(50.0,) * 4),
+        gsd_m=0.5,
+        thresholds={"buildings": 0.5, "roads": 0.4},
+        training=TrainingInfo(data=[DataSource(name="synthetic", licence="Apache-2.0")]),
+    )
     return BundleMeta(**{**fields, **extra})
 
 
@@ -173,8 +178,11 @@ def test_overwrite_protection_and_spec_check(saved):
     save_bundle(path, model, _meta(name="again"), overwrite=True)
     assert read_meta(path).name == "again"
     with pytest.raises(ModelBundleError, match="architecture differs"):
-        save_bundle(path.parent / "x", model, _meta(spec=ModelSpec(**{**TINY.model_dump(), "tasks": ("roads",)}),
-                                                    thresholds={"roads": 0.5}))
+        save_bundle(
+            path.parent / "x",
+            model,
+            _meta(spec=ModelSpec(**{**TINY.model_dump(), "tasks": ("roads",)}), thresholds={"roads": 0.5}),
+        )
 
 
 def test_resolve_bundle(saved, tmp_path):

@@ -28,7 +28,7 @@ def test_folded_multitask_model_matches_and_has_no_batchnorm():
     folded = fold_batchnorm(model, torch.rand(1, 3, 64, 64) * 2 - 1)
     assert folded is not model
     assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
-    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())   # the original is untouched
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # the original is untouched
     x = torch.rand(2, 3, 96, 128) * 2 - 1
     with torch.inference_mode():
         expected, result = model(x), folded(x)

@@ -18,8 +18,15 @@ def _count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-@pytest.mark.parametrize("extra", [{}, {"shared_decoder": True}, {"decoder": "fpn", "decoder_channels": (32, 32)},
-                                   {"decoder": "fpn", "decoder_channels": (32, 32), "shared_decoder": True}])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"shared_decoder": True},
+        {"decoder": "fpn", "decoder_channels": (32, 32)},
+        {"decoder": "fpn", "decoder_channels": (32, 32), "shared_decoder": True},
+    ],
+)
 def test_forward_returns_one_logit_map_per_task(extra):
     model = build_model(ModelSpec(**{**TINY, **extra, "tasks": ("buildings", "roads", "water")})).eval()
     with torch.no_grad():
@@ -71,8 +78,17 @@ def test_default_spec_is_lite0_with_imagenet_and_two_tasks():
     assert 3e6 < _count(model) < 8e6  # fits the < 40 MB bundle budget in float32
 
 
-@pytest.mark.parametrize("bad", [{"tasks": ()}, {"tasks": ("roads", "roads")}, {"tasks": ("bad name",)},
-                                 {"in_channels": 0}, {"decoder": "linknet"}, {"unknown": 1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"tasks": ()},
+        {"tasks": ("roads", "roads")},
+        {"tasks": ("bad name",)},
+        {"in_channels": 0},
+        {"decoder": "linknet"},
+        {"unknown": 1},
+    ],
+)
 def test_invalid_specs_are_rejected(bad):
     with pytest.raises(pydantic.ValidationError):
         ModelSpec(**{**TINY, **bad})

@@ -39,8 +39,15 @@ def _same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
 
 
 def _bn(x: torch.Tensor, sd: dict, prefix: str) -> torch.Tensor:
-    return F.batch_norm(x, sd[f"{prefix}.running_mean"], sd[f"{prefix}.running_var"], sd[f"{prefix}.weight"],
-                        sd[f"{prefix}.bias"], training=False, eps=1e-3)
+    return F.batch_norm(
+        x,
+        sd[f"{prefix}.running_mean"],
+        sd[f"{prefix}.running_var"],
+        sd[f"{prefix}.weight"],
+        sd[f"{prefix}.bias"],
+        training=False,
+        eps=1e-3,
+    )
 
 
 def reference_forward(sd: dict, x: torch.Tensor) -> torch.Tensor:
@@ -105,8 +112,13 @@ def test_timm_logits_equal_reference_forward_of_original_layout(original, timm_l
         torch.testing.assert_close(timm_lite0(x), reference_forward(original, x), atol=2e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name, classes", [("chelsea", range(281, 286)),  # tabby..Egyptian cat
-                                            ("coffee", (967, 968))])       # espresso, cup
+@pytest.mark.parametrize(
+    "name, classes",
+    [
+        ("chelsea", range(281, 286)),  # tabby..Egyptian cat
+        ("coffee", (967, 968)),
+    ],
+)  # espresso, cup
 def test_classifies_imagenet_like_photos(timm_lite0, name, classes):
     from skimage import data
 
@@ -151,8 +163,12 @@ def test_encoder_adapts_stem_to_band_count(bands):
     # with 1 band or a multiple of 3, the adapted stem sees a grey image exactly like the RGB stem
     grey = torch.rand(1, 1, 64, 64)
     with torch.no_grad():
-        torch.testing.assert_close(F.conv2d(grey.expand(1, bands, 64, 64), stem),
-                                   F.conv2d(grey.expand(1, 3, 64, 64), rgb), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            F.conv2d(grey.expand(1, bands, 64, 64), stem),
+            F.conv2d(grey.expand(1, 3, 64, 64), rgb),
+            atol=1e-5,
+            rtol=1e-4,
+        )
 
 
 def test_unknown_key_is_refused(original):

@@ -20,7 +20,7 @@ def test_shipped_bundle_loads_and_its_card_lists_every_source_and_licence(name):
     for source in meta.training.data:
         assert source.licence and source.licence != "unknown", source.name
         assert f"| {source.name} | {source.licence} |" in card
-    if any("NC" in source.licence for source in meta.training.data):       # non-commercial data -> NC model
+    if any("NC" in source.licence for source in meta.training.data):  # non-commercial data -> NC model
         assert "NC" in meta.licence
     assert {"xBD Joplin tile 0", "DeepGlobe roads train/388"} <= {h.split(" (")[0] for h in meta.training.held_out}
 
@@ -63,9 +63,25 @@ def test_segment_with_the_fast_model_by_name(tmp_path):
         data = np.random.default_rng(seed).integers(1, 256, (3, 128, 160), dtype=np.uint8)
         paths.append(write_geotiff(tmp_path / f"{date}.tif", data, origin=(365000, 4100000)))
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["segment", "--pre", str(paths[0]), "--post", str(paths[1]), "--out", str(out),
-                                      "--model", "fast", "--runtime", "fp32", "--device", "cpu"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "segment",
+            "--pre",
+            str(paths[0]),
+            "--post",
+            str(paths[1]),
+            "--out",
+            str(out),
+            "--model",
+            "fast",
+            "--runtime",
+            "fp32",
+            "--device",
+            "cpu",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     with rasterio.open(out / "buildings_post_mask.tif") as src:
         assert (src.width, src.height) == (160, 128) and set(np.unique(src.read(1))) <= {0, 1}

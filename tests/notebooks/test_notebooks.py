@@ -25,19 +25,32 @@ def inject_parameters(notebook: nbformat.NotebookNode, **parameters) -> nbformat
 
 def execute(name: str, tmp_path: Path, **parameters) -> nbformat.NotebookNode:
     notebook = inject_parameters(nbformat.read(NOTEBOOKS / name, as_version=4), **parameters)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
-                   env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}).execute()
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+        env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},
+    ).execute()
     return notebook
 
 
 def _text(notebook) -> str:
-    return "\n".join(output.get("text", "") + json.dumps(output.get("data", {}).get("text/plain", ""))
-                     for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", []))
+    return "\n".join(
+        output.get("text", "") + json.dumps(output.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
 
 
 def _images(notebook) -> int:
-    return sum("image/png" in output.get("data", {}) for cell in notebook.cells if cell.cell_type == "code"
-               for output in cell.get("outputs", []))
+    return sum(
+        "image/png" in output.get("data", {})
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
@@ -90,20 +103,25 @@ def test_population_needs_a_census_and_says_so(reference_run, tmp_path):
 def test_notebooks_run_from_notebooks_against_make_demo(demo_run, name):
     """Exactly as a user runs them: from notebooks/, their default run_dir (../outputs/demo), no parameters."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    assert 'run_dir = "../outputs/demo"' in next(c.source for c in notebook.cells
-                                                 if "parameters" in c.metadata.get("tags", []))
+    assert 'run_dir = "../outputs/demo"' in next(
+        c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
+    )
     if (NOTEBOOKS / "../outputs/demo").resolve() != demo_run.resolve():
         pytest.skip(f"the demo run is at {demo_run}, not ../outputs/demo")
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}},
-                   env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}).execute()
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        env={**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"},
+    ).execute()
     assert _images(notebook) == 1
 
 
 @pytest.mark.slow  # the fast suite runs it once, from notebooks/ (test_notebooks_run_from_notebooks_against_make_demo)
 def test_adapt_notebook_adapts_the_demo_to_noisy_map_data(demo_run, tmp_path):
     out = tmp_path / "adapted"
-    notebook = execute("04_adapt_to_your_event.ipynb", tmp_path, run_dir=str(demo_run), out_dir=str(out),
-                       minutes=0.5)
+    notebook = execute("04_adapt_to_your_event.ipynb", tmp_path, run_dir=str(demo_run), out_dir=str(out), minutes=0.5)
     record = json.loads((out / "model" / "adapt.json").read_text())
     assert record["labels"][0]["licence"] == "CC0-1.0 (synthetic demo)" and record["steps"] >= 10
     text = _text(notebook)

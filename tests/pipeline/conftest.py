@@ -14,9 +14,12 @@ TINY = ModelSpec(encoder="tu-mobilenetv3_small_050", encoder_weights=None, decod
 def bundle(tmp_path_factory):
     """A model bundle with random weights (fast; for plumbing, not accuracy)."""
     torch.manual_seed(0)
-    meta = BundleMeta(architecture=TINY, bands=("red", "green", "blue"),
-                      normalization=Normalization(mean=(127.5,) * 3, std=(127.5,) * 3), gsd_m=0.5,
-                      thresholds={"buildings": 0.5, "roads": 0.5},
-                      training=TrainingInfo(data=[DataSource(name="none (random weights, test only)",
-                                                             licence="Apache-2.0")]))
+    meta = BundleMeta(
+        architecture=TINY,
+        bands=("red", "green", "blue"),
+        normalization=Normalization(mean=(127.5,) * 3, std=(127.5,) * 3),
+        gsd_m=0.5,
+        thresholds={"buildings": 0.5, "roads": 0.5},
+        training=TrainingInfo(data=[DataSource(name="none (random weights, test only)", licence="Apache-2.0")]),
+    )
     return save_bundle(tmp_path_factory.mktemp("bundle") / "tiny", build_model(TINY, pretrained=False).eval(), meta)

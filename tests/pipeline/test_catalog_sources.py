@@ -35,8 +35,13 @@ def write_catalog(tmp_path, pre: dict | None = None, post: dict | None = None, *
     """A catalog with the `files` event `ev` whose pre/post sources carry the given extra fields."""
     write_tif(tmp_path / "pre.tif", crs=pre_crs, seed=1)
     write_tif(tmp_path / "post.tif", seed=2)
-    event = {"title": "files", "kind": "files", "licence": "CC0",
-             "pre": {"path": "pre.tif", **(pre or {})}, "post": {"path": "post.tif", **(post or {})}}
+    event = {
+        "title": "files",
+        "kind": "files",
+        "licence": "CC0",
+        "pre": {"path": "pre.tif", **(pre or {})},
+        "post": {"path": "post.tif", **(post or {})},
+    }
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "events": {"ev": event}}))
     return path
@@ -90,12 +95,15 @@ def test_crs_override_of_a_file_with_a_wrong_crs(tmp_path):
         assert raster.crs.to_epsg() == 32616 and raster.count == 4
 
 
-@pytest.mark.parametrize("pre, post, key", [
-    ({"bands": [1, 2, 3]}, {"bands": [3, 2, 1]}, "bands"),
-    ({"bands": [1, 2, 3]}, {}, "bands"),
-    ({"scaling": ELEVEN_BIT}, {"scaling": "to8bit"}, "scaling"),
-    ({"scaling": ELEVEN_BIT}, {}, "scaling"),
-])
+@pytest.mark.parametrize(
+    "pre, post, key",
+    [
+        ({"bands": [1, 2, 3]}, {"bands": [3, 2, 1]}, "bands"),
+        ({"bands": [1, 2, 3]}, {}, "bands"),
+        ({"scaling": ELEVEN_BIT}, {"scaling": "to8bit"}, "scaling"),
+        ({"scaling": ELEVEN_BIT}, {}, "scaling"),
+    ],
+)
 def test_pre_and_post_must_agree(tmp_path, pre, post, key):
     catalog = write_catalog(tmp_path, pre, post)
     message = rf"catalog\.yaml: event `ev`: pre\.{key} and post\.{key} differ.*Fix: give the same"
@@ -103,13 +111,16 @@ def test_pre_and_post_must_agree(tmp_path, pre, post, key):
         materialise("ev", load_catalog(catalog))
 
 
-@pytest.mark.parametrize("scaling, message", [
-    ({"method": "range"}, r"pre\.scaling\.method"),
-    ("stretchy", r"pre\.scaling\.method"),
-    ({"method": "fixed"}, r"needs both 'low' and 'high'"),
-    ({"method": "percentile", "percentiles": [98, 2]}, r"not 0 <= low < high <= 100"),
-    ({"method": "to8bit", "gamma": 2}, r"pre\.scaling\.gamma"),
-])
+@pytest.mark.parametrize(
+    "scaling, message",
+    [
+        ({"method": "range"}, r"pre\.scaling\.method"),
+        ("stretchy", r"pre\.scaling\.method"),
+        ({"method": "fixed"}, r"needs both 'low' and 'high'"),
+        ({"method": "percentile", "percentiles": [98, 2]}, r"not 0 <= low < high <= 100"),
+        ({"method": "to8bit", "gamma": 2}, r"pre\.scaling\.gamma"),
+    ],
+)
 def test_bad_scaling_is_an_error_at_load_naming_the_file(tmp_path, scaling, message):
     catalog = write_catalog(tmp_path, {"scaling": scaling})
     with pytest.raises(ConfigError, match=rf"catalog\.yaml: .*{message}"):
@@ -135,7 +146,7 @@ def test_segment_stage_gets_bands_and_scaling_and_a_changed_scaling_reruns_it(tm
     spec = stages.segment_source(Run(inputs, tmp_path / "out", RunOptions()))
     assert spec.bands == (3, 2, 1) and spec.scaling == Scaling(method="fixed", low=0.0, high=2047.0)
     assert pickle.loads(pickle.dumps(spec)) == spec  # Dask workers get it pickled
-    assert spec.input_scaling == replace(spec.scaling, out_max=255.0)   # the model's 8-bit units
+    assert spec.input_scaling == replace(spec.scaling, out_max=255.0)  # the model's 8-bit units
     keys = {_segment_key(tmp_path, inputs)}
     keys.add(_segment_key(tmp_path, replace(inputs, scaling=Scaling(method="percentile"))))
     keys.add(_segment_key(tmp_path, replace(inputs, scaling=None)))
@@ -162,8 +173,9 @@ def test_segment_stage_runs_on_the_catalog_sources(tmp_path, bundle, monkeypatch
 
     monkeypatch.setattr(engine, "segment_scene", spy)
     fields = {"bands": [3, 2, 1], "scaling": ELEVEN_BIT}
-    inputs = materialise("ev", load_catalog(write_catalog(tmp_path, {**fields, "crs": "EPSG:32615"}, fields,
-                                                          pre_crs=None)))
+    inputs = materialise(
+        "ev", load_catalog(write_catalog(tmp_path, {**fields, "crs": "EPSG:32615"}, fields, pre_crs=None))
+    )
     run = Run(inputs, tmp_path / "out", RunOptions(model=str(bundle), runtime="fp32", chip_px=64, overlap_px=0))
     record = stages.segment(run)
     assert record.status == "done", record.reason

@@ -23,9 +23,15 @@ pytestmark = pytest.mark.realdata
 
 STAGES = {"inputs", "reference", "segment", "vectorize", "impact_buildings", "impact_roads", "evaluate", "report"}
 #: outputs that need a census (admin units) or truth polygons of the affected area
-CENSUS_OR_AREA_TRUTH = {"gis/admin_units.geojson", "gis/admin_units.qml", "impact/buildings_affected_by_unit.csv",
-                        "impact/buildings_pr_curve.csv", "impact/buildings_pr_curve.png",
-                        "reference/buildings_pr_curve.csv", "reference/buildings_pr_curve.png"}
+CENSUS_OR_AREA_TRUTH = {
+    "gis/admin_units.geojson",
+    "gis/admin_units.qml",
+    "impact/buildings_affected_by_unit.csv",
+    "impact/buildings_pr_curve.csv",
+    "impact/buildings_pr_curve.png",
+    "reference/buildings_pr_curve.csv",
+    "reference/buildings_pr_curve.png",
+}
 
 
 def _run(event, out, catalog):
@@ -56,7 +62,7 @@ def test_demo_and_joplin_give_the_same_outputs(catalog, tmp_path, monkeypatch):
     assert CENSUS_OR_AREA_TRUTH <= demo_files
     assert joplin_files == demo_files - CENSUS_OR_AREA_TRUTH
     assert joplin["inputs"]["event_date"] == "2011-05-22"
-    assert joplin["figures"]["evaluate"]["f1"] >= 0.8          # issue 7: measured 0.889
+    assert joplin["figures"]["evaluate"]["f1"] >= 0.8  # issue 7: measured 0.889
     population = demo["figures"]["impact_buildings"]["population"]
     for quantity in ("persons_lost", "persons_impacted"):
         assert population[f"{quantity}_low"] <= population[f"{quantity}_expected"] <= population[f"{quantity}_high"]

@@ -18,9 +18,21 @@ from tests.rasters import write_geotiff
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory):
     path = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "events": {"mini": {
-        "title": "mini synthetic", "kind": "synthetic", "licence": "CC0",
-        "synth": {"width": 512, "height": 512, "seed": 5, "event": "tornado"}}}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "events": {
+                    "mini": {
+                        "title": "mini synthetic",
+                        "kind": "synthetic",
+                        "licence": "CC0",
+                        "synth": {"width": 512, "height": 512, "seed": 5, "event": "tornado"},
+                    }
+                },
+            }
+        )
+    )
     return path
 
 
@@ -31,15 +43,39 @@ def _run(*args):
 def test_run_event_end_to_end_and_resume(tmp_path, monkeypatch, bundle, catalog):
     monkeypatch.setenv("GEOVISION_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    args = ["mini", "--catalog", str(catalog), "--out", str(out), "--model", str(bundle), "--cell-px", "128",
-            "--runtime", "fp32"]
+    args = [
+        "mini",
+        "--catalog",
+        str(catalog),
+        "--out",
+        str(out),
+        "--model",
+        str(bundle),
+        "--cell-px",
+        "128",
+        "--runtime",
+        "fp32",
+    ]
     result = _run(*args)
     assert result.exit_code == 0, result.output
     record = json.loads((out / "run.json").read_text())
     statuses = {name: stage["status"] for name, stage in record["stages"].items()}
-    assert statuses == {"adapt": "skipped", **{name: "done" for name in
-                        ("inputs", "reference", "segment", "vectorize", "impact_buildings", "impact_roads",
-                         "evaluate", "report")}}, statuses
+    assert statuses == {
+        "adapt": "skipped",
+        **{
+            name: "done"
+            for name in (
+                "inputs",
+                "reference",
+                "segment",
+                "vectorize",
+                "impact_buildings",
+                "impact_roads",
+                "evaluate",
+                "report",
+            )
+        },
+    }, statuses
     assert set(record["inputs"]["sha256"]) >= {"pre", "post", "census"}
     for name in ("buildings_pre_mask", "roads_post_prob", "valid"):
         path = out / "masks" / f"{name}.tif"

@@ -23,9 +23,21 @@ def event(tmp_path, monkeypatch):
     """The catalog path and the materialised inputs of a 512 x 512 px synthetic event."""
     monkeypatch.setenv("GEOVISION_CACHE", str(tmp_path / "cache"))
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(yaml.safe_dump({"version": 1, "events": {"mini": {
-        "title": "mini synthetic", "kind": "synthetic", "licence": "CC0",
-        "synth": {"width": 512, "height": 512, "seed": 5, "event": "tornado"}}}}))
+    catalog.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "events": {
+                    "mini": {
+                        "title": "mini synthetic",
+                        "kind": "synthetic",
+                        "licence": "CC0",
+                        "synth": {"width": 512, "height": 512, "seed": 5, "event": "tornado"},
+                    }
+                },
+            }
+        )
+    )
     return catalog, materialise("mini", load_catalog(catalog))
 
 
@@ -49,13 +61,28 @@ def test_run_event_with_aoi_and_rerun_on_changed_aoi(tmp_path, bundle, event):
     catalog, inputs = event
     aoi = write_aoi(tmp_path / "aoi.geojson", inputs.pre, (64, 448), (128, 384))
     out = tmp_path / "out"
-    args = ["mini", "--catalog", str(catalog), "--aoi", str(aoi), "--out", str(out), "--model", str(bundle),
-            "--cell-px", "64", "--runtime", "fp32"]
+    args = [
+        "mini",
+        "--catalog",
+        str(catalog),
+        "--aoi",
+        str(aoi),
+        "--out",
+        str(out),
+        "--model",
+        str(bundle),
+        "--cell-px",
+        "64",
+        "--runtime",
+        "fp32",
+    ]
     result = _run(*args)
     assert result.exit_code == 0, result.output
     record = json.loads((out / "run.json").read_text())
-    assert {name: stage["status"] for name, stage in record["stages"].items()} == {"adapt": "skipped",
-                                                                                 **{s: "done" for s in STAGES}}
+    assert {name: stage["status"] for name, stage in record["stages"].items()} == {
+        "adapt": "skipped",
+        **{s: "done" for s in STAGES},
+    }
     assert record["inputs"]["aoi"] == str(aoi) and "aoi" in record["inputs"]["sha256"]
     for path in (out / "masks" / "valid.tif", out / "reference" / "truth_buildings_pre.tif"):
         with rasterio.open(path) as src:
@@ -79,8 +106,18 @@ def test_run_pre_post_with_aoi_and_bad_aoi(tmp_path, bundle, event):
     _, inputs = event
     aoi = write_aoi(tmp_path / "aoi.gpkg", inputs.pre, (0, 200), (300, 512), crs="EPSG:32615")
     out = tmp_path / "out"
-    base = ["--pre", str(inputs.pre), "--post", str(inputs.post), "--model", str(bundle), "--cell-px", "64",
-            "--runtime", "fp32"]
+    base = [
+        "--pre",
+        str(inputs.pre),
+        "--post",
+        str(inputs.post),
+        "--model",
+        str(bundle),
+        "--cell-px",
+        "64",
+        "--runtime",
+        "fp32",
+    ]
     result = _run(*base, "--census", str(inputs.census), "--aoi", str(aoi), "--out", str(out))
     assert result.exit_code == 0, result.output
     record = json.loads((out / "run.json").read_text())

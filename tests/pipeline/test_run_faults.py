@@ -50,8 +50,9 @@ def test_a_finished_run_of_other_images_is_not_replaced(tmp_path, images, bundle
     assert run("--pre", pre, "--post", post, "--out", out, "--model", bundle).exit_code == 0
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.tif")}
     write_image(post, seed=3)  # same path, new content
-    one_line_error(run("--pre", pre, "--post", post, "--out", out, "--model", bundle), "post image changed",
-                   "--overwrite")
+    one_line_error(
+        run("--pre", pre, "--post", post, "--out", out, "--model", bundle), "post image changed", "--overwrite"
+    )
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.tif")} == before
     assert run("--pre", pre, "--post", post, "--out", out, "--model", bundle, "--overwrite").exit_code == 0
 
@@ -69,8 +70,9 @@ def test_a_failed_rerun_keeps_the_finished_runs_record(tmp_path, images, bundle,
         raise ConfigError("injected failure")
 
     monkeypatch.setattr(workflow, "impact_stage", broken)
-    one_line_error(run("--pre", pre, "--post", post, "--out", out, "--model", bundle, "--theta", "0.2"),
-                   "injected failure")
+    one_line_error(
+        run("--pre", pre, "--post", post, "--out", out, "--model", bundle, "--theta", "0.2"), "injected failure"
+    )
     assert json.loads((out / "run.previous.json").read_text())["figures"] == finished["figures"]
     assert json.loads((out / "run.json").read_text())["stages"]["impact_buildings"]["status"] == "failed"
     monkeypatch.undo()
@@ -81,8 +83,9 @@ def test_a_failed_rerun_keeps_the_finished_runs_record(tmp_path, images, bundle,
 def test_an_all_nodata_image_is_an_error_before_anything_is_written(tmp_path, images, bundle):
     pre, post = images
     write_image(pre, seed=1, nodata_rows=256)
-    one_line_error(run("--pre", pre, "--post", post, "--out", tmp_path / "out", "--model", bundle),
-                   str(pre), "no valid pixel")
+    one_line_error(
+        run("--pre", pre, "--post", post, "--out", tmp_path / "out", "--model", bundle), str(pre), "no valid pixel"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -96,9 +99,15 @@ def test_a_mostly_empty_image_is_reported(tmp_path, images, bundle):
     assert record["stages"]["inputs"]["figures"]["valid_share"]["pre"] == pytest.approx(56 / 256, abs=0.01)
 
 
-@pytest.mark.parametrize("option, value, needle", [
-    ("--model", "no-such-folder", "no model bundle"), ("--theta", "nan", "--theta"), ("--theta", "-1", "--theta"),
-    ("--cell-px", "0", "--cell-px")])
+@pytest.mark.parametrize(
+    "option, value, needle",
+    [
+        ("--model", "no-such-folder", "no model bundle"),
+        ("--theta", "nan", "--theta"),
+        ("--theta", "-1", "--theta"),
+        ("--cell-px", "0", "--cell-px"),
+    ],
+)
 def test_bad_options_are_refused_before_any_stage(tmp_path, images, bundle, option, value, needle):
     pre, post = images
     args = ["--pre", pre, "--post", post, "--out", tmp_path / "out", option, value]
@@ -112,12 +121,19 @@ def test_census_problems_name_the_file_before_segmentation(tmp_path, images, bun
     with rasterio.open(pre) as src:
         box = shapely.box(*src.bounds)
     gpd.GeoDataFrame({"people": [10]}, geometry=[box], crs="EPSG:32615").to_file(census)
-    one_line_error(run("--pre", pre, "--post", post, "--census", census, "--out", tmp_path / "a", "--model", bundle),
-                   str(census), "'pop'", "--pop-field")
+    one_line_error(
+        run("--pre", pre, "--post", post, "--census", census, "--out", tmp_path / "a", "--model", bundle),
+        str(census),
+        "'pop'",
+        "--pop-field",
+    )
     empty = tmp_path / "empty.gpkg"
     gpd.GeoDataFrame({"pop": []}, geometry=[], crs="EPSG:32615").to_file(empty)
-    one_line_error(run("--pre", pre, "--post", post, "--census", empty, "--out", tmp_path / "b", "--model", bundle),
-                   str(empty), "no units")
+    one_line_error(
+        run("--pre", pre, "--post", post, "--census", empty, "--out", tmp_path / "b", "--model", bundle),
+        str(empty),
+        "no units",
+    )
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
@@ -128,8 +144,7 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path, images, bundle):
     out = tmp_path / "out"
     out.mkdir()
     with FileLock(out / ".geovision.lock"):  # another process would hold it the same way
-        one_line_error(run("--pre", pre, "--post", post, "--out", out, "--model", bundle),
-                       "another geovision run")
+        one_line_error(run("--pre", pre, "--post", post, "--out", out, "--model", bundle), "another geovision run")
 
 
 def test_a_corrupt_run_record_is_a_clear_error(tmp_path, images, bundle):

@@ -31,15 +31,33 @@ def train_raw(event, tmp_path):
     """A training config mapping (2 steps, 64 px chips) on the synthetic event."""
 
     def make(name: str = "run", **extra) -> dict:
-        return {"name": name, "output_dir": str(tmp_path / name), "data_root": str(event),
-                "model": dict(TINY_MODEL),
-                "data": {"chip_px": 64,
-                         "train": [{"kind": "geotiff", "image": "pre.tif", "licence": "test",
-                                    "labels": {"buildings": "buildings_pre.tif", "roads": "roads_pre.tif"}}],
-                         "val": [{"kind": "geotiff", "image": "post.tif",
-                                  "labels": {"buildings": "buildings_post.tif", "roads": "roads_post.tif"}}]},
-                "optim": {"warmup_steps": 1, "lr": 0.005},
-                "trainer": {"steps": 2, "batch_size": 2, "val_every": 2, "checkpoint_every": 2, "log_every": 1},
-                "bundle": {"select": "last"}, **extra}
+        return {
+            "name": name,
+            "output_dir": str(tmp_path / name),
+            "data_root": str(event),
+            "model": dict(TINY_MODEL),
+            "data": {
+                "chip_px": 64,
+                "train": [
+                    {
+                        "kind": "geotiff",
+                        "image": "pre.tif",
+                        "licence": "test",
+                        "labels": {"buildings": "buildings_pre.tif", "roads": "roads_pre.tif"},
+                    }
+                ],
+                "val": [
+                    {
+                        "kind": "geotiff",
+                        "image": "post.tif",
+                        "labels": {"buildings": "buildings_post.tif", "roads": "roads_post.tif"},
+                    }
+                ],
+            },
+            "optim": {"warmup_steps": 1, "lr": 0.005},
+            "trainer": {"steps": 2, "batch_size": 2, "val_every": 2, "checkpoint_every": 2, "log_every": 1},
+            "bundle": {"select": "last"},
+            **extra,
+        }
 
     return make

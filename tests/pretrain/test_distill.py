@@ -20,8 +20,13 @@ def _teacher(tmp_path, *, tasks=("buildings", "roads"), mean=(0.0,) * 3, std=(25
     torch.manual_seed(1)
     spec = ModelSpec(**{**TINY_MODEL, "tasks": tasks})
     model = build_model(spec, pretrained=False).eval()
-    meta = BundleMeta(architecture=spec, bands=("red", "green", "blue"),
-                      normalization=Normalization(mean=mean, std=std), gsd_m=0.5, thresholds={t: 0.5 for t in tasks})
+    meta = BundleMeta(
+        architecture=spec,
+        bands=("red", "green", "blue"),
+        normalization=Normalization(mean=mean, std=std),
+        gsd_m=0.5,
+        thresholds={t: 0.5 for t in tasks},
+    )
     return save_bundle(tmp_path / "teacher", model, meta)
 
 
@@ -42,12 +47,19 @@ def test_pseudo_labels_are_the_teachers_probabilities_on_its_own_normalisation(t
 
 def test_pretrain_distill_trains_the_student_on_pseudo_labels_then_fine_tunes(train_raw, event, tmp_path):
     teacher = _teacher(tmp_path)
-    raw = train_raw("student", distill={"teacher": str(teacher), "steps": 2, "warmup_steps": 1,
-                                        "unlabelled": [{"image": str(event / "p*.tif"), "name": "synthetic pair",
-                                                        "licence": "CC0-1.0"}]})
+    raw = train_raw(
+        "student",
+        distill={
+            "teacher": str(teacher),
+            "steps": 2,
+            "warmup_steps": 1,
+            "unlabelled": [{"image": str(event / "p*.tif"), "name": "synthetic pair", "licence": "CC0-1.0"}],
+        },
+    )
     raw["model"]["decoder_channels"] = [8, 8, 8, 8, 8]
-    result = CliRunner().invoke(cli, ["pretrain", "distill", str(write_yaml(tmp_path / "d.yaml", raw))],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["pretrain", "distill", str(write_yaml(tmp_path / "d.yaml", raw))], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "2 pseudo-label steps, 2 fine-tuning steps" in result.output and "buildings/iou" in result.output
     pseudo, final = tmp_path / "student" / "pseudo", tmp_path / "student" / "finetune"
@@ -58,7 +70,7 @@ def test_pretrain_distill_trains_the_student_on_pseudo_labels_then_fine_tunes(tr
     assert bundle.meta.architecture.decoder_channels == (8, 8, 8, 8, 8)
     started = load_bundle(pseudo / "model").model.state_dict()
     assert any(not torch.equal(v, started[k]) for k, v in bundle.model.state_dict().items())
-    data = {d.name: d for d in bundle.meta.training.data}          # the model card lists every source
+    data = {d.name: d for d in bundle.meta.training.data}  # the model card lists every source
     assert data["synthetic pair"].licence == "CC0-1.0" and "pseudo-labels" in data["synthetic pair"].notes
     teacher_meta = load_bundle(teacher).meta
     assert data[f"teacher: {teacher_meta.name} {teacher_meta.version}"].licence == teacher_meta.licence

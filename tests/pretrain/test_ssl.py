@@ -61,8 +61,11 @@ def test_simclr_positive_is_the_other_view():
 def test_contrastive_training_learns_to_match_views(method):
     torch.manual_seed(0)
     encoder = PixelEncoder()
-    model = (MoCo(encoder, dim=16, hidden_dim=32, queue=32, momentum=0.9, temperature=0.2) if method == "moco"
-             else SimCLR(encoder, dim=16, hidden_dim=32, temperature=0.2))
+    model = (
+        MoCo(encoder, dim=16, hidden_dim=32, queue=32, momentum=0.9, temperature=0.2)
+        if method == "moco"
+        else SimCLR(encoder, dim=16, hidden_dim=32, temperature=0.2)
+    )
     optimizer = build_optimizer(model, lr=0.01, weight_decay=0.0)
     loss_fn, losses = ContrastiveLoss(), []
     for _ in range(40):  # new images every step (a queue must not hold the positives), told apart by colour
@@ -78,13 +81,21 @@ def test_contrastive_training_learns_to_match_views(method):
 
 
 def _ssl_raw(event, tmp_path, **method) -> dict:
-    return {"name": "ssl", "output_dir": str(tmp_path / "ssl"),
-            "model": {"encoder": TINY_ENCODER, "encoder_weights": None},
-            "data": {"chip_px": 64, "sources": [{"image": str(event / "pre.tif"), "pair": str(event / "post.tif")},
-                                                {"image": str(event / "p*t.tif"), "licence": "test"}]},
-            "method": {"dim": 16, "hidden_dim": 32, "queue": 16, **method},
-            "optim": {"warmup_steps": 1, "lr": 0.001, "base_batch_size": 4},
-            "trainer": {"steps": 3, "batch_size": 2, "accumulate": 2, "checkpoint_every": 2, "log_every": 1}}
+    return {
+        "name": "ssl",
+        "output_dir": str(tmp_path / "ssl"),
+        "model": {"encoder": TINY_ENCODER, "encoder_weights": None},
+        "data": {
+            "chip_px": 64,
+            "sources": [
+                {"image": str(event / "pre.tif"), "pair": str(event / "post.tif")},
+                {"image": str(event / "p*t.tif"), "licence": "test"},
+            ],
+        },
+        "method": {"dim": 16, "hidden_dim": 32, "queue": 16, **method},
+        "optim": {"warmup_steps": 1, "lr": 0.001, "base_batch_size": 4},
+        "trainer": {"steps": 3, "batch_size": 2, "accumulate": 2, "checkpoint_every": 2, "log_every": 1},
+    }
 
 
 def test_pretrain_ssl_command_writes_an_encoder_that_training_starts_from(event, tmp_path):
@@ -105,8 +116,10 @@ def test_pretrain_ssl_command_writes_an_encoder_that_training_starts_from(event,
     assert init_weights(model, path) == "encoder"
     for key, value in model.encoder.state_dict().items():
         assert torch.equal(value, weights[key]), key
-    other = build_model(ModelSpec(encoder="tu-mobilenetv3_small_100", encoder_weights=None,
-                                  decoder_channels=(16, 16, 8, 8, 8)), pretrained=False)
+    other = build_model(
+        ModelSpec(encoder="tu-mobilenetv3_small_100", encoder_weights=None, decoder_channels=(16, 16, 8, 8, 8)),
+        pretrained=False,
+    )
     with pytest.raises(ConfigError, match="same encoder"):
         init_weights(other, path)
     (tmp_path / "fake.safetensors").write_bytes(b"not a safetensors file")
@@ -136,8 +149,22 @@ def test_pretrain_ssl_under_torchrun_on_two_cpu_ranks(event, tmp_path, method):
 
     config = write_yaml(tmp_path / "ssl.yaml", _ssl_raw(event, tmp_path, name=method))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-               "-m", "geovision", "pretrain", "ssl", str(config), "--device", "cpu", "--steps", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node=2",
+        "-m",
+        "geovision",
+        "pretrain",
+        "ssl",
+        str(config),
+        "--device",
+        "cpu",
+        "--steps",
+        "2",
+    ]
     done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     _, meta = read_encoder(tmp_path / "ssl" / "encoder.safetensors")

@@ -12,8 +12,9 @@ from geovision.pretrain.config import UnlabelledSource
 from geovision.pretrain.data import TwoViewWindows, unlabelled_scenes
 from geovision.pretrain.views import ViewAugment
 
-IDENTITY = ViewAugment(crop_scale=(1.0, 1.0), flips=False, rot90=False, brightness=0, contrast=0, saturation=0,
-                       blur_prob=0, noise_std=0)
+IDENTITY = ViewAugment(
+    crop_scale=(1.0, 1.0), flips=False, rot90=False, brightness=0, contrast=0, saturation=0, blur_prob=0, noise_std=0
+)
 
 
 def _reader(chip_px: int = 64) -> ChipReader:
@@ -39,10 +40,19 @@ def test_views_are_seeded_different_and_keep_nodata_zero():
 def test_crop_zooms_in():
     image = torch.zeros(1, 40, 40)
     image[:, :20] = 1.0  # left half bright
-    crop = ViewAugment(crop_scale=(0.1, 0.1), flips=False, rot90=False, brightness=0, contrast=0, saturation=0,
-                       blur_prob=0, noise_std=0)
-    means = {float(crop(image, torch.ones(40, 40, dtype=torch.bool), np.random.default_rng(s))[0].mean())
-             for s in range(12)}
+    crop = ViewAugment(
+        crop_scale=(0.1, 0.1),
+        flips=False,
+        rot90=False,
+        brightness=0,
+        contrast=0,
+        saturation=0,
+        blur_prob=0,
+        noise_std=0,
+    )
+    means = {
+        float(crop(image, torch.ones(40, 40, dtype=torch.bool), np.random.default_rng(s))[0].mean()) for s in range(12)
+    }
     assert min(means) < 0.05 and max(means) > 0.95  # a small crop sees one side only
 
 
@@ -64,10 +74,12 @@ def test_unlabelled_sources_errors(event, tmp_path):
     with pytest.raises(MissingFileError):
         unlabelled_scenes([UnlabelledSource(image="none/*.png")], resolve)
     import shutil
+
     shutil.copy(event / "pre.tif", tmp_path / "a.png")
     with pytest.raises(ConfigError, match="gsd_m"):
         unlabelled_scenes([UnlabelledSource(image="a.png")], resolve)
     import rasterio
+
     with rasterio.open(event / "pre.tif") as src:
         profile = {**src.profile, "width": 100, "height": 100}
         with rasterio.open(tmp_path / "small.tif", "w", **profile) as dst:

@@ -17,13 +17,16 @@ from .conftest import write_yaml
 
 def _batch(mask: torch.Tensor) -> dict:
     n = mask.shape[0]
-    return {"valid": torch.ones_like(mask, dtype=torch.bool), "mask_buildings": mask,
-            "labelled": {"buildings": torch.ones(n, dtype=torch.bool)}}
+    return {
+        "valid": torch.ones_like(mask, dtype=torch.bool),
+        "mask_buildings": mask,
+        "labelled": {"buildings": torch.ones(n, dtype=torch.bool)},
+    }
 
 
 def _square(n: int = 2, at: int = 8) -> torch.Tensor:
     mask = torch.zeros(n, 32, 32)
-    mask[:, at:at + 12, at:at + 12] = 1
+    mask[:, at : at + 12, at : at + 12] = 1
     return mask
 
 
@@ -69,8 +72,9 @@ def test_unlabelled_samples_add_nothing():
 
 
 def test_corrupt_footprints_shifts_drops_and_adds():
-    frame = gpd.GeoDataFrame({"id": range(100)}, geometry=[box(x * 10, 0, x * 10 + 5, 5) for x in range(100)],
-                             crs="EPSG:32615")
+    frame = gpd.GeoDataFrame(
+        {"id": range(100)}, geometry=[box(x * 10, 0, x * 10 + 5, 5) for x in range(100)], crs="EPSG:32615"
+    )
     shifted = corrupt_footprints(frame, shift=(2.0, -1.0))
     assert shifted.geometry.iloc[0].bounds == (2.0, -1.0, 7.0, 4.0) and shifted.crs == frame.crs
     noisy = corrupt_footprints(frame, drop=0.3, extra=0.2, jitter=0.5, seed=1)
@@ -80,11 +84,13 @@ def test_corrupt_footprints_shifts_drops_and_adds():
 
 def test_pretrain_weak_command(train_raw, tmp_path):
     raw = train_raw("weak", weak_labels={"max_shift_px": 2, "ignore_edge_px": 1, "drop_highest": 0.5})
-    result = CliRunner().invoke(cli, ["pretrain", "weak", str(write_yaml(tmp_path / "weak.yaml", raw))],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["pretrain", "weak", str(write_yaml(tmp_path / "weak.yaml", raw))], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "trained 2 steps" in result.output and "buildings/iou" in result.output
     from geovision.models.bundle import load_bundle
+
     assert load_bundle(tmp_path / "weak" / "model").meta.training.config["weak_labels"]["max_shift_px"] == 2
     raw["weak_labels"] = {"drop_highest": 1.5}
     bad = CliRunner().invoke(cli, ["pretrain", "weak", str(write_yaml(tmp_path / "bad.yaml", raw))])

@@ -8,7 +8,6 @@ census or catalog) next to a good image, runs the real CLI and checks that it ei
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,21 +18,15 @@ from affine import Affine
 from click.testing import CliRunner
 
 from geovision.cli.main import cli
+from tests.rasters import write_geotiff
 
 UTM = "EPSG:32615"
 GRID = Affine(0.5, 0, 500000, 0, -0.5, 4100000)
 
 
-def tiff(path: Path, data: np.ndarray, *, transform: Affine | None = GRID, crs: str | None = UTM,
-         nodata: float | None = None, **profile) -> Path:
-    """A GeoTIFF of ``data`` (bands, rows, cols) as given: no validation, so it can be as odd as a user's."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with rasterio.open(path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1],
-                           count=data.shape[0], dtype=data.dtype, crs=crs, transform=transform, nodata=nodata,
-                           **profile) as dst:
-            dst.write(data)
-    return path
+def tiff(path: Path, data: np.ndarray, *, transform: Affine = GRID, **options) -> Path:
+    """A GeoTIFF of ``data`` on the test grid (or ``transform``), as odd as a user's may be."""
+    return write_geotiff(path, data, transform=transform, **options)
 
 
 def scene(size: int = 96, seed: int = 0) -> np.ndarray:
@@ -73,6 +66,7 @@ def bad_pre(build: Callable[[Path], Path]) -> Case:
     def case(tmp: Path):
         path = build(tmp)
         return pair(tmp, pre=path), path.name
+
     return case
 
 
@@ -81,6 +75,7 @@ def catalog_case(text: str | bytes, event: str = "x") -> Case:
         path = tmp / "catalog.yaml"
         path.write_bytes(text if isinstance(text, bytes) else text.encode())
         return [event, "--catalog", str(path)], path.name
+
     return case
 
 
@@ -88,6 +83,7 @@ def aoi_case(geometries: Callable[[], list], crs: str | None = UTM) -> Case:
     def case(tmp: Path):
         path = vector(tmp / "aoi.gpkg", geometries(), crs=crs)
         return pair(tmp, None, None, "--aoi", str(path)), path.name
+
     return case
 
 
@@ -95,6 +91,7 @@ def census_case(**columns) -> Case:
     def case(tmp: Path):
         path = vector(tmp / "census.gpkg", [box()], **columns)
         return pair(tmp, None, None, "--census", str(path)), path.name
+
     return case
 
 
@@ -103,15 +100,19 @@ FAILS = {
     "text-named-tif": bad_pre(lambda t: (t / "notes.tif").write_text("not an image") and t / "notes.tif"),
     "empty-file": bad_pre(lambda t: (t / "empty.tif").write_bytes(b"") or t / "empty.tif"),
     "truncated-tiff": bad_pre(lambda t: _truncated(t / "cut.tif")),
-    "no-georeference": bad_pre(lambda t: tiff(t / "nogeo.tif", scene(), transform=None, crs=None)),
+    "no-georeference": bad_pre(lambda t: tiff(t / "nogeo.tif", scene(), transform=Affine.identity(), crs=None)),
     "complex-pixels": bad_pre(lambda t: tiff(t / "complex.tif", scene().astype(np.complex64))),
     "all-nan-float": bad_pre(lambda t: tiff(t / "nan.tif", np.full((3, 64, 64), np.nan, np.float32))),
     "all-nodata-sparse-giant": bad_pre(lambda t: _sparse(t / "giant.tif", 200_000)),
-    "disjoint-post": lambda t: (pair(t, post=tiff(t / "far.tif", scene(), transform=Affine(0.5, 0, 600000, 0, -0.5,
-                                                                                          4100000))), "far.tif"),
+    "disjoint-post": lambda t: (
+        pair(t, post=tiff(t / "far.tif", scene(), transform=Affine(0.5, 0, 600000, 0, -0.5, 4100000))),
+        "far.tif",
+    ),
     "one-pixel-image": lambda t: (pair(t, tiff(t / "p.tif", scene(1)), tiff(t / "q.tif", scene(1, 1))), "p.tif"),
-    "one-pixel-wide-strip": lambda t: (pair(t, tiff(t / "p.tif", scene(600)[:, :, :1].copy()),
-                                            tiff(t / "q.tif", scene(600, 1)[:, :, :1].copy())), "p.tif"),
+    "one-pixel-wide-strip": lambda t: (
+        pair(t, tiff(t / "p.tif", scene(600)[:, :, :1].copy()), tiff(t / "q.tif", scene(600, 1)[:, :, :1].copy())),
+        "p.tif",
+    ),
     "aoi-of-a-few-pixels": aoi_case(lambda: [box(500000, 4099996, 500004, 4100000)]),
     # AOIs
     "aoi-outside-scene": aoi_case(lambda: [box(0, 0, 10, 10)]),
@@ -141,14 +142,23 @@ FAILS = {
 }
 
 WORKS = {
-    "rotated-transform": lambda t: (pair(t, *(tiff(t / f"{d}.tif", scene(seed=s),
-                                                   transform=Affine(0.45, 0.2, 500000, 0.2, -0.45, 4100000))
-                                              for d, s in (("p", 0), ("q", 1)))), None),
+    "rotated-transform": lambda t: (
+        pair(
+            t,
+            *(
+                tiff(t / f"{d}.tif", scene(seed=s), transform=Affine(0.45, 0.2, 500000, 0.2, -0.45, 4100000))
+                for d, s in (("p", 0), ("q", 1))
+            ),
+        ),
+        None,
+    ),
     "int8-pixels": lambda t: (pair(t, tiff(t / "p.tif", (scene() // 2).astype(np.int8))), None),
     "post-in-another-crs": lambda t: (pair(t, post=_warped(t / "q.tif", "EPSG:3857")), None),
     "aoi-bowtie": aoi_case(lambda: [bowtie()]),
-    "census-outside-the-scene": lambda t: (pair(t, None, None, "--census",
-                                                str(vector(t / "c.gpkg", [box(0, 0, 10, 10)], pop=[10]))), None),
+    "census-outside-the-scene": lambda t: (
+        pair(t, None, None, "--census", str(vector(t / "c.gpkg", [box(0, 0, 10, 10)], pop=[10]))),
+        None,
+    ),
 }
 
 
@@ -169,9 +179,23 @@ def _truncated(path: Path) -> Path:
 
 def _sparse(path: Path, size: int) -> Path:
     """A size x size tiled GeoTIFF with no tile written: all nodata, a few kB on disk."""
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=3, dtype="uint8", crs=UTM,
-                       transform=GRID, nodata=0, tiled=True, blockxsize=512, blockysize=512,
-                       sparse_ok=True, compress="deflate"):
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=3,
+        dtype="uint8",
+        crs=UTM,
+        transform=GRID,
+        nodata=0,
+        tiled=True,
+        blockxsize=512,
+        blockysize=512,
+        sparse_ok=True,
+        compress="deflate",
+    ):
         pass
     return path
 

@@ -33,8 +33,15 @@ def rasters(draw):
     floating = dtype.startswith("float")
     nodata = draw(st.sampled_from([None, 0] + ([float("nan")] if floating else [])))
     res = draw(st.sampled_from([0.5, 1e-5, 30.0]))
-    transform = draw(st.sampled_from([Affine(res, 0, 500000, 0, -res, 4100000), Affine(res, 0, 0, 0, res, 0),
-                                      Affine(res, 0.1 * res, 500000, 0.1 * res, -res, 4100000)]))
+    transform = draw(
+        st.sampled_from(
+            [
+                Affine(res, 0, 500000, 0, -res, 4100000),
+                Affine(res, 0, 0, 0, res, 0),
+                Affine(res, 0.1 * res, 500000, 0.1 * res, -res, 4100000),
+            ]
+        )
+    )
     fill = draw(st.sampled_from(["random", "nodata", "constant", "nonfinite"]))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     info = np.finfo(dtype) if floating else np.iinfo(dtype)
@@ -45,9 +52,18 @@ def rasters(draw):
         data[:] = 7
     elif fill == "nonfinite" and floating:
         data[:, : height // 2] = np.nan
-        data[:, height // 2:] = np.inf
-    return dict(dtype=dtype, width=width, height=height, count=count, nodata=nodata,
-                crs=draw(st.sampled_from(CRSS)), transform=transform, data=data, fill=fill)
+        data[:, height // 2 :] = np.inf
+    return dict(
+        dtype=dtype,
+        width=width,
+        height=height,
+        count=count,
+        nodata=nodata,
+        crs=draw(st.sampled_from(CRSS)),
+        transform=transform,
+        data=data,
+        fill=fill,
+    )
 
 
 def write(path, spec):
@@ -63,7 +79,8 @@ def test_validation_raises_only_clear_errors(tmp_path, spec):
     share = valid_share(path)
     assert 0.0 <= share <= 1.0
     no_data = (spec["fill"] == "nodata" and spec["nodata"] is not None) or (
-        spec["fill"] == "nonfinite" and spec["dtype"].startswith("float"))
+        spec["fill"] == "nonfinite" and spec["dtype"].startswith("float")
+    )
     if no_data:
         assert share == 0.0
     try:

@@ -41,16 +41,23 @@ except OutputWriteError as error:
 @pytest.mark.parametrize("limit", [3_000_000, 4_600_000], ids=["while-tiling", "while-writing-the-cog"])
 def test_a_full_disk_leaves_no_final_and_no_temporary_cog(tmp_path, limit):
     out = tmp_path / "masks" / "buildings_pre_prob.tif"
-    done = subprocess.run([sys.executable, "-c", WRITE_LIMITED, str(out), str(limit)], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", WRITE_LIMITED, str(out), str(limit)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert str(out) in done.stdout and "Fix:" in done.stdout
     assert list(out.parent.iterdir()) == []  # neither the output nor a hidden temporary file
 
 
 def test_a_truncated_tiff_is_recognised(tmp_path):
-    path = write_cog(tmp_path / "a.tif", np.random.default_rng(1).integers(0, 255, (1, 1024, 1024), np.uint8),
-                     transform=Affine(0.5, 0, 0, 0, -0.5, 0), crs="EPSG:32615", nodata=None, kind="continuous")
+    path = write_cog(
+        tmp_path / "a.tif",
+        np.random.default_rng(1).integers(0, 255, (1, 1024, 1024), np.uint8),
+        transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+        crs="EPSG:32615",
+        nodata=None,
+        kind="continuous",
+    )
     check_complete_tiff(path, width=1024, height=1024, count=1)
     with pytest.raises(OutputWriteError, match="1024x1024x1, not 1024x1024x2"):
         check_complete_tiff(path, width=1024, height=1024, count=2)
@@ -115,15 +122,36 @@ def test_an_unwritable_output_folder_is_exit_2_with_its_name(tmp_path, locked_fo
     from geovision.cli.main import cli
 
     image = tmp_path / "in.tif"
-    write_cog(image, np.full((3, 64, 64), 200, np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0),
-              crs="EPSG:32615", nodata=None, kind="continuous")
-    mask = write_cog(tmp_path / "mask.tif", np.ones((64, 64), np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0),
-                     crs="EPSG:32615", nodata=255, kind="mask")
+    write_cog(
+        image,
+        np.full((3, 64, 64), 200, np.uint8),
+        transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+        crs="EPSG:32615",
+        nodata=None,
+        kind="continuous",
+    )
+    mask = write_cog(
+        tmp_path / "mask.tif",
+        np.ones((64, 64), np.uint8),
+        transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+        crs="EPSG:32615",
+        nodata=255,
+        kind="mask",
+    )
     out = locked_folder / "out"
-    args = {"segment": ["--pre", image, "--out", out], "run": ["--pre", image, "--post", image, "--out", out],
-            "vectorize": ["--mask", mask, "--kind", "buildings", "--out", out / "b.gpkg"],
-            "population": ["--census", census_file(tmp_path / "census.gpkg", 1), "--buildings", mask,
-                           "--out", out / "pop.tif"]}[command]
+    args = {
+        "segment": ["--pre", image, "--out", out],
+        "run": ["--pre", image, "--post", image, "--out", out],
+        "vectorize": ["--mask", mask, "--kind", "buildings", "--out", out / "b.gpkg"],
+        "population": [
+            "--census",
+            census_file(tmp_path / "census.gpkg", 1),
+            "--buildings",
+            mask,
+            "--out",
+            out / "pop.tif",
+        ],
+    }[command]
     result = CliRunner().invoke(cli, [command, *map(str, args)])
     assert result.exit_code == 2, result.output
     assert "locked" in result.output and "Fix:" in result.output
@@ -135,11 +163,18 @@ def test_an_empty_census_is_exit_2_naming_it(tmp_path):
 
     from geovision.cli.main import cli
 
-    mask = write_cog(tmp_path / "mask.tif", np.ones((64, 64), np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0),
-                     crs="EPSG:32615", nodata=255, kind="mask")
+    mask = write_cog(
+        tmp_path / "mask.tif",
+        np.ones((64, 64), np.uint8),
+        transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+        crs="EPSG:32615",
+        nodata=255,
+        kind="mask",
+    )
     empty = census_file(tmp_path / "empty.gpkg", 0)
-    result = CliRunner().invoke(cli, ["population", "--census", str(empty), "--buildings", str(mask),
-                                      "--out", str(tmp_path / "pop.tif")])
+    result = CliRunner().invoke(
+        cli, ["population", "--census", str(empty), "--buildings", str(mask), "--out", str(tmp_path / "pop.tif")]
+    )
     assert result.exit_code == 2, result.output
     assert str(empty) in result.output and "Traceback" not in result.output
 
@@ -171,11 +206,18 @@ except OutputWriteError as error:
 
 @pytest.mark.parametrize("what", ["record", "work-store"])
 def test_a_full_disk_while_the_record_or_work_is_written_is_exit_2(tmp_path, what):
-    image = write_cog(tmp_path / "in.tif", np.full((3, 64, 64), 200, np.uint8), transform=Affine(0.5, 0, 0, 0, -0.5, 0),
-                      crs="EPSG:32615", nodata=None, kind="continuous")
+    image = write_cog(
+        tmp_path / "in.tif",
+        np.full((3, 64, 64), 200, np.uint8),
+        transform=Affine(0.5, 0, 0, 0, -0.5, 0),
+        crs="EPSG:32615",
+        nodata=None,
+        kind="continuous",
+    )
     out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-c", RECORD_LIMITED, str(image), str(out), what], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", RECORD_LIMITED, str(image), str(out), what], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and "Fix:" in done.stdout
     assert str(out) in done.stdout

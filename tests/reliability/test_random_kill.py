@@ -35,16 +35,30 @@ def assert_same_outputs(got: Path, want: Path) -> None:
     for name in a:
         if name.endswith(".gpkg"):
             for layer in list_layers(b[name]):
-                x, y = (gpd.read_file(f, layer=layer).drop(columns="update_time", errors="ignore")
-                        for f in (a[name], b[name]))
+                x, y = (
+                    gpd.read_file(f, layer=layer).drop(columns="update_time", errors="ignore")
+                    for f in (a[name], b[name])
+                )
                 assert x.equals(y), f"{name}:{layer}"
         else:
             assert a[name].read_bytes() == b[name].read_bytes(), name
 
 
 def run_command(event: str, out: Path, catalog: Path, model: str) -> list[str]:
-    return [sys.executable, "-m", "geovision.cli.main", "-q", "run", event, "--out", str(out), "--catalog",
-            str(catalog), "--model", model]
+    return [
+        sys.executable,
+        "-m",
+        "geovision.cli.main",
+        "-q",
+        "run",
+        event,
+        "--out",
+        str(out),
+        "--catalog",
+        str(catalog),
+        "--model",
+        model,
+    ]
 
 
 def kill_and_rerun(command: list[str], after_s: float, env: dict) -> None:
@@ -73,9 +87,21 @@ def random_kills(tmp_path, event: str, catalog: Path, model: str, kills: int, se
 @pytest.fixture
 def mini_catalog(tmp_path):
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text(yaml.safe_dump({"version": 1, "events": {"mini": {
-        "title": "mini synthetic", "kind": "synthetic", "licence": "CC0",
-        "synth": {"width": 512, "height": 512, "seed": 5, "event": "tornado"}}}}))
+    catalog.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "events": {
+                    "mini": {
+                        "title": "mini synthetic",
+                        "kind": "synthetic",
+                        "licence": "CC0",
+                        "synth": {"width": 512, "height": 512, "seed": 5, "event": "tornado"},
+                    }
+                },
+            }
+        )
+    )
     return catalog
 
 

@@ -19,9 +19,19 @@ from pathlib import Path
 
 import pytest
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--remote-debugging-port=0", "about:blank"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--remote-debugging-port=0",
+    "about:blank",
+]
 
 
 def chromium_or_skip() -> str:
@@ -47,8 +57,9 @@ async def _inspect(browser: str, url: str, script: str, timeout_s: float) -> Pag
 
     result = PageResult()
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-        process = subprocess.Popen([browser, f"--user-data-dir={profile}", *FLAGS], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [browser, f"--user-data-dir={profile}", *FLAGS], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             port_file, deadline = Path(profile) / "DevToolsActivePort", time.monotonic() + timeout_s
             while not (port_file.exists() and len(port_file.read_text().split()) >= 2):
@@ -60,7 +71,7 @@ async def _inspect(browser: str, url: str, script: str, timeout_s: float) -> Pag
             with local.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
                 page = next(t for t in json.load(response) if t["type"] == "page")
             socket = await websocket_connect(page["webSocketDebuggerUrl"], max_message_size=256 << 20)
-            counter = iter(range(1, 10 ** 6))
+            counter = iter(range(1, 10**6))
 
             async def call(method: str, **params) -> dict:
                 ident = next(counter)

@@ -51,15 +51,17 @@ def vector_layers(run: Path) -> list[tuple[str, QgsVectorLayer]]:
             if name == "layer_styles":
                 continue
             uri = f"{path}|layername={name}" if path.suffix == ".gpkg" else str(path)
-            label = f"{path.relative_to(run).as_posix()}:{name}" if path.suffix == ".gpkg" else \
-                path.relative_to(run).as_posix()
+            label = (
+                f"{path.relative_to(run).as_posix()}:{name}"
+                if path.suffix == ".gpkg"
+                else path.relative_to(run).as_posix()
+            )
             out.append((label, QgsVectorLayer(uri, name, "ogr")))
     return out
 
 
 def raster_layers(run: Path) -> list[tuple[str, QgsRasterLayer]]:
-    return [(p.relative_to(run).as_posix(), QgsRasterLayer(str(p), p.stem))
-            for p in sorted(run.glob("*/*.tif"))]
+    return [(p.relative_to(run).as_posix(), QgsRasterLayer(str(p), p.stem)) for p in sorted(run.glob("*/*.tif"))]
 
 
 def render(layers: list, extent: QgsRectangle, crs, path: Path, max_px: int = SIZE_PX):
@@ -102,11 +104,18 @@ def check_vector(label: str, layer: QgsVectorLayer, out: Path) -> dict:
     context.setExpressionContext(QgsExpressionContext(QgsExpressionContextUtils.globalProjectLayerScopes(layer)))
     renderer.startRender(context, layer.fields())
     features = list(layer.getFeatures())
-    without = [f.id() for f in features if not renderer.willRenderFeature(f, context)
-               or not renderer.symbolsForFeature(f, context)]
+    without = [
+        f.id()
+        for f in features
+        if not renderer.willRenderFeature(f, context) or not renderer.symbolsForFeature(f, context)
+    ]
     renderer.stopRender(context)
-    result.update(renderer=layer.renderer().type(), features=len(features), without_symbol=len(without),
-                  legend=[item.label() for item in layer.renderer().legendSymbolItems()])
+    result.update(
+        renderer=layer.renderer().type(),
+        features=len(features),
+        without_symbol=len(without),
+        legend=[item.label() for item in layer.renderer().legendSymbolItems()],
+    )
     random.seed(0)
     sample = random.sample(features, min(SAMPLES, len(features)))
     points = []
@@ -127,18 +136,26 @@ def check_raster(label: str, layer: QgsRasterLayer, out: Path) -> dict:
     band = renderer.band() if hasattr(renderer, "band") else 1
     stats = provider.bandStatistics(band)
     shader = renderer.shader().rasterShaderFunction() if hasattr(renderer, "shader") else None
-    result.update(renderer=renderer.type(), band=band, data_min=stats.minimumValue, data_max=stats.maximumValue,
-                  style_min=shader.minimumValue() if shader else None,
-                  style_max=shader.maximumValue() if shader else None,
-                  scale=provider.bandScale(band), description=provider.generateBandName(band))
+    result.update(
+        renderer=renderer.type(),
+        band=band,
+        data_min=stats.minimumValue,
+        data_max=stats.maximumValue,
+        style_min=shader.minimumValue() if shader else None,
+        style_max=shader.maximumValue() if shader else None,
+        scale=provider.bandScale(band),
+        description=provider.generateBandName(band),
+    )
     extent, random_state = layer.extent(), random.Random(0)
     points = []
     items = shader.colorRampItemList() if shader else []
     visible = items[1].value if len(items) > 1 else 1.0  # the first visibly coloured class
     result["visible_from"] = visible
     for _ in range(20000):  # places with a visible value (a feature, a probability >= 0.5, DII >= theta)
-        point = QgsPointXY(random_state.uniform(extent.xMinimum(), extent.xMaximum()),
-                           random_state.uniform(extent.yMinimum(), extent.yMaximum()))
+        point = QgsPointXY(
+            random_state.uniform(extent.xMinimum(), extent.xMaximum()),
+            random_state.uniform(extent.yMinimum(), extent.yMaximum()),
+        )
         value, ok = provider.sample(point, band)
         if ok and value == value and value >= visible:
             points.append(point)
@@ -159,10 +176,16 @@ def main(run: Path, out: Path) -> dict:
     app = QgsApplication([], False)
     app.initQgis()
     vectors, rasters = vector_layers(run), raster_layers(run)
-    report = {"qgis": Qgis.QGIS_VERSION, "layers": [check_vector(label, layer, out) for label, layer in vectors]
-              + [check_raster(label, layer, out) for label, layer in rasters]}
-    together = [layer for label, layer in vectors if label.startswith("geovision.gpkg:")
-                and layer.name() in ("buildings", "roads", "grid")]
+    report = {
+        "qgis": Qgis.QGIS_VERSION,
+        "layers": [check_vector(label, layer, out) for label, layer in vectors]
+        + [check_raster(label, layer, out) for label, layer in rasters],
+    }
+    together = [
+        layer
+        for label, layer in vectors
+        if label.startswith("geovision.gpkg:") and layer.name() in ("buildings", "roads", "grid")
+    ]
     together.sort(key=lambda layer: ("buildings", "roads", "grid").index(layer.name()))
     if together:
         post = QgsRasterLayer(str(_post_image(run)), "post") if _post_image(run) else None

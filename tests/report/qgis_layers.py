@@ -33,15 +33,28 @@ def qgis_python_or_skip() -> str:
 def qgis_report(run_dir: Path, out: Path) -> dict:
     python = qgis_python_or_skip()
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(out)}
-    done = subprocess.run([python, str(HERE / "qgis_check.py"), str(run_dir), str(out)], capture_output=True,
-                          text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [python, str(HERE / "qgis_check.py"), str(run_dir), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
 
-EXPECTED = {"buildings": "categorizedSymbol", "roads_damaged": "RuleRenderer", "damaged_roads": "RuleRenderer",
-            "roads": "RuleRenderer", "grid": "RuleRenderer", "admin_units": "RuleRenderer",
-            "reference_grid": "RuleRenderer", "buildings_impact": "RuleRenderer", "roads_impact": "RuleRenderer"}
+EXPECTED = {
+    "buildings": "categorizedSymbol",
+    "roads_damaged": "RuleRenderer",
+    "damaged_roads": "RuleRenderer",
+    "roads": "RuleRenderer",
+    "grid": "RuleRenderer",
+    "admin_units": "RuleRenderer",
+    "reference_grid": "RuleRenderer",
+    "buildings_impact": "RuleRenderer",
+    "roads_impact": "RuleRenderer",
+}
 
 
 def check_layers(report: dict, run_dir: Path) -> None:

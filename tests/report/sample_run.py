@@ -28,11 +28,20 @@ CELL_PX = 128
 def sample_event(folder: Path) -> EventInputs:
     """A seeded 1024 px synthetic tornado with census and ground truth (generated once per folder)."""
     if not (folder / "event.json").exists():
-        generate_event(folder, width=SIZE_PX, height=SIZE_PX, gsd_m=0.5, seed=7, event="tornado",
-                       crs="EPSG:32615", overwrite=True)
-    return EventInputs(name="sample", pre=folder / "pre.tif", post=folder / "post.tif", census=folder / "census.gpkg",
-                       truth_buildings=folder / "buildings.gpkg", truth_affected_area=folder / "affected_area.gpkg",
-                       truth_roads=folder / "roads.gpkg", truth_masks=folder, licence="CC0-1.0 (generated)")
+        generate_event(
+            folder, width=SIZE_PX, height=SIZE_PX, gsd_m=0.5, seed=7, event="tornado", crs="EPSG:32615", overwrite=True
+        )
+    return EventInputs(
+        name="sample",
+        pre=folder / "pre.tif",
+        post=folder / "post.tif",
+        census=folder / "census.gpkg",
+        truth_buildings=folder / "buildings.gpkg",
+        truth_affected_area=folder / "affected_area.gpkg",
+        truth_roads=folder / "roads.gpkg",
+        truth_masks=folder,
+        licence="CC0-1.0 (generated)",
+    )
 
 
 def _truth_as_predictions(run: Run) -> None:
@@ -43,11 +52,22 @@ def _truth_as_predictions(run: Run) -> None:
             for kind in ("mask", "prob"):
                 shutil.copyfile(event / f"{task}_{date}.tif", masks / f"{task}_{date}_{kind}.tif")
     with rasterio.open(event / "buildings_pre.tif") as src:
-        write_cog(masks / "valid.tif", np.ones((src.height, src.width), np.uint8), transform=src.transform,
-                  crs=src.crs, nodata=None, kind="mask", overwrite=True)
-    run.stages["segment"] = StageRecord("segment", status="done", reason="ground truth used as the prediction",
-                                        outputs={p.stem: str(p) for p in sorted(masks.glob("*.tif"))},
-                                        key="truth-as-prediction")
+        write_cog(
+            masks / "valid.tif",
+            np.ones((src.height, src.width), np.uint8),
+            transform=src.transform,
+            crs=src.crs,
+            nodata=None,
+            kind="mask",
+            overwrite=True,
+        )
+    run.stages["segment"] = StageRecord(
+        "segment",
+        status="done",
+        reason="ground truth used as the prediction",
+        outputs={p.stem: str(p) for p in sorted(masks.glob("*.tif"))},
+        key="truth-as-prediction",
+    )
 
 
 def _build(root: Path, name: str, fill) -> Path:

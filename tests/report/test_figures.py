@@ -11,10 +11,18 @@ def _record(**stages):
 
 
 def test_headline_values_are_the_record_values_unchanged():
-    record = _record(vectorize={"buildings_lost": 12, "buildings_before": 40, "building_area_lost_m2": 1500.25},
-                     impact_roads={"road_lost_m": 1234.5, "road_length_m": 9000.0},
-                     impact_buildings={"population": {"persons_impacted": 77.7, "persons_lost": 10.2,
-                                                      "persons_lost_low": 5.0, "persons_lost_high": 15.5}})
+    record = _record(
+        vectorize={"buildings_lost": 12, "buildings_before": 40, "building_area_lost_m2": 1500.25},
+        impact_roads={"road_lost_m": 1234.5, "road_length_m": 9000.0},
+        impact_buildings={
+            "population": {
+                "persons_impacted": 77.7,
+                "persons_lost": 10.2,
+                "persons_lost_low": 5.0,
+                "persons_lost_high": 15.5,
+            }
+        },
+    )
     figures = {f.key: f for f in headline_figures(record)}
     assert figures["buildings_lost"].value == 12 and figures["buildings_lost"].display() == "12"
     assert figures["road_km_lost"].value == 1234.5 and figures["road_km_lost"].display() == "1.23 km"

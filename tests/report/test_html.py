@@ -56,8 +56,9 @@ def test_full_report_renders_map_and_numbers_equal_to_run_json(full_run, browser
     assert page["ready"] == "1"
     assert page["map"][0] > 300 and page["map"][1] > 300
     assert all(image["ok"] for image in page["images"]), page["images"]
-    assert {"before the event", "after the event", "DII histogram", "precision-recall curve"} <= \
-        {image["alt"] for image in page["images"]}
+    assert {"before the event", "after the event", "DII histogram", "precision-recall curve"} <= {
+        image["alt"] for image in page["images"]
+    }
     keys = {card["key"] for card in page["cards"]}
     assert {"buildings_lost", "road_km_lost", "persons_impacted", "persons_lost", "truth_f1"} <= keys
     assert page["missing"] == [] and not keys & {"grid_f1", "reference_f1"}  # one F1 as a card, others as checks
@@ -104,11 +105,14 @@ def test_report_links_nothing_outside_the_folder(full_run):
             assert (full_run / link).exists(), link
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("<script>throw new Error('boom')</script>", "exception"),
-    ("<script>console.error('bad')</script>", "console.error"),
-    ('<img src="missing.png" alt="x">', "load failed"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("<script>throw new Error('boom')</script>", "exception"),
+        ("<script>console.error('bad')</script>", "console.error"),
+        ('<img src="missing.png" alt="x">', "load failed"),
+    ],
+)
 @pytest.mark.browser
 def test_the_browser_check_sees_errors(tmp_path, browser, body, expected):
     page = tmp_path / "page.html"
@@ -120,8 +124,10 @@ def test_the_browser_check_sees_errors(tmp_path, browser, body, expected):
 @pytest.mark.browser
 def test_the_browser_check_sees_remote_requests(tmp_path, browser):
     page = tmp_path / "page.html"
-    page.write_text("<!DOCTYPE html><html><head><link rel='icon' href='data:,'></head>"
-                    "<body><img src='http://127.0.0.1:9/x.png'></body></html>")
+    page.write_text(
+        "<!DOCTYPE html><html><head><link rel='icon' href='data:,'></head>"
+        "<body><img src='http://127.0.0.1:9/x.png'></body></html>"
+    )
     assert browser.inspect_page(page.as_uri(), "1").remote_requests == ["http://127.0.0.1:9/x.png"]
 
 
@@ -133,6 +139,7 @@ def test_intervals_are_shown_when_the_run_has_them(full_run, tmp_path):
     population = record["stages"]["impact_buildings"]["figures"]["population"]
     population.update(persons_lost_low=100.0, persons_lost_high=140.4)
     path = render_report(tmp_path, record, max_px=128)
-    card = re.search(r'<div class="card" data-figure="persons_lost"[^>]*>.*?</div>\s*</div>', path.read_text(),
-                     re.S).group(0)
+    card = re.search(
+        r'<div class="card" data-figure="persons_lost"[^>]*>.*?</div>\s*</div>', path.read_text(), re.S
+    ).group(0)
     assert 'data-low="100.0" data-high="140.4"' in card and "interval 100–140" in card

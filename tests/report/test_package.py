@@ -37,7 +37,8 @@ def test_geopackage_has_every_layer_with_the_stage_outputs(full_run):
         assert column in grid, column
     assert grid["roads_road_lost_m"].sum() == pytest.approx(record["stages"]["impact_roads"]["figures"]["road_lost_m"])
     assert grid["persons_impacted"].sum() == pytest.approx(
-        record["stages"]["impact_buildings"]["figures"]["population"]["persons_impacted"])
+        record["stages"]["impact_buildings"]["figures"]["population"]["persons_impacted"]
+    )
     assert len(gpd.read_file(gpkg, layer="reference_grid")) > 0
 
 
@@ -50,7 +51,8 @@ def test_admin_units_carry_the_affected_population_of_their_zone(full_run):
     merged = units.set_index("zone").join(table.set_index("zone"))
     np.testing.assert_allclose(merged["affected_persons_impacted"], merged["persons_impacted"])
     assert units["affected_persons_impacted"].sum() == pytest.approx(
-        record["stages"]["impact_buildings"]["figures"]["population"]["persons_impacted"])
+        record["stages"]["impact_buildings"]["figures"]["population"]["persons_impacted"]
+    )
 
 
 def _fields(renderer: ET.Element) -> set[str]:
@@ -63,8 +65,9 @@ def _fields(renderer: ET.Element) -> set[str]:
 def test_styles_are_stored_in_the_geopackage_and_fit_the_layers(full_run):
     gpkg = full_run / "geovision.gpkg"
     with sqlite3.connect(gpkg) as db:
-        rows = db.execute("SELECT f_table_name, f_geometry_column, styleQML, useAsDefault, update_time "
-                          "FROM layer_styles").fetchall()
+        rows = db.execute(
+            "SELECT f_table_name, f_geometry_column, styleQML, useAsDefault, update_time FROM layer_styles"
+        ).fetchall()
         version = db.execute("PRAGMA user_version").fetchone()[0]
     assert version == 10200  # GeoPackage 1.2: GDAL 3.6 / QGIS 3.22 read it without warnings
     assert sorted(r[0] for r in rows) == sorted(LAYERS)
@@ -95,8 +98,11 @@ def test_geojson_copies_are_rfc7946(full_run):
         document = json.loads(path.read_text())
         assert document["type"] == "FeatureCollection" and "crs" not in document
         assert len(document["features"]) == len(gpd.read_file(full_run / "geovision.gpkg", layer=layer))
-        x, y = document["features"][0]["geometry"]["coordinates"][0][0][:2] if layer != "roads" else \
-            document["features"][0]["geometry"]["coordinates"][0][:2]
+        x, y = (
+            document["features"][0]["geometry"]["coordinates"][0][0][:2]
+            if layer != "roads"
+            else document["features"][0]["geometry"]["coordinates"][0][:2]
+        )
         assert -180 <= x <= 180 and -90 <= y <= 90
 
 
@@ -145,8 +151,12 @@ def test_raster_style_rejects_unknown_kind():
 def test_stage_output_needs_a_done_stage_and_an_existing_file(tmp_path):
     existing = tmp_path / "a.gpkg"
     existing.write_text("x")
-    record = {"stages": {"s": {"status": "done", "outputs": {"a": str(existing), "b": str(tmp_path / "b")}},
-                         "t": {"status": "skipped", "outputs": {"a": str(existing)}}}}
+    record = {
+        "stages": {
+            "s": {"status": "done", "outputs": {"a": str(existing), "b": str(tmp_path / "b")}},
+            "t": {"status": "skipped", "outputs": {"a": str(existing)}},
+        }
+    }
     assert package.stage_output(record, "s", "a") == existing
     assert package.stage_output(record, "s", "b") is None
     assert package.stage_output(record, "t", "a") is None

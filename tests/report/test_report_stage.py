@@ -18,8 +18,13 @@ def test_report_stage_records_its_outputs(full_run):
     assert stage["status"] == "done"
     cells = record["stages"]["impact_buildings"]["figures"]["cells"]
     layers = stage["figures"]["layers"]
-    assert layers == {"buildings": record["stages"]["vectorize"]["figures"]["buildings_before"],
-                      "roads": layers["roads"], "grid": cells, "admin_units": 2, "reference_grid": cells}
+    assert layers == {
+        "buildings": record["stages"]["vectorize"]["figures"]["buildings_before"],
+        "roads": layers["roads"],
+        "grid": cells,
+        "admin_units": 2,
+        "reference_grid": cells,
+    }
     assert layers["roads"] > 0
     outputs = {name: Path(path) for name, path in stage["outputs"].items()}
     assert outputs["report_html"] == full_run / "report.html"

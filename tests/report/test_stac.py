@@ -68,10 +68,13 @@ def _tiny_run(folder):
     return folder
 
 
-@pytest.mark.parametrize("event_date, expected, source", [
-    ("2011-05-22", "2011-05-22T00:00:00Z", "event date"),
-    (None, None, "processing time (event date unknown)"),
-])
+@pytest.mark.parametrize(
+    "event_date, expected, source",
+    [
+        ("2011-05-22", "2011-05-22T00:00:00Z", "event date"),
+        (None, None, "processing time (event date unknown)"),
+    ],
+)
 def test_item_datetime_is_the_event_date(tmp_path, event_date, expected, source):
     from geovision.report.stac import build_catalog
 

@@ -34,6 +34,7 @@ def test_census_units_tile_the_scene_and_count_its_residents(town_1km):
     assert census.pop.dtype == np.int64 and census.pop.min() >= 0
     assert abs(census.pop.sum() - pop.sum()) < 0.2 * pop.sum()
     # counts follow the buildings: the unit with most residents has the highest count, give or take noise
-    inside = np.array([pop[shapely.contains(poly, shapely.point_on_surface(b.footprint))].sum()
-                       for poly in census.polygon])
+    inside = np.array(
+        [pop[shapely.contains(poly, shapely.point_on_surface(b.footprint))].sum() for poly in census.polygon]
+    )
     assert np.corrcoef(inside, census.pop)[0, 1] > 0.95

@@ -11,8 +11,23 @@ from geovision.cli.main import cli
 
 def test_synth_command_writes_an_event(tmp_path):
     out = tmp_path / "scene"
-    result = CliRunner().invoke(cli, ["synth", "--size", "200", "--seed", "3", "--event", "fire",
-                                      "--origin", "400000", "4200000", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "synth",
+            "--size",
+            "200",
+            "--seed",
+            "3",
+            "--event",
+            "fire",
+            "--origin",
+            "400000",
+            "4200000",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "buildings" in result.output and (out / "post.tif").is_file()
     info = json.loads((out / "event.json").read_text())

@@ -108,7 +108,7 @@ def test_fire_and_flood_events(tmp_path, event):
         assert (src.width, src.height) == (640, 384) and src.bounds.left == 500000 and src.bounds.top == 4000000
     info = json.loads(result.paths["event"].read_text())
     assert info["event"] == event and info["affected_area_m2"] > 0
-    if event == "flood":   # flood water covers roads
+    if event == "flood":  # flood water covers roads
         assert read(result.paths["roads_post"], 1).sum() < read(result.paths["roads_pre"], 1).sum()
 
 
@@ -123,25 +123,28 @@ def test_a_tiny_scene_without_buildings_still_writes_everything(tmp_path, event)
 def test_existing_output_needs_overwrite_and_an_empty_folder_is_fine(tmp_path):
     out = tmp_path / "ev"
     out.mkdir()
-    generate_event(out, width=128, height=128, seed=0)            # empty folder: filled
+    generate_event(out, width=128, height=128, seed=0)  # empty folder: filled
     before = (out / "pre.tif").read_bytes()
     with pytest.raises(OutputExistsError, match="--overwrite"):
         generate_event(out, width=128, height=128, seed=1)
-    assert (out / "pre.tif").read_bytes() == before               # untouched
+    assert (out / "pre.tif").read_bytes() == before  # untouched
     generate_event(out, width=128, height=128, seed=1, overwrite=True)
     assert (out / "pre.tif").read_bytes() != before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]   # no temp folders left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev"]  # no temp folders left behind
 
 
-@pytest.mark.parametrize("kwargs, error, text", [
-    ({"width": 10}, ConfigError, "width"),
-    ({"height": 100.5}, ConfigError, "height"),
-    ({"gsd_m": 0}, ConfigError, "gsd_m"),
-    ({"seed": -1}, ConfigError, "seed"),
-    ({"event": "earthquake"}, ConfigError, "earthquake"),
-    ({"crs": "EPSG:4326"}, GeoreferenceError, "not projected"),
-    ({"crs": "not a crs"}, GeoreferenceError, "cannot parse"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, text",
+    [
+        ({"width": 10}, ConfigError, "width"),
+        ({"height": 100.5}, ConfigError, "height"),
+        ({"gsd_m": 0}, ConfigError, "gsd_m"),
+        ({"seed": -1}, ConfigError, "seed"),
+        ({"event": "earthquake"}, ConfigError, "earthquake"),
+        ({"crs": "EPSG:4326"}, GeoreferenceError, "not projected"),
+        ({"crs": "not a crs"}, GeoreferenceError, "cannot parse"),
+    ],
+)
 def test_bad_options_raise_clear_errors_and_write_nothing(tmp_path, kwargs, error, text):
     args = {"width": 128, "height": 128, **kwargs}
     with pytest.raises(error, match=text) as info:

@@ -17,12 +17,12 @@ def rng(seed: int) -> np.random.Generator:
 
 def test_town_has_roads_buildings_water_and_cover(town_1km):
     t = town_1km
-    assert len(t.buildings) > 300                       # a suburban density, not a handful
+    assert len(t.buildings) > 300  # a suburban density, not a handful
     assert set(np.unique(t.road_kind)) == {ARTERIAL, LOCAL}
     assert len(t.water) >= 1 and t.river_line is not None
     assert len(t.cover) == len(t.cover_kind) == len(t.cover_trees) > 0
     area = shapely.area(t.buildings.footprint)
-    assert area.min() > 4 and area.max() < 5000          # sheds to warehouses
+    assert area.min() > 4 and area.max() < 5000  # sheds to warehouses
     assert len(np.unique(np.round(t.buildings.roof_rgb))) > 10
 
 
@@ -56,9 +56,9 @@ def test_prism_shadow_of_an_l_shape_leaves_its_notch_unshaded():
     wing = rectangles(np.array([[7.0, -8.0]]), np.array([[1.0, 0.0]]), np.array([3.0]), np.array([3.5]))[0]
     l_shape = shapely.union(rect, wing)
     shadow = shapely.union_all(prism_shadows(np.array([l_shape]), np.array([2.0]), (-1.0, -1.0)))
-    notch = shapely.Point(-2.0, -8.0)                    # below the main block, left of the wing
+    notch = shapely.Point(-2.0, -8.0)  # below the main block, left of the wing
     assert not shadow.contains(notch)
-    assert shadow.contains(shapely.Point(-10.5, -5.5))   # just beyond the south-west corner
+    assert shadow.contains(shapely.Point(-10.5, -5.5))  # just beyond the south-west corner
     square = shapely.box(0, 0, 4, 4)
     hull = prism_shadows(np.array([square]), np.array([1.0]), (1.0, 0.0))
     assert len(hull) == 1 and abs(hull[0].area - 20.0) < 1e-9

@@ -17,8 +17,9 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 def peak_rss_mb(size: int, out) -> float:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(size), str(out)], check=True, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(size), str(out)], check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -21,11 +21,14 @@ def test_hash_uniform_is_seeded_uniform_and_handles_negative_coordinates():
     assert not np.array_equal(a, hash_uniform(-x, y, 3))
 
 
-@pytest.mark.parametrize("make", [
-    lambda r, c: value_noise(r, c, 7.3, 5),
-    lambda r, c: fbm(r, c, 40.0, 5, octaves=3),
-    lambda r, c: crowns(r, c, 14.0, 5, np.full((len(r), len(c)), 0.4, np.float32))[0],
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda r, c: value_noise(r, c, 7.3, 5),
+        lambda r, c: fbm(r, c, 40.0, 5, octaves=3),
+        lambda r, c: crowns(r, c, 14.0, 5, np.full((len(r), len(c)), 0.4, np.float32))[0],
+    ],
+)
 def test_noise_of_a_sub_window_equals_the_crop_of_a_larger_window(make):
     whole = make(ROWS, COLS)
     part = make(ROWS[37:150], COLS[101:177])

@@ -45,9 +45,9 @@ def test_colours_are_plausible(renderer_512, images):
     pre = images["pre"].astype(float)
     road = pre[:, masks["roads_pre"] == 1]
     ground = pre[:, (masks["roads_pre"] == 0) & (masks["buildings_pre"] == 0)]
-    assert np.abs(road[0] - road[2]).mean() < 12            # asphalt is grey
-    assert ground[1].mean() > ground[2].mean()                # vegetation/soil: more green than blue
-    assert 40 < pre.mean() < 200 and pre.std() > 15           # neither flat nor saturated
+    assert np.abs(road[0] - road[2]).mean() < 12  # asphalt is grey
+    assert ground[1].mean() > ground[2].mean()  # vegetation/soil: more green than blue
+    assert 40 < pre.mean() < 200 and pre.std() > 15  # neither flat nor saturated
 
 
 def test_post_changes_most_where_buildings_were_lost(renderer_512, images):

@@ -32,14 +32,31 @@ def tiny_config(synth_event, tmp_path):
             "model": dict(TINY_MODEL),
             "data": {
                 "chip_px": 64,
-                "train": [{"kind": "geotiff", "image": "pre.tif", "licence": "test",
-                           "labels": {"buildings": "buildings_pre.tif", "roads": "roads_pre.tif"}}],
-                "val": [{"kind": "geotiff", "image": "post.tif",
-                         "labels": {"buildings": "buildings_post.tif", "roads": "roads_post.tif"}}],
+                "train": [
+                    {
+                        "kind": "geotiff",
+                        "image": "pre.tif",
+                        "licence": "test",
+                        "labels": {"buildings": "buildings_pre.tif", "roads": "roads_pre.tif"},
+                    }
+                ],
+                "val": [
+                    {
+                        "kind": "geotiff",
+                        "image": "post.tif",
+                        "labels": {"buildings": "buildings_post.tif", "roads": "roads_post.tif"},
+                    }
+                ],
             },
             "optim": {"warmup_steps": 1, "lr": 0.005},
-            "trainer": {"steps": 4, "batch_size": 2, "val_every": 2, "checkpoint_every": 2, "log_every": 1,
-                        "keep_checkpoints": 5},
+            "trainer": {
+                "steps": 4,
+                "batch_size": 2,
+                "val_every": 2,
+                "checkpoint_every": 2,
+                "log_every": 1,
+                "keep_checkpoints": 5,
+            },
             "bundle": {"select": "last", "thresholds": {"roads": 0.4}},
         }
         for key, value in sections.items():

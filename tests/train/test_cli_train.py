@@ -84,8 +84,19 @@ def test_bad_configs_exit_with_code_2(tiny_config, tmp_path):
 def test_command_line_overrides(tiny_config, synth_event, tmp_path, monkeypatch):
     config = tiny_config(data_root="/nowhere")
     monkeypatch.chdir(synth_event.parent)
-    result = _run(str(config), "--data-root", synth_event.name, "--steps", "2", "--batch-size", "1",
-                  "--device", "cpu", "--output-dir", str(tmp_path / "elsewhere"))
+    result = _run(
+        str(config),
+        "--data-root",
+        synth_event.name,
+        "--steps",
+        "2",
+        "--batch-size",
+        "1",
+        "--device",
+        "cpu",
+        "--output-dir",
+        str(tmp_path / "elsewhere"),
+    )
     assert result.exit_code == 0, result.output
     assert "trained 2 steps" in result.output
     assert load_bundle(tmp_path / "elsewhere" / "model").meta.training.config["trainer"]["batch_size"] == 1

@@ -37,16 +37,21 @@ def test_defaults_and_relative_paths(tmp_path):
     assert config.out_dir == Path("outputs/train/train")
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"trainer": {"stepz": 1}}, "trainer.stepz"),
-    ({"trainer": {"amp": "fp8"}}, "trainer.amp"),
-    ({"loss": {"task_weights": {"water": 1.0}}}, "unknown tasks"),
-    ({"bundle": {"thresholds": {"water": 0.5}}}, "unknown tasks"),
-    ({"model": {"in_channels": 4}}, "must match model.in_channels"),
-    ({"data": {"train": [{"kind": "tiff", "image": "a"}]}}, "data.train.0"),
-    ({"data": {"train": [{"kind": "xbd", "image": "a.png", "labels": "a.json", "gsd_m": 0.5, "task": "water"}]}},
-     "does not have"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"trainer": {"stepz": 1}}, "trainer.stepz"),
+        ({"trainer": {"amp": "fp8"}}, "trainer.amp"),
+        ({"loss": {"task_weights": {"water": 1.0}}}, "unknown tasks"),
+        ({"bundle": {"thresholds": {"water": 0.5}}}, "unknown tasks"),
+        ({"model": {"in_channels": 4}}, "must match model.in_channels"),
+        ({"data": {"train": [{"kind": "tiff", "image": "a"}]}}, "data.train.0"),
+        (
+            {"data": {"train": [{"kind": "xbd", "image": "a.png", "labels": "a.json", "gsd_m": 0.5, "task": "water"}]}},
+            "does not have",
+        ),
+    ],
+)
 def test_invalid_configs_name_the_problem(change, message, tmp_path):
     raw = {**MINIMAL, **change}
     with pytest.raises(ConfigError, match=message) as info:
@@ -70,8 +75,10 @@ def test_yaml_problems(tmp_path):
 
 def test_build_scenes_from_every_source_kind(synth_event, tmp_path):
     config = parse_config({"data_root": str(synth_event), **MINIMAL}, path=tmp_path / "c.yaml")
-    sources = [GeoTiffSource(kind="geotiff", image="pre.tif", labels={"roads": "roads.gpkg"}, line_width_m=4),
-               SyntheticSource(kind="synthetic", count=1, width=64, height=64, seed=2, dates=("pre", "post"))]
+    sources = [
+        GeoTiffSource(kind="geotiff", image="pre.tif", labels={"roads": "roads.gpkg"}, line_width_m=4),
+        SyntheticSource(kind="synthetic", count=1, width=64, height=64, seed=2, dates=("pre", "post")),
+    ]
     scenes = build_scenes(config, sources, cache_dir=tmp_path / "cache")
     assert [s.name for s in scenes] == ["pre", "tornado_0002_64x64_pre", "tornado_0002_64x64_post"]
     assert list(scenes[0].targets) == ["roads"]

@@ -22,15 +22,19 @@ from geovision.train.run import train
 REPO = Path(__file__).resolve().parents[2]
 # per-sample-separable objective: BCE only (batch Dice is not a mean over samples), BatchNorm frozen
 # (per-rank batch statistics differ from global ones without SyncBatchNorm, which is CUDA-only)
-EXACT = {"loss": {"dice_weight": 0.0},
-         "data": {"augment": {"scale": [1.0, 1.0], "brightness": 0.0, "contrast": 0.0}},
-         "optim": {"warmup_steps": 1, "lr": 0.002, "base_batch_size": 4}}
+EXACT = {
+    "loss": {"dice_weight": 0.0},
+    "data": {"augment": {"scale": [1.0, 1.0], "brightness": 0.0, "contrast": 0.0}},
+    "optim": {"warmup_steps": 1, "lr": 0.002, "base_batch_size": 4},
+}
 
 
 def _config(tiny_config, tmp_path, name: str, **trainer) -> Path:
-    path = tiny_config(**EXACT, trainer={"steps": 3, "val_every": 3, "checkpoint_every": 3,
-                                         "freeze_batchnorm": True, **trainer},
-                       output_dir=str(tmp_path / name))
+    path = tiny_config(
+        **EXACT,
+        trainer={"steps": 3, "val_every": 3, "checkpoint_every": 3, "freeze_batchnorm": True, **trainer},
+        output_dir=str(tmp_path / name),
+    )
     return path.rename(tmp_path / f"{name}.yaml")
 
 
@@ -46,8 +50,19 @@ def _max_diff(a: dict, b: dict) -> float:
 def test_torchrun_two_cpu_ranks_match_one_process_with_the_same_global_batch(tiny_config, tmp_path):
     ddp_config = _config(tiny_config, tmp_path, "ddp", batch_size=2)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-               "-m", "geovision", "train", str(ddp_config), "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node=2",
+        "-m",
+        "geovision",
+        "train",
+        str(ddp_config),
+        "--device",
+        "cpu",
+    ]
     done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -66,8 +81,11 @@ def test_torchrun_two_cpu_ranks_match_one_process_with_the_same_global_batch(tin
     lines = [json.loads(line) for line in (ddp_run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines if "loss" in r] == [1, 2, 3]
     val_ddp = next(r["validation"] for r in lines if "validation" in r)
-    val_one = next(json.loads(line)["validation"] for line in (single_run / "metrics.jsonl").read_text().splitlines()
-                   if "validation" in line)
+    val_one = next(
+        json.loads(line)["validation"]
+        for line in (single_run / "metrics.jsonl").read_text().splitlines()
+        if "validation" in line
+    )
     assert set(val_ddp) == set(val_one)
     for key, value in val_one.items():  # val_loss is a mean of per-batch means: batches differ by rank
         if key != "val_loss":
@@ -85,12 +103,16 @@ def test_gradient_accumulation_equals_the_whole_batch(tiny_config, tmp_path):
 def test_ranks_share_each_global_batch_in_a_fixed_order():
     stream = list(range(24))
     single = [b.tolist() for b in train_loader(stream, batch_size=4, context=DistContext())]
-    ranks = [[b.tolist() for b in train_loader(stream, batch_size=2, context=DistContext(rank=r, world_size=2))]
-             for r in (0, 1)]
+    ranks = [
+        [b.tolist() for b in train_loader(stream, batch_size=2, context=DistContext(rank=r, world_size=2))]
+        for r in (0, 1)
+    ]
     for step, batch in enumerate(single):
         assert sorted(ranks[0][step] + ranks[1][step]) == batch
-    resumed = [b.tolist() for b in train_loader(stream, batch_size=2, start_sample=8,
-                                                context=DistContext(rank=1, world_size=2))]
+    resumed = [
+        b.tolist()
+        for b in train_loader(stream, batch_size=2, start_sample=8, context=DistContext(rank=1, world_size=2))
+    ]
     assert resumed == ranks[1][2:]
     with pytest.raises(ConfigError, match="evenly"):
         train_loader(list(range(5)), batch_size=1, context=DistContext(rank=0, world_size=2))
@@ -121,15 +143,25 @@ def test_frozen_batchnorm_keeps_running_statistics():
 
     torch.manual_seed(0)
     spec = ModelSpec(encoder="tu-mobilenetv3_small_050", encoder_weights=None, decoder_channels=(16, 16, 8, 8, 8))
-    batch = {"image": torch.randn(2, 3, 64, 64), "valid": torch.ones(2, 64, 64, dtype=torch.bool),
-             "mask_buildings": torch.zeros(2, 64, 64), "mask_roads": torch.zeros(2, 64, 64),
-             "labelled": {"buildings": torch.tensor([True, True]), "roads": torch.tensor([True, True])}}
+    batch = {
+        "image": torch.randn(2, 3, 64, 64),
+        "valid": torch.ones(2, 64, 64, dtype=torch.bool),
+        "mask_buildings": torch.zeros(2, 64, 64),
+        "mask_roads": torch.zeros(2, 64, 64),
+        "labelled": {"buildings": torch.tensor([True, True]), "roads": torch.tensor([True, True])},
+    }
     for frozen in (True, False):
         model = build_model(spec)
         before = {k: v.clone() for k, v in model.state_dict().items() if "running_mean" in k}
-        trainer = Trainer(model, optimizer=build_optimizer(model, lr=1e-3), scheduler=None,
-                          loss_fn=MultiTaskLoss(spec.tasks), device=torch.device("cpu"),
-                          precision=select_precision(torch.device("cpu"), "off"), freeze_bn=frozen)
+        trainer = Trainer(
+            model,
+            optimizer=build_optimizer(model, lr=1e-3),
+            scheduler=None,
+            loss_fn=MultiTaskLoss(spec.tasks),
+            device=torch.device("cpu"),
+            precision=select_precision(torch.device("cpu"), "off"),
+            freeze_bn=frozen,
+        )
         trainer.train_step(batch)
         after = model.state_dict()
         unchanged = all(torch.equal(after[k], v) for k, v in before.items())

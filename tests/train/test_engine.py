@@ -24,9 +24,13 @@ def _batch() -> dict:
     mask = torch.zeros(2, 64, 64)
     mask[:, 16:40, 8:30] = 1
     image = mask[:, None].repeat(1, 3, 1, 1) + 0.1 * torch.randn(2, 3, 64, 64, generator=generator)
-    return {"image": image, "valid": torch.ones(2, 64, 64, dtype=torch.bool), "mask_buildings": mask,
-            "mask_roads": torch.zeros(2, 64, 64),
-            "labelled": {"buildings": torch.tensor([True, True]), "roads": torch.tensor([False, False])}}
+    return {
+        "image": image,
+        "valid": torch.ones(2, 64, 64, dtype=torch.bool),
+        "mask_buildings": mask,
+        "mask_roads": torch.zeros(2, 64, 64),
+        "labelled": {"buildings": torch.tensor([True, True]), "roads": torch.tensor([False, False])},
+    }
 
 
 def _trainer(*, hooks=(), lr=0.01, channels_last=False, amp="off") -> Trainer:
@@ -35,8 +39,17 @@ def _trainer(*, hooks=(), lr=0.01, channels_last=False, amp="off") -> Trainer:
     optimizer = build_optimizer(model, lr=lr)
     scheduler = build_scheduler(optimizer, warmup_steps=2, total_steps=20)
     device = torch.device("cpu")
-    return Trainer(model, optimizer=optimizer, scheduler=scheduler, loss_fn=MultiTaskLoss(SPEC.tasks), device=device,
-                   precision=select_precision(device, amp), channels_last=channels_last, grad_clip=1.0, hooks=hooks)
+    return Trainer(
+        model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        loss_fn=MultiTaskLoss(SPEC.tasks),
+        device=device,
+        precision=select_precision(device, amp),
+        channels_last=channels_last,
+        grad_clip=1.0,
+        hooks=hooks,
+    )
 
 
 def test_warmup_then_cosine():
@@ -52,8 +65,9 @@ def test_warmup_then_cosine():
         lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
-    assert lrs == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.0, 2.0 * warmup_cosine(5, warmup_steps=4, total_steps=20,
-                                                                               min_lr_ratio=0.1)])
+    assert lrs == pytest.approx(
+        [0.5, 1.0, 1.5, 2.0, 2.0, 2.0 * warmup_cosine(5, warmup_steps=4, total_steps=20, min_lr_ratio=0.1)]
+    )
     with pytest.raises(ConfigError, match="warmup"):
         build_scheduler(optimizer, warmup_steps=20, total_steps=20)
 

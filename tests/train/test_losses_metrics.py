@@ -13,15 +13,18 @@ def _batch(labelled_roads=(True, True)) -> dict:
     generator = torch.Generator().manual_seed(0)
     valid = torch.ones(2, 8, 8, dtype=torch.bool)
     valid[:, :, :2] = False
-    return {"valid": valid,
-            "mask_buildings": (torch.rand(2, 8, 8, generator=generator) > 0.5).float(),
-            "mask_roads": (torch.rand(2, 8, 8, generator=generator) > 0.8).float(),
-            "labelled": {"buildings": torch.tensor([True, False]), "roads": torch.tensor(labelled_roads)}}
+    return {
+        "valid": valid,
+        "mask_buildings": (torch.rand(2, 8, 8, generator=generator) > 0.5).float(),
+        "mask_roads": (torch.rand(2, 8, 8, generator=generator) > 0.8).float(),
+        "labelled": {"buildings": torch.tensor([True, False]), "roads": torch.tensor(labelled_roads)},
+    }
 
 
 def _logits(batch: dict, scale: float = 5.0) -> dict:
-    return {t: ((batch[f"mask_{t}"] * 2 - 1) * scale)[:, None].clone().requires_grad_(True)
-            for t in ("buildings", "roads")}
+    return {
+        t: ((batch[f"mask_{t}"] * 2 - 1) * scale)[:, None].clone().requires_grad_(True) for t in ("buildings", "roads")
+    }
 
 
 def test_invalid_and_unlabelled_pixels_do_not_count():
@@ -31,7 +34,7 @@ def test_invalid_and_unlabelled_pixels_do_not_count():
     base, parts = loss_fn(logits, batch)
     changed = {t: v.detach().clone() for t, v in logits.items()}
     changed["buildings"][:, :, :, :2] = -50.0  # invalid columns
-    changed["buildings"][1] = 50.0             # sample 1 has no building labels
+    changed["buildings"][1] = 50.0  # sample 1 has no building labels
     assert float(loss_fn(changed, batch)[0]) == pytest.approx(float(base.detach()))
     assert set(parts) == {"buildings/bce", "buildings/dice", "roads/bce", "roads/dice", "loss"}
 

@@ -38,10 +38,12 @@ def network(tmp_path_factory):
     xs = np.linspace(0, n, 300)
     lines = [(shapely.LineString([(0, r), (n, r)]), w) for r, w in ((100, 4), (509, 5), (800, 6), (1030, 4))]
     lines += [(shapely.LineString([(c, 0), (c, n)]), w) for c, w in ((200, 5), (512, 4), (700, 6), (1021, 5))]
-    lines += [(shapely.LineString([(0, 0), (n, n)]), 4),
-              (shapely.LineString(np.column_stack([xs, 1250 + 150 * np.sin(xs / 90)])), 5),
-              (shapely.LineString([(300, 300), (600, 450)]), 4),
-              (shapely.Point(1250, 250).buffer(120).exterior, 4)]
+    lines += [
+        (shapely.LineString([(0, 0), (n, n)]), 4),
+        (shapely.LineString(np.column_stack([xs, 1250 + 150 * np.sin(xs / 90)])), 5),
+        (shapely.LineString([(300, 300), (600, 450)]), 4),
+        (shapely.Point(1250, 250).buffer(120).exterior, 4),
+    ]
     mask = _draw(lines, (n, n))
     return mask, _write(tmp_path_factory.mktemp("roads") / "network.tif", mask)
 
@@ -73,32 +75,32 @@ def test_windowed_matches_whole_scene(network):
 
 def test_road_across_windows_is_one_continuous_line(tmp_path):
     straight = np.zeros((64, 1500), np.uint8)
-    straight[28:36, :] = 1                                       # crosses 3 windows of 512 px
+    straight[28:36, :] = 1  # crosses 3 windows of 512 px
     lines = road_lines_from_raster(_write(tmp_path / "s.tif", straight), window_px=512, halo_px=64)
     assert len(lines) == 1
     assert lines["length_m"].iloc[0] == pytest.approx(1500 * PX_M, rel=0.01)
     diagonal = _draw([(shapely.LineString([(0, 0), (1200, 1200)]), 5)], (1200, 1200))
     lines = road_lines_from_raster(_write(tmp_path / "d.tif", diagonal), window_px=512, halo_px=64)
-    assert len(lines) == 1                                       # also through the window corners (512, 512)
+    assert len(lines) == 1  # also through the window corners (512, 512)
     assert lines["length_m"].iloc[0] == pytest.approx(1200 * 2**0.5 * PX_M, rel=0.02)
     ring = _draw([(shapely.Point(600, 600).buffer(300).exterior, 4)], (1200, 1200))
     lines = road_lines_from_raster(_write(tmp_path / "r.tif", ring), window_px=512, halo_px=64)
-    assert len(lines) == 1 and lines.geometry.iloc[0].is_ring   # a closed road stays one closed line
+    assert len(lines) == 1 and lines.geometry.iloc[0].is_ring  # a closed road stays one closed line
     assert lines["u"].iloc[0] == lines["v"].iloc[0]
 
 
 def test_spurs_near_window_edges_are_pruned(tmp_path):
     mask = np.zeros((64, 1500), bool)
     mask[28:33, 5:1495] = True
-    mask[20:28, 511:514] = True                                  # a 4 m hair across the window edge at 512
-    mask[20:28, 1020:1023] = True                                # and one just before the edge at 1024
+    mask[20:28, 511:514] = True  # a 4 m hair across the window edge at 512
+    mask[20:28, 1020:1023] = True  # and one just before the edge at 1024
     path = _write(tmp_path / "spurs.tif", mask.astype(np.uint8))
     kept = road_lines_from_raster(path, window_px=512, halo_px=64)
     pruned = road_lines_from_raster(path, window_px=512, halo_px=64, min_spur_m=6)
     whole = road_lines(mask, transform=TRANSFORM, crs=UTM, min_spur_m=6)
-    assert _node_degrees(kept)[3] == 2 and len(kept) == 5        # both hairs traced as dead ends
-    assert len(pruned) == len(whole) == 3                        # hairs gone; the road keeps its two split points
-    assert _node_degrees(pruned)[1] == 2                         # only the road's two ends are dead ends
+    assert _node_degrees(kept)[3] == 2 and len(kept) == 5  # both hairs traced as dead ends
+    assert len(pruned) == len(whole) == 3  # hairs gone; the road keeps its two split points
+    assert _node_degrees(pruned)[1] == 2  # only the road's two ends are dead ends
     assert pruned["length_m"].sum() == pytest.approx(whole["length_m"].sum(), rel=0.01)
     assert pruned["length_m"].sum() == pytest.approx(1490 * PX_M, rel=0.02)
     simple = road_lines_from_raster(path, window_px=512, halo_px=64, min_spur_m=6, simplify_m=0.5)
@@ -119,16 +121,16 @@ def test_reads_are_bounded_by_the_window_and_halo(network, monkeypatch):
         monkeypatch.setattr(rasterio.io.DatasetReader, name, spy)
     lines = road_lines_from_raster(path, window_px=512, halo_px=64)
     assert len(lines) > 50
-    assert len(sizes) >= 9                                       # 3 x 3 windows, each read on its own
+    assert len(sizes) >= 9  # 3 x 3 windows, each read on its own
     assert max(sizes) <= (512 + 2 * 64) ** 2 < 1500 * 1500
 
 
 def test_probabilities_nodata_and_errors(tmp_path):
     prob = np.zeros((300, 1100), np.float32)
     prob[140:150, 20:1080] = 0.7
-    prob[100:200, 600:603] = 0.9                                 # a crossing road right past the 512 edge
-    prob[140:150, 300:310] = np.nan                              # a nodata gap cuts the road
-    prob[20:30, 20:1080] = 0.3                                   # below tau
+    prob[100:200, 600:603] = 0.9  # a crossing road right past the 512 edge
+    prob[140:150, 300:310] = np.nan  # a nodata gap cuts the road
+    prob[20:30, 20:1080] = 0.3  # below tau
     path = _write(tmp_path / "p.tif", prob, nodata=float("nan"))
     windowed = road_lines_from_raster(path, tau=0.5, window_px=512, halo_px=32)
     whole = road_lines((prob >= 0.5) & np.isfinite(prob), transform=TRANSFORM, crs=UTM)
@@ -155,24 +157,45 @@ def test_vectorize_cli_traces_window_by_window(network, tmp_path, monkeypatch):
 
     monkeypatch.setattr(road_raster, "road_lines_from_raster", spy)
     out = tmp_path / "r.gpkg"
-    result = CliRunner().invoke(cli, ["vectorize", "--mask", str(network[1]), "--kind", "roads", "--out", str(out),
-                                      "--min-spur-m", "3", "--simplify-m", "1", "--tau", "0.4"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "vectorize",
+            "--mask",
+            str(network[1]),
+            "--kind",
+            "roads",
+            "--out",
+            str(out),
+            "--min-spur-m",
+            "3",
+            "--simplify-m",
+            "1",
+            "--tau",
+            "0.4",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert calls == [{"tau": 0.4, "min_spur_m": 3.0, "simplify_m": 1.0}]
 
 
 def test_merge_snaps_nearly_equal_ends_and_drops_duplicates():
     """Crossing points computed in two windows may differ in the last bits; a line on a core edge comes twice."""
-    pieces = np.array([shapely.LineString([(0.5, 3.5), (10.0, 3.4)]),
-                       shapely.LineString([(10.0 + 1e-9, 3.4 - 1e-9), (20.5, 3.5)]),    # the neighbour's piece
-                       shapely.LineString([(20.5, 3.5), (30.5, 3.5)]),
-                       shapely.LineString([(30.5, 3.5), (20.5, 3.5)])], dtype=object)   # the same, reversed
+    pieces = np.array(
+        [
+            shapely.LineString([(0.5, 3.5), (10.0, 3.4)]),
+            shapely.LineString([(10.0 + 1e-9, 3.4 - 1e-9), (20.5, 3.5)]),  # the neighbour's piece
+            shapely.LineString([(20.5, 3.5), (30.5, 3.5)]),
+            shapely.LineString([(30.5, 3.5), (20.5, 3.5)]),
+        ],
+        dtype=object,
+    )  # the same, reversed
     merged = road_raster._merge_pieces(pieces)
     assert len(merged) == 1 and merged[0].length == pytest.approx(30.0, abs=0.01)
     graph = road_raster.lines_graph(merged)
     assert graph.number_of_nodes() == 2 and graph.number_of_edges() == 1
     far = pieces.copy()
-    far[1] = shapely.LineString([(10.05, 3.4), (20.5, 3.5)])                           # 0.05 px apart: no join
+    far[1] = shapely.LineString([(10.05, 3.4), (20.5, 3.5)])  # 0.05 px apart: no join
     assert len(road_raster._merge_pieces(far)) == 2
 
 
@@ -186,7 +209,7 @@ def test_impact_roads_trace_the_pre_mask_window_by_window(tmp_path, monkeypatch)
     mask[120:128, :] = 1
     pre = _write(tmp_path / "pre.tif", mask)
     traced = road_lines(mask.astype(bool), transform=TRANSFORM, crs=UTM, min_spur_m=5.0)["length_m"].sum()
-    mask[120:128, 128:] = 0                                      # the east half is lost
+    mask[120:128, 128:] = 0  # the east half is lost
     post = _write(tmp_path / "post.tif", mask)
     calls = []
 
