@@ -114,7 +114,6 @@ def command(
     from geovision.errors import ConfigError
     from geovision.pipeline.events import EventInputs, materialise
     from geovision.pipeline.run import RunOptions, run_pipeline
-    from geovision.report.figures import read_run_record
     from geovision.report.summary import summary_figures, summary_lines
 
     if resume and overwrite:
@@ -174,7 +173,7 @@ def command(
         adapt_minutes=adapt_minutes,
     )
     run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=echo)
-    record = read_run_record(run.out)
+    record = run.record.document()
     figures = summary_figures(record, out)
     if as_json:
         click.echo(json.dumps(figures, indent=1, default=float))

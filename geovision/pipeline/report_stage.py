@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from geovision.pipeline.run import Run, StageRecord
+from geovision.pipeline.stage import Run, Stage
+from geovision.runrecord import StageRecord
+
+#: every stage before the report (its figures are what the report shows)
+REPORTED = ("inputs", "reference", "adapt", "segment", "vectorize", "impact_buildings", "impact_roads", "evaluate")
 
 
-def report(run: Run) -> StageRecord:
+def _report(run: Run, record: StageRecord) -> None:
     """``report.html``, ``geovision.gpkg`` (+ ``gis/`` GeoJSON and QGIS styles) and ``stac/catalog.json``."""
-    depends = {name: record.key for name, record in run.stages.items() if name != "report"}
+    from geovision.report.build import build_report
 
-    def body(record: StageRecord) -> None:
-        from geovision.report.build import build_report
-        from geovision.report.figures import read_run_record
+    result = build_report(run.out, run.record)
+    record.outputs = {name: str(path) for name, path in result.files.items()}
+    record.figures = {"layers": result.layers}
 
-        run.save()  # run.json must hold every earlier stage: the page's numbers are read from it
-        document = read_run_record(run.out)
-        result = build_report(run.out, document)
-        record.outputs = {name: str(path) for name, path in result.files.items()}
-        record.figures = {"layers": result.layers}
 
-    return run.stage("report", depends, body)
+report = Stage("report", _report, upstream=REPORTED, doc=_report.__doc__ or "")

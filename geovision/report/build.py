@@ -11,6 +11,7 @@ from geovision.errors import MissingFileError
 from geovision.report import package
 from geovision.report.html import render_report
 from geovision.report.stac import build_catalog
+from geovision.runrecord import RunRecord
 
 
 @dataclass
@@ -19,13 +20,17 @@ class ReportOutputs:
     layers: dict[str, int] = field(default_factory=dict)
 
 
-def build_report(run_dir: str | os.PathLike[str], record: dict[str, Any], *, max_px: int = 1024) -> ReportOutputs:
+def build_report(
+    run_dir: str | os.PathLike[str], record: RunRecord | dict[str, Any], *, max_px: int = 1024
+) -> ReportOutputs:
     """Write ``geovision.gpkg``, ``gis/``, COG styles, ``report.html`` and ``stac/catalog.json`` into ``run_dir``.
 
-    ``record`` is the run's ``run.json`` content; the STAC catalog comes last so that
+    ``record`` is the run's record (or its ``document()``); the STAC catalog comes last so that
     it describes every other file, the report included.
     """
     run_dir = Path(run_dir)
+    if isinstance(record, RunRecord):
+        record = record.document()
     pre = record.get("inputs", {}).get("pre")
     if not pre or not Path(pre).exists():
         raise MissingFileError(

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from geovision.errors import CorruptFileError, MissingFileError
-from geovision.runrecord import resolve_record
 
 
 @dataclass(frozen=True)
@@ -195,22 +189,6 @@ HEADLINES: tuple[tuple[str, str, str, str, float, int, tuple[str, str] | None, b
         "how well the DII of perfect masks finds the affected area: the best this grid can do",
     ),
 )
-
-
-def read_run_record(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parsed ``run.json`` of a run folder, its paths resolved against the folder (absolute)."""
-    path = Path(run_dir) / "run.json"
-    if not path.exists():
-        raise MissingFileError(
-            "no run record (run.json) in the folder", path=run_dir, fix="run `geovision run EVENT --out FOLDER` first"
-        )
-    try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise CorruptFileError(
-            f"run record is not valid JSON ({error})", path=path, fix="rerun `geovision run ... --overwrite`"
-        ) from error
-    return resolve_record(record, run_dir)
 
 
 def lookup(record: dict[str, Any], source: str) -> Any:

@@ -21,6 +21,7 @@ from geovision.io.scaling import Scaling
 from geovision.pipeline import stages
 from geovision.pipeline.events import EventInputs, materialise
 from geovision.pipeline.run import Run, RunOptions
+from geovision.runrecord import RunRecord
 from geovision.types import PixelWindow
 from tests.rasters import write_geotiff
 
@@ -193,8 +194,7 @@ def test_cli_bands_win_over_the_catalog(tmp_path, monkeypatch):
     def fake_run(inputs, out, options, **_):
         seen["inputs"] = inputs
         out.mkdir(parents=True, exist_ok=True)
-        (out / "run.json").write_text(json.dumps({"stages": {}, "figures": {}}))
-        return SimpleNamespace(stages={}, out=out, record_path=out / "run.json")
+        return SimpleNamespace(stages={}, out=out, record=RunRecord())
 
     monkeypatch.setattr(pipeline_run, "run_pipeline", fake_run)
     fields = {"bands": [3, 2, 1], "scaling": ELEVEN_BIT}

@@ -62,7 +62,7 @@ def _truth_as_predictions(run: Run) -> None:
             overwrite=True,
         )
     run.stages["segment"] = StageRecord(
-        "segment",
+        name="segment",
         status="done",
         reason="ground truth used as the prediction",
         outputs={p.stem: str(p) for p in sorted(masks.glob("*.tif"))},
@@ -80,7 +80,7 @@ def _build(root: Path, name: str, fill) -> Path:
     stages.reference(run)
     fill(run)
     report(run)
-    run.save()
+    run.save(complete=True)
     return out
 
 
@@ -92,7 +92,7 @@ def _predict_from_truth(run: Run) -> None:
 
 def _skip_model_stages(run: Run) -> None:
     for name in ("segment", "vectorize", "impact_buildings", "impact_roads", "evaluate"):
-        run.stages[name] = StageRecord(name, status="skipped", reason="no model bundle (test)")
+        run.stages[name] = StageRecord(name=name, status="skipped", reason="no model bundle (test)")
 
 
 def full_run(root: Path) -> Path:

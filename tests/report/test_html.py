@@ -132,8 +132,8 @@ def test_the_browser_check_sees_remote_requests(tmp_path, browser):
 
 
 def test_intervals_are_shown_when_the_run_has_them(full_run, tmp_path):
-    from geovision.report.figures import read_run_record
     from geovision.report.html import render_report
+    from geovision.runrecord import read_run_record
 
     record = read_run_record(full_run)
     population = record["stages"]["impact_buildings"]["figures"]["population"]

@@ -12,7 +12,7 @@ import rasterio
 
 from geovision.io.cog import cog_problems
 from geovision.report import package, styles
-from geovision.report.figures import read_run_record
+from geovision.runrecord import read_run_record
 
 LAYERS = ["buildings", "roads", "grid", "admin_units", "reference_grid"]
 

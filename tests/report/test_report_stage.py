@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from geovision.pipeline.report_stage import report
 from geovision.pipeline.run import Run, RunOptions, StageRecord
-from geovision.report.figures import read_run_record
+from geovision.runrecord import read_run_record
 
 
 def test_report_stage_records_its_outputs(full_run):
