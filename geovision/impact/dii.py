@@ -203,6 +203,12 @@ def dii_from_counts(
         from rasterio.crs import CRS
 
         ds.attrs["crs"] = CRS.from_user_input(crs).to_wkt()
+    if transform is not None and crs is not None:  # rioxarray's spatial_ref: ds.rio.crs, ds.rio.to_raster() work
+        import rioxarray  # noqa: F401  (registers the .rio accessor)
+
+        wkt = ds.attrs["crs"]
+        ds = ds.rio.write_crs(wkt).rio.write_transform(cell_transform(transform, cell_px))
+        ds.attrs["crs"] = wkt  # write_crs drops it; the exporters read it
     return ds
 
 

@@ -95,6 +95,38 @@ def normalise(image: np.ndarray, mean: Sequence[float], std: Sequence[float], va
     return Normalization(mean=tuple(mean), std=tuple(std)).apply(image, valid)
 
 
+def predict_window_probs(
+    dates: Sequence[str],
+    windows: Sequence,
+    runtime: Runtime,
+    model: InferenceModel,
+    samples: Sequence[tuple[dict[str, np.ndarray], np.ndarray]],
+) -> list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]]:
+    """Float probabilities of each window's crop: per window ``({date: {task: float32 [h, w]}}, valid [h, w])``.
+
+    ``samples`` are the windows' reads (``source.read(window.read)``); every date of every window with a
+    valid pixel goes through the model in one batch; windows without any get probability 0 everywhere.
+    """
+    keep = [i for i, (_, valid) in enumerate(samples) if valid.any()]
+    images = [normalise(samples[i][0][date], model.mean, model.std, samples[i][1]) for i in keep for date in dates]
+    probs = runtime(np.stack(images)) if images else {}
+    out: list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]] = []
+    for i, window in enumerate(windows):
+        crop = window.crop_in_chip
+        valid = samples[i][1][crop.row_slice, crop.col_slice]
+        by_date: dict[str, dict[str, np.ndarray]] = {}
+        for d, date in enumerate(dates):
+            by_date[date] = {}
+            for task in model.tasks:
+                if i in keep:
+                    row = keep.index(i) * len(dates) + d
+                    by_date[date][task] = probs[task][row][crop.row_slice, crop.col_slice]
+                else:
+                    by_date[date][task] = np.zeros(valid.shape, np.float32)
+        out.append((by_date, valid))
+    return out
+
+
 def predict_batch(
     source: SceneSource,
     windows: Sequence,
@@ -106,23 +138,12 @@ def predict_batch(
     and ``w{i}_valid`` (i = index within the batch)."""
     if samples is None:
         samples = [source.read(window.read) for window in windows]
-    keep = [i for i, (_, valid) in enumerate(samples) if valid.any()]
-    images = [
-        normalise(samples[i][0][date], model.mean, model.std, samples[i][1]) for i in keep for date in source.dates
-    ]
-    probs = runtime(np.stack(images)) if images else {}
     out: dict[str, np.ndarray] = {}
-    for i, window in enumerate(windows):
-        crop = window.crop_in_chip
-        valid = samples[i][1][crop.row_slice, crop.col_slice]
+    for i, (probs, valid) in enumerate(predict_window_probs(source.dates, windows, runtime, model, samples)):
         out[f"w{i}_valid"] = valid.astype(np.uint8)
-        for d, date in enumerate(source.dates):
+        for date in source.dates:
             for task in model.tasks:
-                if i in keep:
-                    row = keep.index(i) * len(source.dates) + d
-                    prob = probs[task][row][crop.row_slice, crop.col_slice]
-                else:
-                    prob = np.zeros(valid.shape, np.float32)
+                prob = probs[date][task]
                 out[f"w{i}_{task}_{date}_prob"] = quantise_probability(prob, valid)
                 out[f"w{i}_{task}_{date}_mask"] = threshold_mask(prob, valid, model.thresholds.get(task, 0.5))
     return out

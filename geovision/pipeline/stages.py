@@ -129,20 +129,33 @@ def _reference(run: Run, record: StageRecord) -> None:
         # only the grid is used: any band choice that fits both dates (e.g. a pan pre, a 4-band post) will do
         with align_pair(run.inputs.pre, run.inputs.post, aoi=aoi, bands=run.inputs.bands, model_bands=RGB) as pair:
             masks = [
-                warp_to_grid(mask, pair.grid, run.out / "reference" / f"truth_{mask.name}", aoi=pair.aoi,
-                             overwrite=True)
+                warp_to_grid(
+                    mask, pair.grid, run.out / "reference" / f"truth_{mask.name}", aoi=pair.aoi, overwrite=True
+                )
                 for mask in masks
             ]
     result = impact_stage(
-        masks[0], masks[1], run.out / "reference", kind="buildings", cell_px=run.options.cell_px, tau=0.5,
-        theta=run.options.theta_buildings, truth=truth if truth and Path(truth).exists() else None, overwrite=True,
+        masks[0],
+        masks[1],
+        run.out / "reference",
+        kind="buildings",
+        cell_px=run.options.cell_px,
+        tau=0.5,
+        theta=run.options.theta_buildings,
+        truth=truth if truth and Path(truth).exists() else None,
+        overwrite=True,
     )
     record.outputs = {name: str(path) for name, path in result.paths.items()}
     record.figures = result.summary
 
 
-reference = Stage("reference", _reference, inputs=_reference_inputs, options=("cell_px", "theta_buildings"),
-                  doc=_reference.__doc__ or "")
+reference = Stage(
+    "reference",
+    _reference,
+    inputs=_reference_inputs,
+    options=("cell_px", "theta_buildings"),
+    doc=_reference.__doc__ or "",
+)
 
 
 def _adapt_inputs(run: Run) -> dict[str, Any]:
@@ -155,8 +168,12 @@ def _adapt_inputs(run: Run) -> dict[str, Any]:
         base = model_key(resolve_bundle(None if run.options.model == "default" else run.options.model))
     except ModelBundleError:
         base = run.options.model
-    return {"pre": run.hashes.get("pre"), "model": base, "labels": [file_key(p) for p in labels],
-            "area": file_key(area)}
+    return {
+        "pre": run.hashes.get("pre"),
+        "model": base,
+        "labels": [file_key(p) for p in labels],
+        "area": file_key(area),
+    }
 
 
 def _adapt(run: Run, record: StageRecord) -> None:
@@ -169,8 +186,13 @@ def _adapt(run: Run, record: StageRecord) -> None:
     from geovision.adapt.run import adapt as adapt_model
 
     result = adapt_model(
-        [str(run.inputs.pre)], [str(p) for p in labels], run.out / "model", model=run.options.model,
-        area=str(area) if area else None, overwrite=True, options=AdaptOptions(minutes=run.options.adapt_minutes),
+        [str(run.inputs.pre)],
+        [str(p) for p in labels],
+        run.out / "model",
+        model=run.options.model,
+        area=str(area) if area else None,
+        overwrite=True,
+        options=AdaptOptions(minutes=run.options.adapt_minutes),
     )
     record.outputs = {"bundle": str(result.out), "card": str(result.out / "MODEL_CARD.md")}
     record.figures = {"adapted": result.adapted, "before": result.base, "after": result.after, "steps": result.steps}
@@ -209,8 +231,9 @@ def _segment(run: Run, record: StageRecord) -> None:
         segment_source(run),
         bundle_ref(str(bundle), runtime=options.runtime, device=options.device),
         out,
-        options=SegmentOptions(chip_px=options.chip_px, overlap_px=options.overlap_px,
-                               batch_windows=options.batch_windows),
+        options=SegmentOptions(
+            chip_px=options.chip_px, overlap_px=options.overlap_px, batch_windows=options.batch_windows
+        ),
         overwrite=not resume,
         resume=resume,
         restart_changed=True,
@@ -229,8 +252,14 @@ def _segment(run: Run, record: StageRecord) -> None:
     }
 
 
-segment = Stage("segment", _segment, inputs=_segment_inputs, options=("chip_px", "overlap_px", "runtime"),
-                upstream=("adapt",), doc=_segment.__doc__ or "")
+segment = Stage(
+    "segment",
+    _segment,
+    inputs=_segment_inputs,
+    options=("chip_px", "overlap_px", "runtime"),
+    upstream=("adapt",),
+    doc=_segment.__doc__ or "",
+)
 
 
 def _vectorize(run: Run, record: StageRecord) -> None:
@@ -241,15 +270,17 @@ def _vectorize(run: Run, record: StageRecord) -> None:
         return
     from geovision.pipeline.vectors import building_and_road_vectors
 
-    masks = {f"{task}_{date}": paths[date] for task, paths in (("buildings", buildings), ("roads", roads))
-             for date in DATES}
+    masks = {
+        f"{task}_{date}": paths[date] for task, paths in (("buildings", buildings), ("roads", roads)) for date in DATES
+    }
     record.outputs, record.figures = building_and_road_vectors(
         masks, run.out / "vectors", tau=run.options.tau, min_area_m2=run.options.min_building_m2
     )
 
 
-vectorize = Stage("vectorize", _vectorize, options=("min_building_m2", "tau"), upstream=("segment",),
-                  doc=_vectorize.__doc__ or "")
+vectorize = Stage(
+    "vectorize", _vectorize, options=("min_building_m2", "tau"), upstream=("segment",), doc=_vectorize.__doc__ or ""
+)
 
 
 def _impact_inputs(kind: str):
@@ -257,8 +288,11 @@ def _impact_inputs(kind: str):
         if kind != "buildings":
             return {}
         census = run.inputs.census is not None
-        return {"truth": file_key(run.inputs.truth_affected_area), "census": run.hashes.get("census"),
-                "pop_field": run.inputs.census_pop_field if census else None}
+        return {
+            "truth": file_key(run.inputs.truth_affected_area),
+            "census": run.hashes.get("census"),
+            "pop_field": run.inputs.census_pop_field if census else None,
+        }
 
     return keys
 
@@ -274,12 +308,20 @@ def _impact(kind: str):
         truth = run.inputs.truth_affected_area if kind == "buildings" else None
         census = run.inputs.census if kind == "buildings" and run.inputs.census else None
         result = impact_stage(
-            masks["pre"], masks["post"], run.out / "impact", kind=kind, valid=run.record.output("segment", "valid"),
-            cell_px=run.options.cell_px, tau=run.options.tau,
+            masks["pre"],
+            masks["post"],
+            run.out / "impact",
+            kind=kind,
+            valid=run.record.output("segment", "valid"),
+            cell_px=run.options.cell_px,
+            tau=run.options.tau,
             theta=run.options.theta_buildings if kind == "buildings" else run.options.theta_roads,
-            tolerance_px=run.options.tolerance_px, truth=truth if truth and Path(truth).exists() else None,
-            census=census, pop_field=run.inputs.census_pop_field,
-            interval="model" if census is not None else None, overwrite=True,
+            tolerance_px=run.options.tolerance_px,
+            truth=truth if truth and Path(truth).exists() else None,
+            census=census,
+            pop_field=run.inputs.census_pop_field,
+            interval="model" if census is not None else None,
+            overwrite=True,
         )
         record.outputs = {name: str(path) for name, path in result.paths.items()}
         record.figures = result.summary
@@ -288,13 +330,19 @@ def _impact(kind: str):
 
 
 impact_buildings = Stage(
-    "impact_buildings", _impact("buildings"), inputs=_impact_inputs("buildings"),
-    options=("cell_px", "tau", "theta_buildings", "tolerance_px"), upstream=("segment",),
+    "impact_buildings",
+    _impact("buildings"),
+    inputs=_impact_inputs("buildings"),
+    options=("cell_px", "tau", "theta_buildings", "tolerance_px"),
+    upstream=("segment",),
     doc="DII grid of buildings, with affected population when a census is given.",
 )
 impact_roads = Stage(
-    "impact_roads", _impact("roads"), options=("cell_px", "tau", "theta_roads", "tolerance_px"),
-    upstream=("segment",), doc="DII grid of roads and the damaged road lines.",
+    "impact_roads",
+    _impact("roads"),
+    options=("cell_px", "tau", "theta_roads", "tolerance_px"),
+    upstream=("segment",),
+    doc="DII grid of roads and the damaged road lines.",
 )
 
 
@@ -311,5 +359,4 @@ def _evaluate(run: Run, record: StageRecord) -> None:
 
 evaluate = Stage("evaluate", _evaluate, upstream=("impact_buildings", "reference"), doc=_evaluate.__doc__ or "")
 
-STAGES: list[Stage] = [inputs, reference, adapt, segment, vectorize, impact_buildings, impact_roads, evaluate,
-                       report]
+STAGES: list[Stage] = [inputs, reference, adapt, segment, vectorize, impact_buildings, impact_roads, evaluate, report]

@@ -99,7 +99,17 @@ def test_population_needs_a_census_and_says_so(reference_run, tmp_path):
         execute("03_population_at_risk.ipynb", tmp_path, run_dir=str(reference_run))
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_run_in_python_runs_the_demo_stage_by_stage(tmp_path):
+    """Notebook 00: the stages one by one, then open_run on the result (the same figures as run.json's)."""
+    out = tmp_path / "demo-python"
+    notebook = execute("00_run_in_python.ipynb", tmp_path, out_dir=str(out))
+    record = json.loads((out / "run.json").read_text())
+    assert record["complete"] and all(s["status"] in ("done", "skipped") for s in record["stages"].values())
+    assert f"'buildings_lost': {record['stages']['vectorize']['figures']['buildings_lost']}" in _text(notebook)
+    assert _images(notebook) == 1
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb") if not p.name.startswith("00_")))
 def test_notebooks_run_from_notebooks_against_make_demo(demo_run, name):
     """Exactly as a user runs them: from notebooks/, their default run_dir (../outputs/demo), no parameters."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
