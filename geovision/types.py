@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 
 class Bounds(NamedTuple):
@@ -51,3 +51,8 @@ class PixelWindow(NamedTuple):
     @property
     def col_slice(self) -> slice:
         return slice(self.col_off, self.col_off + self.width)
+
+
+#: inference engines/precisions (`--runtime`): auto picks bf16 on a capable CPU/GPU, else fp32
+RuntimeName = Literal["auto", "fp32", "bf16", "fp16", "compile", "onnx"]
+RUNTIMES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16", "compile", "onnx")

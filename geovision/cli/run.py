@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from geovision.cli.options import bands_option
-from geovision.inference.runtime import RUNTIMES
+from geovision.types import RUNTIMES
 
 
 @click.command("run")
@@ -80,6 +80,22 @@ from geovision.inference.runtime import RUNTIMES
     help="Accepted, and the default: a rerun into --out resumes, recomputing only what changed.",
 )
 @click.option("--json", "as_json", is_flag=True, help="End with the headline figures as JSON instead of a summary.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML file of run options (the fields of RunOptions, e.g. `cell_px: 128`); flags given here win.",
+)
+@click.option(
+    "-o",
+    "--option",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set any run option, e.g. -o chip_px=256 -o theta_roads=0.2 (repeatable; wins over --config and flags).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the resolved inputs and options as YAML, and stop.")
 @click.pass_context
 def command(
     ctx,
@@ -106,14 +122,20 @@ def command(
     overwrite,
     resume,
     as_json,
+    config_file,
+    overrides,
+    dry_run,
 ) -> None:
     """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
-    from dataclasses import replace
+    from dataclasses import asdict, replace
+
+    from click.core import ParameterSource
 
     from geovision.catalog import load_catalog
     from geovision.errors import ConfigError
     from geovision.pipeline.events import EventInputs, materialise
-    from geovision.pipeline.run import RunOptions, run_pipeline
+    from geovision.pipeline.options import RunOptions, resolve_options
+    from geovision.pipeline.run import run_pipeline
     from geovision.report.summary import summary_figures, summary_lines
 
     if resume and overwrite:
@@ -135,7 +157,7 @@ def command(
 
     def echo(text: str) -> None:  # stage lines; on stderr when stdout carries --json
         if not quiet:
-            click.echo(text, err=as_json)
+            click.echo(text, err=as_json or dry_run)
 
     if event is not None:
         echo(f"preparing event `{event}` ...")
@@ -162,16 +184,35 @@ def command(
         inputs = replace(inputs, bands=bands)
     if event_date is not None:
         inputs = replace(inputs, event_date=event_date.date().isoformat())
-    options = RunOptions(
-        model=model,
-        runtime=runtime,
-        device=device,
-        scheduler=scheduler,
-        cell_px=cell_px,
-        theta_buildings=theta,
-        theta_roads=theta,
-        adapt_minutes=adapt_minutes,
-    )
+    flags = {
+        "model": model,
+        "runtime": runtime,
+        "device": device,
+        "scheduler": scheduler,
+        "cell_px": cell_px,
+        "theta_buildings": theta,
+        "theta_roads": theta,
+        "adapt_minutes": adapt_minutes,
+    }
+    given = {"theta": ("theta_buildings", "theta_roads")}
+    explicit = [
+        f"{field}={json.dumps(flags[field])}"
+        for param in ("model", "runtime", "device", "scheduler", "cell_px", "theta", "adapt_minutes")
+        if ctx.get_parameter_source(param) == ParameterSource.COMMANDLINE
+        for field in given.get(param, (param,))
+    ]
+    defaults = RunOptions(**flags) if config_file is None else RunOptions()
+    options = resolve_options(defaults, config=config_file, overrides=[*explicit, *overrides])
+    if dry_run:
+        import yaml
+
+        resolved = {
+            "inputs": json.loads(json.dumps(inputs.to_json(), default=str)),
+            "out": str(out.resolve()),
+            "options": asdict(options),
+        }
+        click.echo(yaml.safe_dump(resolved, sort_keys=False), nl=False)
+        return
     run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=echo)
     record = run.record.document()
     figures = summary_figures(record, out)

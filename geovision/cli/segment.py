@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from geovision.cli.options import bands_option
-from geovision.inference.runtime import RUNTIMES
+from geovision.types import RUNTIMES
 
 
 @click.command("segment")

@@ -30,11 +30,9 @@ import torch
 from torch import nn
 
 from geovision.errors import ConfigError
+from geovision.types import RUNTIMES
 
 log = logging.getLogger(__name__)
-
-RuntimeName = Literal["auto", "fp32", "bf16", "fp16", "compile", "onnx"]
-RUNTIMES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16", "compile", "onnx")
 
 
 class Runtime(Protocol):

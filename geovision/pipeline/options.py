@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from geovision.config import validation_problems
+from geovision.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -23,3 +32,43 @@ class RunOptions:
     tolerance_px: int = 2
     min_building_m2: float = 10.0
     adapt_minutes: float = 10.0  # time budget of the adapt stage (only with --adapt-with)
+
+
+def resolve_options(
+    defaults: RunOptions, *, config: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()
+) -> RunOptions:
+    """``defaults`` updated by a YAML file of RunOptions fields (``--config``), then by ``key=value`` overrides (``-o``).
+
+    Values are validated against the fields' types; an unknown key, a malformed override or a value of
+    the wrong type is a one-line ConfigError naming it.
+    """
+    from geovision.config import read_yaml
+
+    values: dict[str, Any] = asdict(defaults)
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if config is not None:
+        layers.append((str(config), read_yaml(config)))
+    for text in overrides:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"-o {text!r} is not key=value", fix="write e.g. -o cell_px=128 -o theta_buildings=0.2")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            parsed = value
+        layers.append((f"-o {text}", {key.strip(): parsed}))
+    known = {f.name for f in fields(RunOptions)}
+    for source, layer in layers:
+        unknown = sorted(set(layer) - known)
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown run option(s) {', '.join(unknown)}",
+                fix=f"use the fields of RunOptions: {', '.join(sorted(known))}",
+            )
+        values.update(layer)
+    try:
+        return TypeAdapter(RunOptions).validate_python(values)
+    except ValidationError as error:
+        raise ConfigError(
+            f"invalid run options: {validation_problems(error)}", path=config, fix="correct the named options"
+        ) from error
