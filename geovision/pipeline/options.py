@@ -37,7 +37,7 @@ class RunOptions:
 def resolve_options(
     defaults: RunOptions, *, config: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()
 ) -> RunOptions:
-    """``defaults`` updated by a YAML file of RunOptions fields (``--config``), then by ``key=value`` overrides (``-o``).
+    """``defaults`` updated by a YAML file of RunOptions fields (``--config``), then ``key=value`` overrides (``-o``).
 
     Values are validated against the fields' types; an unknown key, a malformed override or a value of
     the wrong type is a one-line ConfigError naming it.
