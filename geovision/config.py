@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -59,6 +60,33 @@ def read_yaml(path: str | os.PathLike[str]) -> dict:
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping", path=path, fix="write `key: value` pairs")
     return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``section.key=value`` -> (["section", "key"], value parsed as YAML: numbers, booleans, null, lists)."""
+    key, sep, value = text.partition("=")
+    path = [part.strip() for part in key.split(".")]
+    if not sep or not all(path):
+        raise ConfigError(f"-o {text!r} is not key=value", fix="write e.g. -o optim.lr=0.001 or -o cell_px=128")
+    try:
+        return path, yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        return path, value
+
+
+def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...], *, source: Any = None) -> dict:
+    """A copy of ``raw`` with each ``section.key=value`` set (sections created as needed; validation comes after)."""
+    out = copy.deepcopy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = out
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"-o {text}: {part} is not a section", path=source, fix="set a key of a section")
+            node = child
+        node[path[-1]] = value
+    return out
 
 
 def validation_problems(error: ValidationError) -> str:

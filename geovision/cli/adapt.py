@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from geovision.cli.options import overwrite_option
+
 
 @click.command("adapt")
 @click.argument("event", required=False)
@@ -52,7 +54,7 @@ import click
     help="Side of the square blocks the area is split into (1 in 4 is held out for validation).",
 )
 @click.option("--licence", default=None, help="Licence of the labels (default: ODbL for OpenStreetMap exports).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@overwrite_option("Replace an existing output folder.")
 def command(event, pre_paths, label_paths, area, out_dir, model, minutes, block_m, licence, overwrite) -> None:
     """Fit MODEL to EVENT's imagery (or --pre images) from map data; keep it only where it is better.
 

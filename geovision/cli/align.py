@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from geovision.cli.options import bands_option
+from geovision.cli.options import bands_option, overwrite_option
 
 OUTPUT_NAMES = ("pre.tif", "post.tif", "valid.tif")
 VALID_COLORS = {0: (0, 0, 0, 255), 1: (255, 255, 255, 255)}
@@ -50,7 +50,7 @@ def _band_names(which: str, source) -> list[str]:
     help="Pixels per side of each processing window.",
 )
 @click.option("--compress", default="DEFLATE", show_default=True, type=click.Choice(["DEFLATE", "ZSTD"]))
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@overwrite_option("Replace existing outputs.")
 def command(
     pre_path: str,
     post_path: str,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from geovision.cli.options import overwrite_option
+
 TASK_HELP = (
     "buildings: masks -> pixel IoU/F1, footprints -> SpaceNet object F1; "
     "roads: masks -> pixel IoU/F1, centrelines or JSON road graphs (*.json with nodes x/y and "
@@ -40,7 +42,7 @@ def _format(value) -> str:
 )
 @click.option("--truth", "truth", type=click.Path(path_type=Path), required=True, help="Ground-truth file or folder.")
 @click.option("--json-out", type=click.Path(path_type=Path), default=None, help="Write all metrics as JSON here.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --json-out file.")
+@overwrite_option("Replace an existing --json-out file.")
 @click.option(
     "--image",
     type=click.Path(path_type=Path),

@@ -6,16 +6,18 @@ import json
 
 import click
 
+from geovision import defaults
+from geovision.cli.options import grid_options, overwrite_option
+
 
 @click.command("impact")
 @click.option("--pre-mask", required=True, type=click.Path(dir_okay=False), help="Feature mask/probabilities before.")
 @click.option("--post-mask", required=True, type=click.Path(dir_okay=False), help="Feature mask/probabilities after.")
 @click.option("--valid", "valid_path", type=click.Path(dir_okay=False), help="Optional valid-data mask (>0 = valid).")
 @click.option("--kind", type=click.Choice(["buildings", "roads"]), default="buildings", show_default=True)
-@click.option("--cell-px", type=int, default=256, show_default=True, help="Cell size in pixels.")
+@grid_options
 @click.option("--cell-m", type=float, help="Cell size in metres (overrides --cell-px).")
-@click.option("--tau", type=float, default=0.5, show_default=True, help="Pixels >= tau are features.")
-@click.option("--theta", type=float, default=0.1, show_default=True, help="Cells with DII >= theta are impacted.")
+@click.option("--tau", type=float, default=defaults.TAU, show_default=True, help="Pixels >= tau are features.")
 @click.option(
     "--mean-over",
     type=click.Choice(["all", "with_features"]),
@@ -74,7 +76,7 @@ import click
     help="Roads: given lines (e.g. OSM) instead of the pre mask's skeleton.",
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@overwrite_option("Replace existing outputs.")
 def command(
     pre_mask: str,
     post_mask: str,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from geovision import defaults
 
 
 def parse_bands(_ctx: click.Context | None, _param: click.Parameter | None, text: str | None) -> tuple[int, ...] | None:
@@ -28,3 +32,75 @@ bands_option = click.option(
     "interpretation or band descriptions; a single band is used for every model band; else the only 3 "
     "non-alpha bands).",
 )
+
+
+def overwrite_option(what: str = "Replace existing outputs."):
+    """``--overwrite`` (every command that writes has it; ``what`` says what it replaces)."""
+    return click.option("--overwrite", is_flag=True, help=what)
+
+
+def grid_options(function):
+    """``--cell-px`` and ``--theta``: the DII grid's cell size and impact threshold (defaults: geovision.defaults)."""
+    function = click.option(
+        "--theta", type=float, default=defaults.THETA, show_default=True, help="Cells with DII >= theta are impacted."
+    )(function)
+    return click.option(
+        "--cell-px", type=int, default=defaults.CELL_PX, show_default=True, help="DII grid cell size in pixels."
+    )(function)
+
+
+def training_options(default_dir: str):
+    """CONFIG and the overrides shared by `train` and `pretrain ...` (``-o section.key=value`` for any field)."""
+
+    def decorate(function):
+        for decorator in reversed(
+            [
+                click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False)),
+                click.option(
+                    "--output-dir",
+                    default=None,
+                    type=click.Path(file_okay=False),
+                    help=f"Run folder (default: the config's output_dir, else {default_dir}/<name>).",
+                ),
+                click.option(
+                    "--data-root",
+                    default=None,
+                    type=click.Path(file_okay=False),
+                    help="Folder that relative data paths start from (overrides data_root).",
+                ),
+                click.option("--steps", type=int, default=None, help="Override trainer.steps."),
+                click.option("--batch-size", type=int, default=None, help="Override trainer.batch_size (per process)."),
+                click.option("--device", default=None, help="auto, cpu, cuda, cuda:1, mps (overrides trainer.device)."),
+                click.option(
+                    "-o",
+                    "--option",
+                    "overrides",
+                    multiple=True,
+                    metavar="SECTION.KEY=VALUE",
+                    help="Set any field of CONFIG, e.g. -o optim.lr=0.001 -o trainer.log_every=10 (repeatable).",
+                ),
+                click.option(
+                    "--resume", is_flag=True, help="Continue the run in the output folder from its checkpoint."
+                ),
+                overwrite_option("Discard an earlier run in the output folder."),
+            ]
+        ):
+            function = decorator(function)
+        return function
+
+    return decorate
+
+
+def training_config(config_path: str, *, output_dir, data_root, steps, batch_size, device, overrides) -> dict:
+    """CONFIG read as a dict, with the command-line overrides applied (validation is the loader's)."""
+    from geovision.config import apply_overrides, read_yaml
+
+    raw = read_yaml(config_path)
+    trainer = {k: v for k, v in (("steps", steps), ("batch_size", batch_size), ("device", device)) if v is not None}
+    flags = [f"trainer.{key}={value}" for key, value in trainer.items()]
+    raw = apply_overrides(raw, [*flags, *overrides], source=config_path)
+    if output_dir is not None:
+        raw["output_dir"] = output_dir
+    if data_root is not None:  # relative to the current folder, unlike data_root in the file
+        raw["data_root"] = str(Path(data_root).resolve())
+    return raw

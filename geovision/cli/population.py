@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from geovision.cli.options import overwrite_option
+
 
 @click.command("population")
 @click.option("--census", type=click.Path(dir_okay=False), help="Census polygons (any vector format, any CRS).")
@@ -42,7 +44,7 @@ import click
 @click.option(
     "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output COG (persons per pixel)."
 )
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@overwrite_option("Replace existing outputs.")
 def command(
     census: str | None,
     pop_field: str,

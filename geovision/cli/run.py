@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from geovision.cli.options import bands_option
+from geovision.cli.options import bands_option, grid_options, overwrite_option
 from geovision.types import RUNTIMES
 
 
@@ -46,8 +46,7 @@ from geovision.types import RUNTIMES
 )
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda or cuda:N.")
 @click.option("--scheduler", default=None, help="Dask scheduler for inference: local or tcp://host:port.")
-@click.option("--cell-px", type=int, default=256, show_default=True, help="DII grid cell size in pixels.")
-@click.option("--theta", type=float, default=0.1, show_default=True, help="DII threshold for impacted cells.")
+@grid_options
 @click.option("--catalog", type=click.Path(dir_okay=False), default=None, help="Event catalog (data_catalog.yaml).")
 @click.option(
     "--name", default=None, help="Name of the run, the report's title (default: the event, or the --out folder's name)."
@@ -73,7 +72,7 @@ from geovision.types import RUNTIMES
     show_default=True,
     help="Time budget of the adapt stage (CPU minutes, training and scoring).",
 )
-@click.option("--overwrite", is_flag=True, help="Start again, replacing a previous run in --out.")
+@overwrite_option("Start again, replacing a previous run in --out.")
 @click.option(
     "--resume",
     is_flag=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geovision.cli.options import bands_option
+from geovision.cli.options import bands_option, overwrite_option
 from geovision.types import RUNTIMES
 
 
@@ -53,7 +53,7 @@ from geovision.types import RUNTIMES
 )
 @click.option("--scheduler", default=None, help="Dask scheduler: `local` or tcp://host:port (default: no Dask).")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@overwrite_option("Replace existing outputs.")
 def command(
     pre,
     post,

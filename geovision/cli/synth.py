@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from geovision.cli.options import overwrite_option
 from geovision.errors import ConfigError
 
 
@@ -35,7 +36,7 @@ from geovision.errors import ConfigError
     type=click.Path(file_okay=False),
     help="Output folder (created; must not exist unless --overwrite).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@overwrite_option("Replace an existing output folder.")
 def command(
     size: int | None,
     width: int | None,

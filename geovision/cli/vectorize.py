@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from geovision.cli.options import overwrite_option
+
 
 @click.command("vectorize")
 @click.option(
@@ -45,7 +47,7 @@ import click
     show_default=True,
     help="Roads: prune dead-end branches shorter than this (skeleton hairs).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@overwrite_option("Replace an existing output.")
 def command(
     mask_path: str,
     kind: str,

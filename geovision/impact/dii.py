@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
+from geovision import defaults
 from geovision.errors import ConfigError
 from geovision.impact.grid import block_sum, cell_centres, cell_pixel_counts, cell_transform, is_dask
 
@@ -55,7 +56,7 @@ def dilate(mask: Any, radius_px: int) -> Any:
 
 
 def lost_pixels(
-    pre: Any, post: Any, *, valid: Any = None, tau: float = 0.5, tolerance_px: int = 0
+    pre: Any, post: Any, *, valid: Any = None, tau: float = defaults.TAU, tolerance_px: int = 0
 ) -> tuple[Any, Any, Any]:
     """``(before, lost, valid)`` pixel masks (numpy or dask, same kind as the input).
 
@@ -97,8 +98,8 @@ def compute_dii_grid(
     post: Any,
     *,
     valid: Any = None,
-    cell_px: int = 256,
-    tau: float = 0.5,
+    cell_px: int = defaults.CELL_PX,
+    tau: float = defaults.TAU,
     mean_over: MeanOver = "all",
     tolerance_px: int = 0,
     min_valid_fraction: float = 0.5,

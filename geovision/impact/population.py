@@ -27,6 +27,7 @@ import pandas as pd
 from affine import Affine
 from rasterio import features
 
+from geovision import defaults
 from geovision.errors import ConfigError
 from geovision.impact.grid import block_sum
 from geovision.impact.sources import aligned_windows, as_source
@@ -273,7 +274,7 @@ def pixel_weights(
     crs: Any,
     weighting: Weighting,
     kind: BuildingValues,
-    tau: float = 0.5,
+    tau: float = defaults.TAU,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Building weight and pixel area (m²) per pixel; invalid pixels weigh 0."""
     rows = np.arange(window.row_off, window.row_off + window.height)
@@ -299,7 +300,7 @@ def allocate(
     *,
     weighting: Weighting = "pixel",
     values: BuildingValues = "mask",
-    tau: float = 0.5,
+    tau: float = defaults.TAU,
     window_px: int = 2048,
     transform: Affine | None = None,
     crs: Any = None,

@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 import xarray as xr
 
+from geovision import defaults
 from geovision.errors import ConfigError
 from geovision.impact.dii import lost_pixels
 from geovision.impact.grid import cell_centres, n_cells
@@ -42,7 +43,7 @@ def sample_lost(
     *,
     pre: Any = None,
     valid: Any = None,
-    tau: float = 0.5,
+    tau: float = defaults.TAU,
     tolerance_px: int = 0,
     window_px: int = 1024,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +84,7 @@ def damaged_roads(
     *,
     pre: Any = None,
     valid: Any = None,
-    tau: float = 0.5,
+    tau: float = defaults.TAU,
     tolerance_px: int = 0,
     spacing_px: float = 1.0,
     cell_px: int | None = None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from geovision import defaults
 from geovision.errors import ConfigError, CorruptFileError
 from geovision.impact.dii import MeanOver, compute_dii_grid, flag_impacted
 from geovision.impact.grid import cell_px_from_m
@@ -56,9 +57,9 @@ def dii_from_files(
     post_mask: Any,
     *,
     valid: Any = None,
-    cell_px: int | None = 256,
+    cell_px: int | None = defaults.CELL_PX,
     cell_m: float | None = None,
-    tau: float = 0.5,
+    tau: float = defaults.TAU,
     theta: float | None = None,
     mean_over: MeanOver = "all",
     tolerance_px: int = 0,
@@ -147,10 +148,10 @@ def impact_stage(
     *,
     kind: str = "buildings",
     valid: Any = None,
-    cell_px: int | None = 256,
+    cell_px: int | None = defaults.CELL_PX,
     cell_m: float | None = None,
-    tau: float = 0.5,
-    theta: float = 0.1,
+    tau: float = defaults.TAU,
+    theta: float = defaults.THETA,
     mean_over: MeanOver = "all",
     tolerance_px: int = 0,
     min_valid_fraction: float = 0.5,

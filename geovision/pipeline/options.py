@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from geovision.config import validation_problems
+from geovision import defaults
+from geovision.config import parse_override, validation_problems
 from geovision.errors import ConfigError
 
 
@@ -25,12 +25,12 @@ class RunOptions:
     overlap_px: int = 64
     batch_windows: int = 0  # 0 = auto (SegmentOptions.resolved)
     scheduler: str | None = None
-    cell_px: int = 256
-    tau: float = 0.5
-    theta_buildings: float = 0.1
-    theta_roads: float = 0.1
-    tolerance_px: int = 2
-    min_building_m2: float = 10.0
+    cell_px: int = defaults.CELL_PX
+    tau: float = defaults.TAU
+    theta_buildings: float = defaults.THETA
+    theta_roads: float = defaults.THETA
+    tolerance_px: int = defaults.TOLERANCE_PX
+    min_building_m2: float = defaults.MIN_BUILDING_M2
     adapt_minutes: float = 10.0  # time budget of the adapt stage (only with --adapt-with)
 
 
@@ -49,14 +49,8 @@ def resolve_options(
     if config is not None:
         layers.append((str(config), read_yaml(config)))
     for text in overrides:
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"-o {text!r} is not key=value", fix="write e.g. -o cell_px=128 -o theta_buildings=0.2")
-        try:
-            parsed = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            parsed = value
-        layers.append((f"-o {text}", {key.strip(): parsed}))
+        path, value = parse_override(text)
+        layers.append((f"-o {text}", {".".join(path): value}))
     known = {f.name for f in fields(RunOptions)}
     for source, layer in layers:
         unknown = sorted(set(layer) - known)

@@ -14,6 +14,7 @@ import shapely
 from affine import Affine
 from rasterio.features import rasterize
 
+from geovision import defaults
 from geovision.io.raster import open_raster
 from geovision.io.vectors import write_vectors
 from geovision.io.windows import plan_windows
@@ -23,7 +24,7 @@ WINDOW_PX = 4096
 
 
 def surviving_fraction(
-    buildings: gpd.GeoDataFrame, post_mask: Path, *, tau: float = 0.5, window_px: int = WINDOW_PX
+    buildings: gpd.GeoDataFrame, post_mask: Path, *, tau: float = defaults.TAU, window_px: int = WINDOW_PX
 ) -> np.ndarray:
     """Per building: the share of its valid pixels predicted as building in ``post_mask`` (NaN if none valid)."""
     n = len(buildings)
@@ -56,7 +57,12 @@ def surviving_fraction(
 
 
 def building_and_road_vectors(
-    masks: dict[str, Path], out_dir: Path, *, tau: float = 0.5, min_area_m2: float = 10.0, keep_fraction: float = 0.5
+    masks: dict[str, Path],
+    out_dir: Path,
+    *,
+    tau: float = defaults.TAU,
+    min_area_m2: float = defaults.MIN_BUILDING_M2,
+    keep_fraction: float = 0.5,
 ) -> tuple[dict[str, str], dict[str, float]]:
     """Write ``buildings.gpkg``/``.geojson`` (lost flag) into ``out_dir``; return (outputs, figures).
 

@@ -20,6 +20,7 @@ import numpy as np
 import rasterio
 import shapely
 
+from geovision import defaults
 from geovision.io.atomic import atomic_output
 from geovision.report import package
 from geovision.report.figures import Figure, count, format_size, headline_figures
@@ -288,7 +289,7 @@ def render_report(
     """Write ``report.html`` into the run folder and return its path."""
     run_dir = Path(run_dir)
     inputs = record.get("inputs", {})
-    theta = float(record.get("options", {}).get("theta_buildings", 0.1))
+    theta = float(record.get("options", {}).get("theta_buildings", defaults.THETA))
     layers = package.collect_layers(record) if layers is None else layers
     page = PageGeometry(inputs["pre"], max_px)
     figures: list[Figure] = headline_figures(record)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from geovision import defaults
 from geovision.io.atomic import atomic_output
 from geovision.io.vectors import GPKG_OPTIONS, read_vectors, write_vectors
 from geovision.report import styles
@@ -44,7 +45,7 @@ def stage_output(record: dict[str, Any], stage: str, name: str) -> Path | None:
 
 
 def _theta(record: dict[str, Any], kind: str = "buildings") -> float:
-    return float(record.get("options", {}).get(f"theta_{kind}", 0.1))
+    return float(record.get("options", {}).get(f"theta_{kind}", defaults.THETA))
 
 
 def _grid_layer(record: dict[str, Any]) -> gpd.GeoDataFrame | None:

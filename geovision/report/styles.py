@@ -14,6 +14,7 @@ from functools import lru_cache
 import jinja2
 import numpy as np
 
+from geovision import defaults
 from geovision.io.cog import MASK_COLORMAP
 from geovision.report.figures import format_number
 
@@ -155,7 +156,7 @@ def population_style(values: np.ndarray, field: str) -> str:
     return ruled_style(range_rules(field, breaks, POP_COLOURS[-len(breaks) :], 0, null_label="no data"), "fill")
 
 
-def raster_style(band: int, kind: str, *, theta: float = 0.1, pipe_only: bool = False) -> str:
+def raster_style(band: int, kind: str, *, theta: float = defaults.THETA, pipe_only: bool = False) -> str:
     """Single-band pseudocolour for a ``dii`` band, a probability (0-1 after the band's scale) or a 0/1 mask."""
     if kind == "dii":
         stops = [

@@ -58,3 +58,16 @@ def test_help_imports_no_torch(command):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_training_commands_take_section_key_overrides(tmp_path):
+    from geovision.cli.options import training_config
+    from geovision.errors import ConfigError
+
+    config = tmp_path / "train.yaml"
+    config.write_text("trainer: {steps: 100, device: cpu}\noptim: {lr: 0.01}\n")
+    common = {"output_dir": None, "data_root": None, "batch_size": None, "device": None}
+    raw = training_config(str(config), steps=5, overrides=("optim.lr=0.001", "trainer.log_every=2"), **common)
+    assert raw["trainer"] == {"steps": 5, "device": "cpu", "log_every": 2} and raw["optim"] == {"lr": 0.001}
+    with pytest.raises(ConfigError, match="not a section"):
+        training_config(str(config), steps=None, overrides=("optim.lr.x=1",), **common)
