@@ -50,7 +50,7 @@ class RunResults:
 
         stage = "reference" if reference else f"impact_{kind}"
         path = self.record.output(stage, "cog")
-        band = rioxarray.open_rasterio(path, chunks=True, mask_and_scale=True)
+        band = rioxarray.open_rasterio(path, chunks={}, mask_and_scale=True)
         names = band.attrs.get("long_name")
         names = [names] if isinstance(names, str) else list(names or [f"band_{i}" for i in band.band.values])
         dataset = band.assign_coords(band=names).to_dataset(dim="band")

@@ -1,1 +1,1 @@
-"""Model inference over scenes of any size: windows, runtimes, blending, resumable outputs, Dask."""
+"""Model inference over scenes of any size: windows (centre crops), runtimes, resumable outputs, Dask."""

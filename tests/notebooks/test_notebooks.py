@@ -69,6 +69,18 @@ def test_explore_run(full_run, tmp_path):
     assert _images(notebook) == 1
 
 
+def test_notebooks_read_a_moved_run_folder(full_run, tmp_path):
+    """run.json's paths are relative: a run folder copied elsewhere opens the same in the notebooks."""
+    import shutil
+
+    moved = shutil.copytree(full_run, tmp_path / "copied" / "run")
+    notebook = execute("01_explore_run.ipynb", tmp_path, run_dir=str(moved))
+    record = json.loads((full_run / "run.json").read_text())
+    assert str(record["stages"]["vectorize"]["figures"]["buildings_lost"]) in _text(notebook)
+    execute("03_population_at_risk.ipynb", tmp_path, run_dir=str(moved), out_csv=str(tmp_path / "units.csv"))
+    assert (tmp_path / "units.csv").stat().st_size > 0
+
+
 def test_choose_threshold(full_run, tmp_path):
     notebook = execute("02_choose_threshold.ipynb", tmp_path, run_dir=str(full_run), theta_a=0.05, theta_b=2.0)
     text = _text(notebook)
