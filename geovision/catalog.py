@@ -188,6 +188,13 @@ class LoadedCatalog:
                 f"unknown event `{name}`", path=self.path, fix=f"use one of: {', '.join(self.names)}"
             ) from None
 
+    def missing_files(self, name: str) -> list[Path]:
+        """The local files or folders event ``name`` reads that are not there (URLs and generated data need none)."""
+        spec = self.event(name)
+        paths = [spec.xbd.images_dir, spec.xbd.labels_dir] if spec.xbd else []
+        paths += [source.path for source in (spec.pre, spec.post) if source is not None and source.path]
+        return [path for path in map(self.resolve, paths) if not path.exists()]
+
     def resolve(self, path: str) -> Path:
         """A catalog path made absolute (relative to the catalog's folder)."""
         candidate = Path(os.path.expanduser(path))

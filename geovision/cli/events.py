@@ -9,6 +9,14 @@ import click
 REQUIRES = {"nothing": "ready", "shared-data": "needs ../shared/data", "network": "needs network access"}
 
 
+def status(loaded, name: str) -> str:
+    """ready, or what the event still needs (its catalog `requires`, when its files are not all there)."""
+    spec = loaded.event(name)
+    if spec.requires == "network" or loaded.missing_files(name):
+        return REQUIRES[spec.requires] if spec.requires != "nothing" else "files missing"
+    return "ready"
+
+
 @click.command("events")
 @click.option(
     "--catalog",
@@ -28,6 +36,7 @@ def command(catalog: str | None, as_json: bool) -> None:
             "date": spec.date,
             "kind": spec.kind,
             "requires": spec.requires,
+            "status": status(loaded, name),
             "title": spec.title,
             "licence": spec.licence,
         }
@@ -39,7 +48,6 @@ def command(catalog: str | None, as_json: bool) -> None:
     width = max(len(row["name"]) for row in rows) if rows else 4
     for row in rows:
         click.echo(
-            f"{row['name']:{width}s}  {row['date'] or '-':10s}  {row['kind']:9s}  "
-            f"{REQUIRES[row['requires']]:20s}  {row['title']}"
+            f"{row['name']:{width}s}  {row['date'] or '-':10s}  {row['kind']:9s}  {row['status']:20s}  {row['title']}"
         )
     click.echo(f"({len(rows)} events in {loaded.path}; run one with `geovision run NAME --out DIR`)")

@@ -29,6 +29,22 @@ def test_events_lists_the_catalog():
     assert {"name", "date", "kind", "requires", "title"} <= set(rows[0])
 
 
+def test_events_say_ready_only_when_their_files_are_there(tmp_path):
+    event = (
+        "  x:\n    title: t\n    kind: xbd\n    licence: l\n    requires: shared-data\n"
+        "    xbd: {images_dir: data/images, labels_dir: data/labels, disaster: d, tiles: ['0']}\n"
+    )
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("events:\n" + event)
+    status = lambda: json.loads(  # noqa: E731
+        CliRunner().invoke(cli_main.cli, ["events", "--catalog", str(catalog), "--json"]).output
+    )[0]["status"]
+    assert status() == "needs ../shared/data"
+    (tmp_path / "data" / "images").mkdir(parents=True)
+    (tmp_path / "data" / "labels").mkdir()
+    assert status() == "ready"
+
+
 def test_help_texts_have_no_literal_percent_signs_and_every_run_option_is_explained():
     assert "%%" not in CliRunner().invoke(cli_main.cli, ["impact", "--help"]).output
     command = cli_main.LazyGroup().get_command(None, "run")
