@@ -414,6 +414,7 @@ def adapt(
             "adapt: %.2f s/step, %d steps in %.1f min; labelled pixels %s", step_s, steps, options.minutes, positives
         )
         raw = training_config(base_dir, crops, steps=steps, options=options, out=work / "train", licence=licence)
+        raw["trainer"]["max_minutes"] = max(0.05, budget_s / 60)  # the plan assumes an idle machine: hold the budget
         result = train_weak(WeakTrainConfig.model_validate(raw), overwrite=True)
         before = validation_iou(base_dir, crops, work / "eval_base", tasks)
         after = validation_iou(result.bundle, crops, work / "eval_adapted", tasks)

@@ -135,6 +135,8 @@ class TrainerConfig(StrictModel):
     freeze_batchnorm: bool = False  # BatchNorm in eval mode (running statistics) while training
     sync_batchnorm: bool = False  # SyncBatchNorm across DDP ranks (CUDA only)
     dist_backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl on CUDA, gloo otherwise
+    # a wall-clock limit on the training loop: stop after the step that passes it (bundle exported as usual)
+    max_minutes: float | None = Field(None, gt=0)
 
 
 class BundleConfig(StrictModel):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -96,6 +97,7 @@ class Trainer:
         freeze_bn: bool = False,
         forward_fn: ForwardFn = image_forward,
         all_reduce: Callable[[Tensor], Tensor] | None = None,
+        deadline: float | None = None,
     ):
         self.device = device
         self.channels_last = channels_last
@@ -113,11 +115,19 @@ class Trainer:
         self.freeze_bn = freeze_bn
         self.forward_fn = forward_fn
         self.all_reduce = all_reduce
+        self.deadline = deadline  # time.monotonic() after which fit() stops (trainer.max_minutes)
         self.step = 0
 
     @property
     def tasks(self) -> tuple[str, ...]:
         return tuple(unwrap(self.model).tasks)
+
+    def past_deadline(self) -> bool:
+        """True once the deadline has passed, on any rank (so that every rank stops at the same step)."""
+        if self.deadline is None:
+            return False
+        late = torch.tensor([float(time.monotonic() > self.deadline)], device=self.device)
+        return bool((self.all_reduce(late) if self.all_reduce is not None else late).item() > 0)
 
     def _call(self, event: str, *args: Any) -> None:
         for hook in self.hooks:
@@ -220,6 +230,12 @@ class Trainer:
             if val_loader is not None and val_every and (self.step % val_every == 0 or self.step == steps):
                 last = self.evaluate(val_loader)
                 self._call("on_validation", self.step, last)
+            if self.step < steps and self.past_deadline():
+                log.warning("time limit reached: training stops at step %d of %d", self.step, steps)
+                if val_loader is not None and val_every and self.step % val_every:  # the last step is scored
+                    last = self.evaluate(val_loader)
+                    self._call("on_validation", self.step, last)
+                break
         self._call("on_end", self.step)
         return last
 

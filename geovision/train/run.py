@@ -234,6 +234,7 @@ def build_engine(
         freeze_bn=trainer.freeze_batchnorm,
         forward_fn=forward_fn,
         all_reduce=context.all_reduce_sum if context.distributed else None,
+        deadline=time.monotonic() + trainer.max_minutes * 60 if trainer.max_minutes else None,
     )
 
 
