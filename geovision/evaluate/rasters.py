@@ -18,6 +18,7 @@ import numpy as np
 from geovision.errors import CorruptFileError, GeoreferenceError, MissingFileError, NoOverlapError
 from geovision.evaluate.pixel import PixelCounts
 from geovision.evaluate.xview2 import DAMAGE_CLASSES, XView2Counts
+from geovision.io.grid import Grid
 from geovision.progress import progress
 
 WINDOW_PX = 1024
@@ -40,10 +41,6 @@ def _open(path: str | Path) -> Any:
         ) from error
 
 
-def _same_grid(a: Any, b: Any) -> bool:
-    return a.crs == b.crs and a.transform == b.transform and a.shape == b.shape
-
-
 @contextlib.contextmanager
 def _on_grid_of(reference: Any, source: Any, source_path: str | Path) -> Iterator[Any]:
     """``source`` itself when it shares ``reference``'s grid, else a nearest-neighbour warped view."""
@@ -51,7 +48,7 @@ def _on_grid_of(reference: Any, source: Any, source_path: str | Path) -> Iterato
     from rasterio.vrt import WarpedVRT
     from rasterio.warp import transform_bounds
 
-    if _same_grid(reference, source):
+    if Grid.from_dataset(reference) == Grid.from_dataset(source):
         yield source
         return
     if reference.crs is None or source.crs is None:
@@ -84,15 +81,6 @@ def _on_grid_of(reference: Any, source: Any, source_path: str | Path) -> Iterato
         yield vrt
 
 
-def _windows(width: int, height: int, size: int) -> list[Any]:
-    """Non-overlapping rasterio windows tiling the scene once."""
-    from rasterio.windows import Window
-
-    from geovision.io.windows import plan_windows
-
-    return [Window(*chip.crop) for chip in plan_windows(width, height, chip_px=size)]
-
-
 def aligned_windows(
     pred_path: str | Path,
     truth_path: str | Path,
@@ -107,6 +95,8 @@ def aligned_windows(
     ``extra`` is the same window of a third raster on the prediction's grid (e.g. a separate
     localisation mask), or ``None``.
     """
+    from rasterio.windows import Window
+
     with contextlib.ExitStack() as stack:
         pred = stack.enter_context(_open(pred_path))
         truth_src = stack.enter_context(_open(truth_path))
@@ -115,7 +105,7 @@ def aligned_windows(
         if extra_path is not None:
             extra_src = stack.enter_context(_open(extra_path))
             extra = stack.enter_context(_on_grid_of(pred, extra_src, extra_path))
-        windows = _windows(pred.width, pred.height, window_px)
+        windows = [Window(*tile.crop) for tile in Grid.from_dataset(pred).tiles(window_px)]
         for window in progress(windows, total=len(windows), description=description):
             valid = (pred.read_masks(band, window=window) > 0) & (truth.read_masks(band, window=window) > 0)
             extra_values = None if extra is None else extra.read(band, window=window)

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 import numpy as np
 from affine import Affine
 
-from geovision.errors import BandCountError, ConfigError
+from geovision.errors import BandCountError
+from geovision.io.grid import Grid
 from geovision.io.windows import clip_window
 from geovision.types import PixelWindow
 
@@ -107,26 +108,13 @@ def as_source(
 
 
 def same_grid(a: BandSource, b: BandSource, *, names: tuple[str, str] = ("pre", "post")) -> None:
-    """Raise unless two sources share size, transform and CRS."""
-    if (a.width, a.height) != (b.width, b.height) or not a.transform.almost_equals(b.transform):
-        raise ConfigError(
-            f"{names[0]} and {names[1]} rasters are not on one grid "
-            f"({a.width}x{a.height} {tuple(a.transform)[:6]} vs "
-            f"{b.width}x{b.height} {tuple(b.transform)[:6]})",
-            fix="align them first (geovision align) so they share size and transform",
-        )
-    if a.crs is not None and b.crs is not None and a.crs != b.crs:
-        raise ConfigError(
-            f"{names[0]} and {names[1]} rasters have different CRSs ({a.crs} vs {b.crs})",
-            fix="align them first (geovision align)",
-        )
+    """Raise ConfigError unless two sources share size, transform and CRS (see :meth:`Grid.check_same`)."""
+    Grid.from_dataset(a).check_same(
+        Grid.from_dataset(b), names=names, paths=(getattr(a, "path", None), getattr(b, "path", None))
+    )
 
 
 def aligned_windows(width: int, height: int, *, size_px: int, multiple: int = 1) -> Iterator[PixelWindow]:
     """Tiles covering the raster once, ``size_px`` rounded up to a multiple of ``multiple`` (cell-aligned)."""
-    if size_px < 1 or multiple < 1:
-        raise ConfigError(f"window size and multiple must be >= 1, got {size_px}, {multiple}")
-    step = -(-size_px // multiple) * multiple
-    for row in range(0, height, step):
-        for col in range(0, width, step):
-            yield PixelWindow(col, row, min(step, width - col), min(step, height - row))
+    for tile in Grid(None, Affine.identity(), width, height).tiles(size_px, multiple=multiple):
+        yield tile.crop

@@ -19,6 +19,7 @@ from geovision import defaults
 from geovision.errors import ConfigError, CorruptFileError
 from geovision.impact.dii import MeanOver, compute_dii_grid, flag_impacted
 from geovision.impact.grid import cell_px_from_m
+from geovision.io.grid import Grid
 
 if TYPE_CHECKING:
     from geovision.impact.affected import AffectedResult, Uncertainty
@@ -52,6 +53,10 @@ def open_mask_lazy(path: str | os.PathLike[str], *, chunk_px: int = CHUNK_PX) ->
     return array, valid
 
 
+def _mask_grid(array: xr.DataArray) -> Grid:
+    return Grid(array.rio.crs, array.rio.transform(), array.rio.width, array.rio.height)
+
+
 def dii_from_files(
     pre_mask: Any,
     post_mask: Any,
@@ -69,12 +74,7 @@ def dii_from_files(
     """The DII grid (computed) of two mask files; ``impacted`` added when ``theta`` is given."""
     pre, pre_ok = open_mask_lazy(pre_mask, chunk_px=chunk_px)
     post, post_ok = open_mask_lazy(post_mask, chunk_px=chunk_px)
-    if pre.shape != post.shape or pre.rio.transform() != post.rio.transform() or pre.rio.crs != post.rio.crs:
-        raise ConfigError(
-            "pre and post masks are not on one grid",
-            path=post_mask,
-            fix="align them first (geovision align) so they share size, transform and CRS",
-        )
+    _mask_grid(pre).check_same(_mask_grid(post), names=("pre mask", "post mask"), paths=(pre_mask, post_mask))
     ok = pre_ok & post_ok
     if valid is not None:
         extra, extra_ok = open_mask_lazy(valid, chunk_px=chunk_px)

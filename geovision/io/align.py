@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,31 +31,13 @@ from shapely.geometry.base import BaseGeometry
 from geovision.errors import BandCountError, ConfigError, NoOverlapError
 from geovision.io.aoi import AoiLike, aoi_mask, resolve_aoi
 from geovision.io.crs import is_metric, utm_crs_for
+from geovision.io.grid import Grid  # the grid type lives in geovision.io.grid (re-exported here)
 from geovision.io.raster import RasterSource, open_raster
 from geovision.io.scaling import Scaling
 from geovision.io.windows import clip_window
 from geovision.types import Bounds, PixelWindow
 
 SNAP_TOLERANCE_PX = 1e-6
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A north-up pixel grid: CRS, transform and size."""
-
-    crs: CRS
-    transform: Affine
-    width: int
-    height: int
-
-    @property
-    def res_m(self) -> float:
-        return self.transform.a
-
-    @property
-    def bounds(self) -> Bounds:
-        t = self.transform
-        return Bounds(t.c, t.f + t.e * self.height, t.c + t.a * self.width, t.f)
 
 
 def _bounds_in(source: RasterSource, crs: CRS) -> Bounds:

@@ -27,8 +27,12 @@ def _starts(size: int, stride: int) -> list[int]:
     return list(range(0, size, stride))
 
 
-def plan_windows(width: int, height: int, *, chip_px: int, overlap_px: int = 0) -> list[ChipWindow]:
-    """Chips of ``chip_px`` overlapping by ``overlap_px``, row by row; their crops tile the scene once."""
+def plan_windows(width: int, height: int, *, chip_px: int, overlap_px: int = 0, multiple: int = 1) -> list[ChipWindow]:
+    """Chips of ``chip_px`` overlapping by ``overlap_px``, row by row; their crops tile the scene once.
+
+    ``multiple`` rounds the stride up to a multiple of it (the chips grow by as much), so that every
+    crop starts on a cell boundary. :meth:`geovision.io.grid.Grid.tiles` is the usual way in.
+    """
     if width < 1 or height < 1:
         raise ConfigError(f"cannot plan windows over an empty {width}x{height} scene")
     if chip_px < 1:
@@ -38,7 +42,10 @@ def plan_windows(width: int, height: int, *, chip_px: int, overlap_px: int = 0) 
             f"overlap_px must be in [0, chip_px) = [0, {chip_px}), got {overlap_px}",
             fix="use an overlap smaller than the chip, e.g. chip_px // 4",
         )
-    stride = chip_px - overlap_px
+    if multiple < 1:
+        raise ConfigError(f"multiple must be >= 1, got {multiple}", fix="use 1, or the cell size in pixels")
+    stride = -(-(chip_px - overlap_px) // multiple) * multiple
+    chip_px = stride + overlap_px
     before = overlap_px // 2
     chips: list[ChipWindow] = []
     for row in _starts(height, stride):

@@ -20,25 +20,18 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 
+from geovision.io.grid import Grid
 from geovision.progress import progress
 from geovision.synth.census import Census
 from geovision.synth.events import DAMAGE_CLASSES, Disaster, lost_fraction
 from geovision.synth.layout import ARTERIAL, COMMERCIAL, FARM, HOUSE, SHED, Town
 from geovision.synth.render import SceneRenderer
-from geovision.types import PixelWindow
 
 IMAGES = ("pre", "post")
 MASKS = ("buildings_pre", "buildings_post", "roads_pre", "roads_post")
 BLOCK_PX = 512
 FIXED_DATE = "2000-01-01T00:00:00.000Z"
 USE_NAMES = {HOUSE: "house", SHED: "shed", COMMERCIAL: "commercial", FARM: "farm"}
-
-
-def windows(width: int, height: int, window_px: int) -> Iterator[PixelWindow]:
-    """Row-major windows of at most ``window_px`` covering a width x height grid."""
-    for row in range(0, height, window_px):
-        for col in range(0, width, window_px):
-            yield PixelWindow(col, row, min(window_px, width - col), min(window_px, height - row))
 
 
 def write_rasters(
@@ -67,8 +60,8 @@ def write_rasters(
             )
         for name in MASKS:
             out[name] = stack.enter_context(rasterio.open(folder / f"{name}.tif", "w", count=1, **base))
-        grid = list(windows(width, height, window_px))
-        for window in progress(grid, total=len(grid), description="rendering"):
+        tiles = [tile.crop for tile in Grid(crs, transform, width, height).tiles(window_px)]
+        for window in progress(tiles, total=len(tiles), description="rendering"):
             rio_window = rasterio.windows.Window(*window)
             for name in IMAGES:
                 out[name].write(renderer.image(name, window), window=rio_window)
