@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geovision.impact.evaluate_impact import grid_scores
+from geovision.evaluate.grid import grid_f1
 from geovision.impact.workflow import dii_from_files, read_truth_grid
 from geovision.synth import generate_event
 
@@ -40,7 +40,7 @@ def scene_scores(folder: Path, *, cell_px: int, theta: float) -> dict[tuple[str,
     for truth in TRUTHS:
         for exclude_mixed in (False, True):
             true = read_truth_grid(folder / f"{truth}.gpkg", grid, exclude_mixed=exclude_mixed)
-            out[truth, exclude_mixed] = grid_scores(grid["impacted"], true)
+            out[truth, exclude_mixed] = grid_f1(grid["impacted"], true)
     return out
 
 

@@ -300,8 +300,7 @@ def training_config(
 
 def seconds_per_step(raw: dict) -> float:
     """Time of one training step of ``raw`` on this machine (3 steps after one warm-up)."""
-    import torch
-
+    from geovision.inference.runtime import pick_device
     from geovision.pretrain.config import WeakTrainConfig
     from geovision.pretrain.weak import build_weak_loss
     from geovision.train.run import build_loaders, build_model, build_trainer
@@ -310,7 +309,7 @@ def seconds_per_step(raw: dict) -> float:
     probe["trainer"].update(steps=8)
     probe["optim"]["warmup_steps"] = 1
     config = WeakTrainConfig.model_validate(probe)
-    device = torch.device("cpu") if not torch.cuda.is_available() else torch.device("cuda")
+    device = pick_device(config.trainer.device)
     model = build_model(config, pretrained=False)
     trainer = build_trainer(config, model, device=device, hooks=[], loss_fn=build_weak_loss(config))
     loader, _ = build_loaders(config, cache_dir=Path(raw["output_dir"]) / "probe", device=device)

@@ -4,17 +4,10 @@ Core functions take numpy/dask/xarray arrays and return xarray Datasets;
 ``workflow`` wires them to files for ``geovision impact``/``population``/``run``.
 """
 
+from geovision.evaluate.grid import best_theta, cell_outcomes, grid_f1, pr_curve, save_pr_curve
 from geovision.impact.affected import AffectedResult, affected_population, validation_sample
 from geovision.impact.dii import compute_dii_grid, flag_impacted, lost_pixels
-from geovision.impact.evaluate_impact import (
-    best_theta,
-    cell_outcomes,
-    grid_scores,
-    pr_curve,
-    save_pr_curve,
-    truth_from_mask,
-    truth_from_polygons,
-)
+from geovision.impact.evaluate_impact import truth_from_mask, truth_from_polygons
 from geovision.impact.population import (
     Allocation,
     PolygonZones,
@@ -41,7 +34,7 @@ __all__ = [
     "damaged_roads",
     "density_array",
     "flag_impacted",
-    "grid_scores",
+    "grid_f1",
     "lost_pixels",
     "model_ci",
     "population_raster",

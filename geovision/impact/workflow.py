@@ -253,14 +253,7 @@ def _evaluate(
     overwrite: bool,
     paths: dict,
 ) -> dict:
-    from geovision.impact.evaluate_impact import (
-        UNDEFINED,
-        best_theta,
-        cell_outcomes,
-        grid_scores,
-        pr_curve,
-        save_pr_curve,
-    )
+    from geovision.evaluate.grid import UNDEFINED, best_theta, cell_outcomes, grid_f1, pr_curve, save_pr_curve
 
     true = read_truth_grid(truth, ds, min_overlap=min_overlap, exclude_mixed=exclude_mixed)
     defined = ds["dii"].notnull().to_numpy()
@@ -268,7 +261,7 @@ def _evaluate(
     ds["truth"] = (("y", "x"), true.astype(np.float32))
     outcome = cell_outcomes(ds["impacted"], true).astype(np.float32)  # TN 0, TP 1, FP 2, FN 3
     ds["outcome"] = (("y", "x"), np.where(outcome == UNDEFINED, np.nan, outcome))
-    scores = grid_scores(ds["impacted"], true)
+    scores = grid_f1(ds["impacted"], true)
     curve = pr_curve(ds["dii"], true)
     paths["pr_curve_csv"], paths["pr_curve_png"] = out_dir / f"{kind}_pr_curve.csv", out_dir / f"{kind}_pr_curve.png"
     out_dir.mkdir(parents=True, exist_ok=True)

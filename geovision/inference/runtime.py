@@ -45,14 +45,22 @@ class Runtime(Protocol):
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    """``auto`` -> cuda if available, then mps, else cpu."""
-    if device != "auto":
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    """``auto`` picks cuda, then mps, then cpu; an explicit device (cpu, cuda, cuda:N, mps) must exist."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError as error:
+        raise ConfigError(f"unknown device {device!r}", fix="use auto, cpu, cuda, cuda:N or mps") from error
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available", fix="use device: auto or cpu")
+    if chosen.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {device!r} requested but MPS is not available", fix="use device: auto or cpu")
+    return chosen
 
 
 def bf16_supported(device: torch.device) -> bool:

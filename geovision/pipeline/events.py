@@ -60,7 +60,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("GEOVISION_CACHE", Path.home() / ".cache" / "geovision"))
 
 
-BUILD_VERSION = 2  # bump when the way inputs are built changes (invalidates caches)
+BUILD_VERSION = 3  # bump when the way inputs are built changes (invalidates caches)
 
 
 def _key(spec: EventSpec) -> str:
@@ -228,53 +228,24 @@ def _xbd(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> Ev
 
 
 def build_xbd_strip(images: Path, labels: Path, disaster: str, tiles: list[str], out: Path) -> None:
-    """Georeference each xBD tile from its labels, mosaic pre and post strips, collect the truth polygons."""
-    import geopandas as gpd
-    import pandas as pd
-    from rasterio.merge import merge
-
-    from geovision.io.labels import georeference_png, read_xbd_json
-    from geovision.io.vectors import write_vectors
-
-    parts = out / "tiles"
-    parts.mkdir()
-    for date in ("pre", "post"):
-        tile_paths = []
-        for tile in tiles:
-            stem = f"{disaster}_{tile}_{date}_disaster"
-            tif = parts / f"{stem}.tif"
-            georeference_png(images / f"{stem}.png", labels / f"{stem}.json", tif)
-            tile_paths.append(tif)
-        merge(
-            [str(p) for p in tile_paths],
-            dst_path=str(out / f"{date}.tif"),
-            method="first",
-            dst_kwds={"tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate"},
-        )
-    frames = []
-    for tile in tiles:
-        frame = read_xbd_json(labels / f"{disaster}_{tile}_post_disaster.json")
-        frame = gpd.GeoDataFrame(
-            {"uid": frame["uid"], "tile": tile, "subtype": frame["subtype"]},
-            geometry=gpd.GeoSeries(frame["geometry_lnglat"], crs="EPSG:4326"),
-        )
-        frames.append(frame)
-    truth = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
-    truth["lost"] = truth["subtype"].isin(["destroyed", "major-damage"])
-    write_vectors(truth, out / "truth_buildings.gpkg")
-    write_truth_masks(truth, out / "pre.tif", out)
-
-
-def write_truth_masks(buildings, grid_path: Path, out: Path) -> None:
-    """Rasterise truth footprints on the grid of ``grid_path``: all before, those not lost after."""
+    """Write the xBD tiles mosaicked on one grid (:func:`geovision.impact.xbd.xbd_mosaic`) under ``out``:
+    ``pre.tif``/``post.tif`` strips, ``truth_buildings.gpkg`` and ``buildings_pre.tif``/``buildings_post.tif``."""
     import rasterio
 
+    from geovision.impact.xbd import xbd_mosaic
     from geovision.io.cog import write_cog
-    from geovision.io.labels import rasterize_vectors
+    from geovision.io.vectors import write_vectors
 
-    with rasterio.open(grid_path) as grid:
-        transform, crs, width, height = grid.transform, grid.crs, grid.width, grid.height
-    projected = buildings.to_crs(crs)
-    for date, frame in (("pre", projected), ("post", projected[~projected["lost"]])):
-        mask = rasterize_vectors(frame, transform=transform, width=width, height=height)
-        write_cog(out / f"buildings_{date}.tif", mask, transform=transform, crs=crs, nodata=None, kind="mask")
+    mosaic = xbd_mosaic([labels / f"{disaster}_{tile}_post_disaster.json" for tile in tiles], images=images)
+    tiling = {"driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate"}
+    for date, image in (("pre", mosaic.pre_image), ("post", mosaic.post_image)):
+        assert image is not None  # an image folder was given
+        count, height, width = image.shape
+        grid = {"count": count, "height": height, "width": width, "crs": mosaic.crs, "transform": mosaic.transform}
+        with rasterio.open(out / f"{date}.tif", "w", dtype=image.dtype, **grid, **tiling) as strip:
+            strip.write(image)
+    write_vectors(mosaic.buildings, out / "truth_buildings.gpkg")
+    for date, mask in (("pre", mosaic.pre), ("post", mosaic.post)):
+        write_cog(
+            out / f"buildings_{date}.tif", mask, transform=mosaic.transform, crs=mosaic.crs, nodata=None, kind="mask"
+        )

@@ -352,7 +352,7 @@ def _evaluate(run: Run, record: StageRecord) -> None:
     if not (predicted.done and truth.done):
         record.status, record.reason = "skipped", "needs both predicted and reference DII grids"
         return
-    from geovision.pipeline.scoring import impacted_grid_f1
+    from geovision.evaluate.grid import impacted_grid_f1
 
     record.figures = impacted_grid_f1(predicted.output("cog"), truth.output("cog"))
 

@@ -1,4 +1,4 @@
-"""Device and mixed-precision choice: cuda > mps > cpu; bf16 (or fp16 + grad scaling) where supported."""
+"""Mixed-precision choice: bf16 (or fp16 + grad scaling) where supported (devices: `inference.runtime`)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,6 @@ from dataclasses import dataclass
 import torch
 
 from geovision.errors import ConfigError
-
-
-def select_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; an explicit device must exist."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise ConfigError(f"unknown device {name!r}", fix="use auto, cpu, cuda, cuda:N or mps") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} requested but CUDA is not available", fix="use device: auto or cpu")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"device {name!r} requested but MPS is not available", fix="use device: auto or cpu")
-    return device
 
 
 @dataclass(frozen=True)

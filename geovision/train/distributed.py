@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from geovision.errors import ConfigError
-from geovision.train.device import select_device
+from geovision.inference.runtime import pick_device
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def distributed_session(
     group is destroyed on exit only if this call created it.
     """
     world = env_world_size()
-    device = select_device(device_name)
+    device = pick_device(device_name)
     if world <= 1:
         yield DistContext(), device
         return

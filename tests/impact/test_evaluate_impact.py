@@ -6,7 +6,7 @@ import shapely
 from affine import Affine
 
 from geovision.errors import ConfigError
-from geovision.impact.evaluate_impact import (
+from geovision.evaluate.grid import (
     FN,
     FP,
     TN,
@@ -14,13 +14,11 @@ from geovision.impact.evaluate_impact import (
     UNDEFINED,
     best_theta,
     cell_outcomes,
-    evaluate_dii,
-    grid_scores,
+    grid_f1,
     pr_curve,
     save_pr_curve,
-    truth_from_mask,
-    truth_from_polygons,
 )
+from geovision.impact.evaluate_impact import evaluate_dii, truth_from_mask, truth_from_polygons
 
 from .conftest import blocks_mask
 
@@ -46,7 +44,7 @@ def test_outcomes_scores_and_curve():
     pred = np.array([[1, 0, np.nan], [1, 0, 1]])
     true = np.array([[1, 1, 1], [0, 0, np.nan]])
     np.testing.assert_array_equal(cell_outcomes(pred, true), [[TP, FN, UNDEFINED], [FP, TN, UNDEFINED]])
-    scores = grid_scores(pred, true)
+    scores = grid_f1(pred, true)
     assert (scores["tp"], scores["fp"], scores["fn"], scores["tn"]) == (1, 1, 1, 1)
     rng = np.random.default_rng(0)
     dii = rng.random((20, 20))

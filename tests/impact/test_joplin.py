@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from geovision.impact.dii import compute_dii_grid, flag_impacted
 from geovision.impact.evaluate_impact import evaluate_dii
-from geovision.impact.xbd import xbd_masks
+from geovision.impact.xbd import xbd_mosaic
 
 pytestmark = pytest.mark.realdata
 
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.realdata
 def strip(shared_data):
     labels = sorted((shared_data / "xbd_joplin_tornado" / "labels").glob("*_post_disaster.json"))
     assert len(labels) == 3
-    return xbd_masks(labels)
+    mosaic = xbd_mosaic(labels)
+    return mosaic.pre, mosaic.post, mosaic.transform, mosaic.crs
 
 
 def test_strip_is_one_georeferenced_grid(strip):

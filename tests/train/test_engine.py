@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from geovision.errors import ConfigError, CorruptFileError, MissingFileError
+from geovision.inference.runtime import pick_device
 from geovision.models.multitask import build_model
 from geovision.models.spec import ModelSpec
 from geovision.train.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint, step_checkpoints
-from geovision.train.device import select_device, select_precision, use_channels_last
+from geovision.train.device import select_precision, use_channels_last
 from geovision.train.engine import Trainer
 from geovision.train.losses import MultiTaskLoss
 from geovision.train.optim import build_optimizer, build_scheduler, parameter_groups, scale_lr, warmup_cosine
@@ -87,14 +88,14 @@ def test_linear_lr_scaling_and_parameter_groups():
 
 
 def test_device_and_precision_choice(monkeypatch):
-    assert select_device("cpu") == torch.device("cpu")
+    assert pick_device("cpu") == torch.device("cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
-    assert select_device("auto") == torch.device("cpu")
+    assert pick_device("auto") == torch.device("cpu")
     with pytest.raises(ConfigError, match="CUDA"):
-        select_device("cuda")
+        pick_device("cuda")
     with pytest.raises(ConfigError, match="unknown device"):
-        select_device("tpu9")
+        pick_device("tpu9")
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert select_precision(cpu, "auto").dtype is None
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
