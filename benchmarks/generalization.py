@@ -137,10 +137,11 @@ def segment(image: Path, model: str, out: Path, *, task: str) -> tuple[Path, flo
 
 # -- the sets -----------------------------------------------------------------------------------------
 def joplin_tile0(work: Path) -> list[tuple[Path, Truth]]:
-    from geovision.pipeline.events import materialise
+    from geovision.impact.xbd import xbd_tile_geotiff
 
     stem = "joplin-tornado_00000000_pre_disaster"
-    image = materialise("joplin-tornado-2011").pre.parent / "tiles" / f"{stem}.tif"
+    xbd = SHARED / "xbd_joplin_tornado"
+    image = xbd_tile_geotiff(stem, images=xbd / "images", labels=xbd / "labels", out_dir=work)
     frame = read_xbd_json(SHARED / "xbd_joplin_tornado" / "labels" / f"{stem}.json")
     truth = gpd.GeoDataFrame(geometry=gpd.GeoSeries(frame["geometry_lnglat"], crs="EPSG:4326"))
     return [(image, Truth(vectors=truth))]

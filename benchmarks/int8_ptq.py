@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
+from geovision.impact.xbd import xbd_tile_geotiff
 from geovision.inference.predictor import bundle_ref, load_model
 from geovision.inference.runtime import TasksAsTuple, build_runtime, export_onnx
-from geovision.pipeline.events import materialise
 
 DISASTER = "joplin-tornado"
 CHIP = 512
@@ -33,11 +33,14 @@ CHIP = 512
 
 def joplin_chips(tiles: list[str], mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
     """The four 512 px chips of each Joplin image (pre and post) of ``tiles``, normalised."""
-    folder = materialise("joplin-tornado-2011").pre.parent / "tiles"
+    xbd = Path(__file__).resolve().parents[2] / "shared/data/xbd_joplin_tornado"
+    folder = Path(tempfile.mkdtemp(prefix="geovision-joplin-tiles-"))
     chips = []
     for tile in tiles:
         for date in ("pre", "post"):
-            with rasterio.open(folder / f"{DISASTER}_{tile}_{date}_disaster.tif") as src:
+            stem = f"{DISASTER}_{tile}_{date}_disaster"
+            path = xbd_tile_geotiff(stem, images=xbd / "images", labels=xbd / "labels", out_dir=folder)
+            with rasterio.open(path) as src:
                 image = src.read().astype(np.float32)
             image = (image - np.asarray(mean, np.float32)[:, None, None]) / np.asarray(std, np.float32)[:, None, None]
             chips += [image[:, r : r + CHIP, c : c + CHIP] for r in (0, CHIP) for c in (0, CHIP)]

@@ -24,22 +24,23 @@ import rasterio
 
 from geovision.evaluate.objects import object_f1
 from geovision.evaluate.pixel import PixelCounts
+from geovision.impact.xbd import xbd_tile_geotiff
 from geovision.inference.engine import segment_scene
 from geovision.inference.predictor import bundle_ref
 from geovision.inference.sources import SourceSpec
 from geovision.io.labels import rasterize_vectors, read_xbd_json
-from geovision.pipeline.events import materialise
 from geovision.vector.polygons import polygonize_raster
 
 DISASTER = "joplin-tornado"
-LABELS = Path(__file__).resolve().parents[2] / "shared/data/xbd_joplin_tornado/labels"
+XBD = Path(__file__).resolve().parents[2] / "shared/data/xbd_joplin_tornado"
+TILES = Path(tempfile.mkdtemp(prefix="geovision-joplin-tiles-"))
 
 
 def joplin_image(tile: str, date: str) -> tuple[Path, gpd.GeoDataFrame]:
     """The georeferenced image of ``tile`` (e.g. "00000000") and ``date`` and its true footprints (EPSG:4326)."""
     stem = f"{DISASTER}_{tile}_{date}_disaster"
-    image = materialise("joplin-tornado-2011").pre.parent / "tiles" / f"{stem}.tif"
-    frame = read_xbd_json(LABELS / f"{stem}.json")
+    image = xbd_tile_geotiff(stem, images=XBD / "images", labels=XBD / "labels", out_dir=TILES)
+    frame = read_xbd_json(XBD / "labels" / f"{stem}.json")
     if date == "post":
         frame = frame[frame["subtype"] != "destroyed"]
     return image, gpd.GeoDataFrame(geometry=gpd.GeoSeries(frame["geometry_lnglat"], crs="EPSG:4326"))

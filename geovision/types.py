@@ -54,5 +54,5 @@ class PixelWindow(NamedTuple):
 
 
 #: inference engines/precisions (`--runtime`): auto picks bf16 on a capable CPU/GPU, else fp32
-RuntimeName = Literal["auto", "fp32", "bf16", "fp16", "compile", "onnx"]
-RUNTIMES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16", "compile", "onnx")
+RuntimeName = Literal["auto", "fp32", "bf16", "fp16", "compile", "onnx", "openvino"]
+RUNTIMES: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16", "compile", "onnx", "openvino")

@@ -9,6 +9,9 @@ from types import ModuleType
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# tests isolate GEOVISION_CACHE (events) per test; models converted for OpenVINO are keyed by their
+# weights, so one machine-wide folder serves every test
+os.environ.setdefault("GEOVISION_OPENVINO_CACHE", str(Path.home() / ".cache" / "geovision" / "openvino"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GEOVISION_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

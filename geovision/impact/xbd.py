@@ -156,3 +156,17 @@ def xbd_mosaic(
 
     grid = Affine(res_x, 0.0, origin_x, 0.0, -res_y, origin_y)
     return XbdMosaic(pre, post, grid, crs, polygons, pre_image=image_mosaic("pre"), post_image=image_mosaic("post"))
+
+
+def xbd_tile_geotiff(stem: str, *, images: Path, labels: Path, out_dir: Path) -> Path:
+    """One xBD tile's PNG (``<stem>.png``) as a GeoTIFF georeferenced from its label JSON (once, into ``out_dir``).
+
+    The engine reads the tile as a user would (its own fitted affine, not the mosaic's grid).
+    """
+    from geovision.io.labels import georeference_png
+
+    path = Path(out_dir) / f"{stem}.tif"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        georeference_png(Path(images) / f"{stem}.png", Path(labels) / f"{stem}.json", path)
+    return path

@@ -1,4 +1,4 @@
-"""Input path checks shared by the raster, vector and label readers."""
+"""Input path checks shared by the raster, vector and label readers, and the cache folder."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from pathlib import Path
 from geovision.errors import CorruptFileError, MissingFileError
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def cache_root() -> Path:
+    """Where geovision keeps what it can rebuild (events, converted models): ``GEOVISION_CACHE``, else
+    ``~/.cache/geovision``."""
+    return Path(os.environ.get("GEOVISION_CACHE", Path.home() / ".cache" / "geovision"))
 
 
 def is_remote(path: str | os.PathLike[str]) -> bool:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from geovision.catalog import EventSpec, LoadedCatalog, SourceSpec, load_catalog
 from geovision.errors import ConfigError, MissingFileError
 from geovision.io.atomic import atomic_output
+from geovision.io.paths import cache_root
 from geovision.io.scaling import Scaling
 
 
@@ -54,10 +54,6 @@ class EventInputs:
             return str(value) if isinstance(value, Path) else value
 
         return {key: text(value) for key, value in asdict(self).items()}
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("GEOVISION_CACHE", Path.home() / ".cache" / "geovision"))
 
 
 BUILD_VERSION = 3  # bump when the way inputs are built changes (invalidates caches)

@@ -56,3 +56,20 @@ def test_mosaic_errors(tmp_path):
         xbd_mosaic(other_zone)
     with pytest.raises(GeoreferenceError, match="32x32.*64x64"):
         xbd_mosaic([_tile(tmp_path, "0003", 0, png_px=32)], images=tmp_path)
+
+
+def test_one_tile_as_a_geotiff_written_once(tmp_path):
+    import rasterio
+
+    from geovision.impact.xbd import xbd_tile_geotiff
+
+    _tile(tmp_path, "0001", 10, value=7)
+    write_xbd_json(tmp_path / "ev_0001_pre_disaster.json", Affine(RES, 0, X0 + 10 * RES, 0, -RES, Y0), n=3)
+    out = tmp_path / "tiles"
+    path = xbd_tile_geotiff("ev_0001_pre_disaster", images=tmp_path, labels=tmp_path, out_dir=out)
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 32615 and src.count == 3 and int(src.read(1)[0, 0]) == 7
+        assert src.transform.almost_equals(Affine(RES, 0, X0 + 10 * RES, 0, -RES, Y0), precision=1e-3)
+    stamp = path.stat().st_mtime_ns
+    assert xbd_tile_geotiff("ev_0001_pre_disaster", images=tmp_path, labels=tmp_path, out_dir=out) == path
+    assert path.stat().st_mtime_ns == stamp
