@@ -21,6 +21,7 @@ from rasterio.windows import Window
 from geovision.errors import BandCountError, CorruptFileError
 from geovision.io.crs import is_metric
 from geovision.io.raster import RasterSource, check_input_file, open_raster
+from geovision.io.validity import read_valid
 from geovision.io.windows import clip_window
 from geovision.types import PixelWindow
 
@@ -70,7 +71,11 @@ def open_quietly(path: str, *, kind: str) -> rasterio.io.DatasetReader:
 
 
 class PlainImage:
-    """A PNG/JPEG/TIFF read in pixel coordinates (no georeference needed), all valid unless masked."""
+    """A PNG/JPEG/TIFF read in pixel coordinates, all valid unless masked.
+
+    A reader of its own because :func:`geovision.io.raster.open_raster` refuses files with no
+    georeference; its valid mask is the same rule (:func:`geovision.io.validity.read_valid`).
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, bands: list[int] | None = None):
         check_input_file(path, kind="image")
@@ -101,9 +106,7 @@ class PlainImage:
             return data, valid
         inner, (rows, cols) = clipped
         with self._open() as dataset:
-            rio_window = Window(*inner)
-            data[:, rows, cols] = dataset.read(self.bands, window=rio_window, out_dtype=np.float32)
-            valid[rows, cols] = np.all(dataset.read_masks(self.bands, window=rio_window) > 0, axis=0)
+            data[:, rows, cols], valid[rows, cols] = read_valid(dataset, self.bands, window=Window(*inner))
         data[:, ~valid] = 0.0
         return data, valid
 

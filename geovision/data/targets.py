@@ -14,13 +14,13 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
-from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
 from geovision.data.images import open_quietly
 from geovision.errors import AlignmentError
 from geovision.io.labels import rasterize_vectors
 from geovision.io.raster import check_input_file
+from geovision.io.validity import read_valid
 from geovision.io.windows import clip_window
 from geovision.types import PixelWindow
 
@@ -28,7 +28,13 @@ RASTER_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg", ".vrt"}
 
 
 class RasterTarget:
-    """A mask raster on the image's pixel grid: positive where band 1 is above ``threshold``."""
+    """A mask raster on the image's pixel grid: positive where band 1 is above ``threshold``.
+
+    A reader of its own (not :func:`geovision.io.raster.open_raster`) because labels may be
+    plain PNGs with no georeference, and ``use_mask=False`` reads the nodata value as
+    background; with ``use_mask`` its ``known`` pixels are the one validity rule
+    (:func:`geovision.io.validity.read_valid`).
+    """
 
     def __init__(
         self,
@@ -74,11 +80,11 @@ class RasterTarget:
             return mask, known
         inner, (rows, cols) = clipped
         with self._open() as dataset:
-            values = dataset.read(1, window=Window(*inner))
-            if not self.use_mask or dataset.mask_flag_enums[0] == [MaskFlags.all_valid]:
+            if self.use_mask:
+                (values,), inner_known = read_valid(dataset, [1], window=Window(*inner))
+            else:  # label_nodata="ignore": the declared nodata value is background, every pixel known
+                values = dataset.read(1, window=Window(*inner))
                 inner_known = np.ones(values.shape, bool)
-            else:
-                inner_known = dataset.read_masks(1, window=Window(*inner)) > 0
         mask[rows, cols] = (values > self.threshold) & inner_known
         known[rows, cols] = inner_known
         return mask, known

@@ -1,8 +1,9 @@
 """Read a truth raster onto a prediction's grid, window by window, and score it.
 
 The truth is warped with nearest-neighbour resampling (``rasterio.vrt.WarpedVRT``) when the
-grids differ; pixels outside either raster's data (nodata, masks, outside the footprint) are
-not scored. Nothing larger than one window is held in memory.
+grids differ; pixels outside either raster's data (the one validity rule of
+:func:`geovision.io.validity.read_valid`: nodata, masks, NaN, outside the footprint) are not
+scored. Values come back as float32. Nothing larger than one window is held in memory.
 """
 
 from __future__ import annotations
@@ -90,12 +91,14 @@ def aligned_windows(
     extra_path: str | Path | None = None,
     description: str = "scoring",
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
-    """Yield ``(pred, truth, valid, extra)`` per window of the prediction's grid.
+    """Yield ``(pred, truth, valid, extra)`` (float32 values) per window of the prediction's grid.
 
     ``extra`` is the same window of a third raster on the prediction's grid (e.g. a separate
     localisation mask), or ``None``.
     """
     from rasterio.windows import Window
+
+    from geovision.io.validity import read_valid
 
     with contextlib.ExitStack() as stack:
         pred = stack.enter_context(_open(pred_path))
@@ -107,11 +110,14 @@ def aligned_windows(
             extra = stack.enter_context(_on_grid_of(pred, extra_src, extra_path))
         windows = [Window(*tile.crop) for tile in Grid.from_dataset(pred).tiles(window_px)]
         for window in progress(windows, total=len(windows), description=description):
-            valid = (pred.read_masks(band, window=window) > 0) & (truth.read_masks(band, window=window) > 0)
-            extra_values = None if extra is None else extra.read(band, window=window)
+            (pred_values,), valid = read_valid(pred, [band], window=window)
+            (truth_values,), truth_valid = read_valid(truth, [band], window=window)
+            valid &= truth_valid
+            extra_values = None
             if extra is not None:
-                valid &= extra.read_masks(band, window=window) > 0
-            yield pred.read(band, window=window), truth.read(band, window=window), valid, extra_values
+                (extra_values,), extra_valid = read_valid(extra, [band], window=window)
+                valid &= extra_valid
+            yield pred_values, truth_values, valid, extra_values
 
 
 def positive(values: np.ndarray, threshold: float | None) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Affected population: persons in impacted cells and persons in lost buildings, per cell and per zone.
 
-One pass over the masks, window by window (windows aligned to the DII cells):
-persons per pixel come from a population :class:`~geovision.impact.population.Allocation`
-on the same grid; ``lost`` pixels are computed exactly as for the DII. Optional
-bootstrap intervals (``geovision.impact.stats``; method in docs/impact.md).
+:class:`PersonCounts` is the persons' part of the impact pass (:mod:`geovision.impact.scan`:
+windows aligned to the DII cells, the lost pixels the DII's): persons per pixel are a
+population :class:`~geovision.impact.population.Allocation`'s rate times the pixel's weight,
+summed per cell and zone. Optional bootstrap intervals (``geovision.impact.stats``; method in
+docs/impact.md).
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ import xarray as xr
 from scipy import ndimage, sparse
 
 from geovision.errors import ConfigError
-from geovision.impact.dii import lost_pixels, mean_features
-from geovision.impact.grid import block_sum, n_cells
-from geovision.impact.population import Allocation
-from geovision.impact.sources import aligned_windows, as_source, same_grid
+from geovision.impact.dii import mean_features
+from geovision.impact.grid import n_cells
+from geovision.impact.population import Allocation, BuildingValues, Weighting, Zones, check_weights, pixel_weights
+from geovision.impact.scan import WINDOW_PX, MaskScan, MaskWindow
 from geovision.impact.stats import LEVEL, N_BOOT, model_ci_groups, model_threshold_ci, validation_ci_groups
-from geovision.progress import progress
-from geovision.types import PixelWindow
+from geovision.io.grid import Grid
 
 log = logging.getLogger(__name__)
 
@@ -42,34 +42,46 @@ class AffectedResult:
     buildings: pd.DataFrame | None = None
 
 
-def _pad(window: PixelWindow, halo: int) -> PixelWindow:
-    return PixelWindow(window.col_off - halo, window.row_off - halo, window.width + 2 * halo, window.height + 2 * halo)
-
-
-def _crop(array: np.ndarray, halo: int) -> np.ndarray:
-    return array[halo : array.shape[0] - halo, halo : array.shape[1] - halo] if halo else array
-
-
 def _buildings_in_window(
-    before: np.ndarray, persons: np.ndarray, p_lost: np.ndarray, cell: np.ndarray, ids: np.ndarray
-) -> pd.DataFrame:
-    """Connected building pixels of a window: persons, mean loss probability, pixels, cell and zone."""
-    labels, count = ndimage.label(before)
+    positive: np.ndarray,
+    weight: np.ndarray,
+    area: np.ndarray,
+    p_lost: np.ndarray,
+    cell: np.ndarray,
+    ids: np.ndarray,
+    *,
+    n_zones: int,
+    offset: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Connected building pixels with persons in a window: mean loss probability, pixels, cell and zone
+    per building; its weights and areas per zone (its persons once the rates are known); the count."""
+    labels, count = ndimage.label(positive)
     if count == 0:
-        return pd.DataFrame(columns=["persons", "p_lost", "pixels", "cell", "zone"])
+        empty = pd.DataFrame(columns=["building", "zone", "weight", "area"])
+        return pd.DataFrame(columns=["building", "p_lost", "pixels", "cell", "zone"]), empty, 0
     on = labels > 0
     lab = labels[on] - 1
     n_px = np.bincount(lab, minlength=count)
+    index = np.arange(1, count + 1)
     frame = pd.DataFrame(
         {
-            "persons": np.bincount(lab, persons[on], minlength=count),
+            "building": np.arange(count) + offset,
             "p_lost": np.bincount(lab, p_lost[on], minlength=count) / n_px,
             "pixels": n_px,
-            "cell": ndimage.maximum(cell, labels, np.arange(1, count + 1)).astype(np.int64),
-            "zone": ndimage.maximum(ids, labels, np.arange(1, count + 1)).astype(np.int64),
+            "cell": ndimage.maximum(cell, labels, index).astype(np.int64),
+            "zone": ndimage.maximum(ids, labels, index).astype(np.int64),
         }
     )
-    return frame
+    key, inverse = np.unique(lab.astype(np.int64) * n_zones + ids[on], return_inverse=True)
+    shares = pd.DataFrame(
+        {
+            "building": key // n_zones + offset,
+            "zone": key % n_zones,
+            "weight": np.bincount(inverse, weight[on]),
+            "area": np.bincount(inverse, area[on]),
+        }
+    )
+    return frame, shares, count
 
 
 def _pieces_in_window(
@@ -82,12 +94,202 @@ def _pieces_in_window(
         return pd.DataFrame(columns=["building", "p_lost", "cell", "pixels"]), 0
     on = labels > 0
     lab = labels[on] - 1
-    p_mean = np.bincount(lab, p_lost[on], minlength=count) / np.bincount(lab, minlength=count)
+    p_mean = np.bincount(lab, p_lost[on]) / np.bincount(lab, minlength=count)
     key, pixels = np.unique(lab.astype(np.int64) * n_cells_total + cell[on], return_counts=True)
     building = key // n_cells_total
     return pd.DataFrame(
         {"building": building + offset, "p_lost": p_mean[building], "cell": key % n_cells_total, "pixels": pixels}
     ), count
+
+
+class PersonCounts:
+    """Persons' part of the impact pass: building weights and pixel areas per (cell, zone), all and lost.
+
+    Persons per pixel are a zone's rate times the pixel's weight (or area), so the pass sums
+    weights and areas per cell and zone, and the rates apply afterwards: those of ``allocation``
+    when given, else of the allocation built from the same sums (pass 1 of
+    :func:`~geovision.impact.population.allocate`, on the pre mask, in the same windows).
+    ``model``: also each building's loss probability for the model intervals.
+    """
+
+    def __init__(
+        self,
+        zones: Zones,
+        grid: Grid,
+        cell_px: int,
+        *,
+        weighting: Weighting = "pixel",
+        values: BuildingValues = "mask",
+        tau: float = 0.5,
+        allocation: Allocation | None = None,
+        model: bool = False,
+    ):
+        check_weights(weighting, values)
+        if allocation is not None:
+            zones, weighting, values, tau = allocation.zones, allocation.weighting, allocation.values, allocation.tau
+            grid = Grid(allocation.crs, allocation.transform, allocation.width, allocation.height)
+        self.zones, self.grid, self.cell_px = zones, grid, cell_px
+        self.weighting, self.values, self.tau = weighting, values, tau
+        self.allocation, self.model = allocation, model
+        self.n_zones = zones.totals.size
+        self.shape = (n_cells(grid.height, cell_px), n_cells(grid.width, cell_px))
+        self.weight_total, self.area_total = np.zeros(self.n_zones), np.zeros(self.n_zones)
+        self.n_pixels = np.zeros(self.n_zones, dtype=np.int64)
+        self.pairs: list[pd.DataFrame] = []
+        self.records: list[pd.DataFrame] = []
+        self.shares: list[pd.DataFrame] = []
+        self.pieces: list[pd.DataFrame] = []
+        self.n_buildings = self.n_pieces = 0
+
+    def add(self, window: MaskWindow) -> None:
+        crop, n = window.crop, self.n_zones
+        b_vals, b_ok = window.building_values()
+        ids = self.zones.ids(crop, self.grid.transform, self.grid.crs)
+        weight, area = pixel_weights(
+            b_vals,
+            b_ok,
+            crop,
+            transform=self.grid.transform,
+            crs=self.grid.crs,
+            weighting=self.weighting,
+            kind=self.values,
+            tau=self.tau,
+        )
+        inside = ids >= 0
+        self.weight_total += np.bincount(ids[inside], weight[inside], minlength=n)
+        self.area_total += np.bincount(ids[inside], area[inside], minlength=n)
+        self.n_pixels += np.bincount(ids[inside & b_ok], minlength=n)
+        lost = window.inner(window.lost)
+        rows = (crop.row_off + np.arange(crop.height)) // self.cell_px
+        cols = (crop.col_off + np.arange(crop.width)) // self.cell_px
+        cell = rows[:, None] * self.shape[1] + cols[None, :]
+        key, inverse = np.unique(cell[inside] * n + ids[inside], return_inverse=True)
+        sums = {
+            name: np.bincount(inverse, part[inside])
+            for name, part in (
+                ("weight", weight),
+                ("area", area),
+                ("weight_lost", weight * lost),
+                ("area_lost", area * lost),
+            )
+        }
+        self.pairs.append(pd.DataFrame({"cell": key // n, "zone": key % n, **sums}))
+        if self.model:
+            self._add_buildings(window, weight, area, cell, ids)
+
+    def _add_buildings(
+        self, window: MaskWindow, weight: np.ndarray, area: np.ndarray, cell: np.ndarray, ids: np.ndarray
+    ) -> None:
+        """Each building's loss probability ``1 - p_post`` (the post probability within the tolerance)."""
+        before = window.inner(window.before)
+        post_prob = np.clip(np.where(window.post_ok & window.pre_ok, window.post, 0.0), 0.0, 1.0).astype(np.float64)
+        p_lost = 1.0 - window.inner(_max_filter(post_prob, window.tolerance_px))
+        frame, shares, count = _buildings_in_window(
+            before & self._has_persons(ids, weight, area),
+            weight,
+            area,
+            p_lost,
+            cell,
+            ids,
+            n_zones=self.n_zones,
+            offset=self.n_buildings,
+        )
+        self.records.append(frame)
+        self.shares.append(shares)
+        self.n_buildings += count
+        pieces, count = _pieces_in_window(
+            before, p_lost, cell, n_cells_total=self.shape[0] * self.shape[1], offset=self.n_pieces
+        )
+        self.pieces.append(pieces)
+        self.n_pieces += count
+
+    def _has_persons(self, ids: np.ndarray, weight: np.ndarray, area: np.ndarray) -> np.ndarray:
+        """Pixels whose persons are > 0: known from the rates of a given allocation; else (rates after
+        the pass) a zone with a count > 0 and a pixel of weight > 0 (which makes the zone's weight > 0)."""
+        inside = ids >= 0
+        safe = np.where(inside, ids, 0)
+        if self.allocation is not None:
+            share = np.where(self.allocation.weight_total[safe] > 0, weight, area)
+            return inside & (self.allocation.rate[safe] * share > 0)
+        return inside & (weight > 0) & (self.zones.totals[safe] > 0)
+
+    def allocation_from_sums(self) -> Allocation:
+        """The allocation (rates per zone) of the summed weights: the one given, else pass 1's result."""
+        if self.allocation is not None:
+            return self.allocation
+        return Allocation(
+            self.zones,
+            self.grid.transform,
+            self.grid.crs,
+            self.grid.width,
+            self.grid.height,
+            self.weighting,
+            self.values,
+            self.tau,
+            self.weight_total,
+            self.area_total,
+            self.n_pixels,
+        )
+
+    def result(
+        self,
+        dii: xr.Dataset,
+        *,
+        uncertainty: Uncertainty | None = None,
+        validation: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+        n_boot: int = N_BOOT,
+        level: float = LEVEL,
+        seed: int = 0,
+        theta: float | None = None,
+    ) -> AffectedResult:
+        """Persons per cell and zone (and intervals) after the pass; ``dii`` as for :func:`affected_population`."""
+        allocation = self.allocation_from_sums()
+        pair = _persons(_concat(self.pairs, ["cell", "zone", "weight", "area", "weight_lost", "area_lost"]), allocation)
+        size = self.shape[0] * self.shape[1]
+        cell = pair["cell"].to_numpy(dtype=np.int64)
+        persons_cell = np.bincount(cell, pair["persons"].to_numpy(float), minlength=size).reshape(self.shape)
+        lost_cell = np.bincount(cell, pair["persons_lost"].to_numpy(float), minlength=size).reshape(self.shape)
+        buildings = None
+        if self.model and self.records:
+            buildings = _concat(self.records, ["building", "p_lost", "pixels", "cell", "zone"])
+            persons = _persons(_concat(self.shares, ["building", "zone", "weight", "area"]), allocation)
+            per_building = np.bincount(
+                persons["building"].to_numpy(np.int64), persons["persons"].to_numpy(float), minlength=self.n_buildings
+            )
+            buildings.insert(0, "persons", per_building[buildings["building"].to_numpy(np.int64)])
+            buildings = buildings.drop(columns="building")
+        return _assemble(
+            dii,
+            persons_cell,
+            lost_cell,
+            pair[["cell", "zone", "persons", "persons_lost"]],
+            buildings,
+            self.n_zones,
+            uncertainty,
+            validation,
+            n_boot=n_boot,
+            level=level,
+            seed=seed,
+            pieces=_concat(self.pieces, ["building", "p_lost", "cell", "pixels"]),
+            theta=theta,
+        )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _persons(frame: pd.DataFrame, allocation: Allocation) -> pd.DataFrame:
+    """``persons`` (and ``persons_lost``) of rows of summed ``weight``/``area`` per zone: rate x weight,
+    or rate x area in a zone with no building weight (areal fallback), as :meth:`Allocation.persons`."""
+    zone = frame["zone"].to_numpy(dtype=np.int64)
+    rate, by_buildings = allocation.rate[zone], allocation.weight_total[zone] > 0
+    frame = frame.copy()
+    frame["persons"] = rate * np.where(by_buildings, frame["weight"].to_numpy(float), frame["area"].to_numpy(float))
+    if "weight_lost" in frame:
+        lost = np.where(by_buildings, frame["weight_lost"].to_numpy(float), frame["area_lost"].to_numpy(float))
+        frame["persons_lost"] = rate * lost
+    return frame
 
 
 def affected_population(
@@ -100,7 +302,7 @@ def affected_population(
     buildings: Any = None,
     tau: float | None = None,
     tolerance_px: int | None = None,
-    window_px: int = 2048,
+    window_px: int = WINDOW_PX,
     uncertainty: Uncertainty | None = None,
     validation: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     n_boot: int = N_BOOT,
@@ -119,9 +321,41 @@ def affected_population(
     persons lost and, through the simulated DII at ``theta`` (default: ``dii.attrs["theta"]``),
     persons in impacted cells; ``"validation"`` needs ``validation[q] = (pred, true)`` per-cell
     arrays from a labelled area for each quantity ``q`` in ``persons_lost``/``persons_impacted``.
+    One pass of :class:`~geovision.impact.scan.MaskScan` (:class:`PersonCounts`).
     """
     if "impacted" not in dii:
         raise ConfigError("the DII grid has no 'impacted' cells", fix="add them with flag_impacted(ds, theta)")
+    check_uncertainty(uncertainty, validation)
+    tau = float(dii.attrs.get("tau", 0.5)) if tau is None else tau
+    tolerance_px = int(dii.attrs.get("tolerance_px", 0)) if tolerance_px is None else tolerance_px
+    cell_px = int(dii.attrs["cell_px"])
+    with MaskScan(pre, post, valid=valid, buildings=buildings) as scan:
+        if (allocation.width, allocation.height) != (scan.grid.width, scan.grid.height):
+            raise ConfigError(
+                "the population allocation is on another grid than the masks",
+                fix="build it with allocate(zones, buildings=<mask on the masks' grid>)",
+            )
+        counts = PersonCounts(allocation.zones, scan.grid, cell_px, allocation=allocation, model=uncertainty == "model")
+        if counts.shape != dii["impacted"].shape:
+            raise ConfigError(
+                f"DII grid {dii['impacted'].shape} does not match the masks ({counts.shape} cells of {cell_px} px)",
+                fix="compute the DII grid from these masks",
+            )
+        scan.run(
+            [counts],
+            tau=tau,
+            tolerance_px=tolerance_px,
+            cell_px=cell_px,
+            window_px=window_px,
+            description="affected population",
+        )
+    return counts.result(
+        dii, uncertainty=uncertainty, validation=validation, n_boot=n_boot, level=level, seed=seed, theta=theta
+    )
+
+
+def check_uncertainty(uncertainty: Uncertainty | None, validation: dict | None) -> None:
+    """ConfigError unless ``uncertainty`` is None, ``model`` or ``validation`` (with a validation sample)."""
     if uncertainty not in (None, "model", "validation"):
         raise ConfigError(f"uncertainty must be 'model' or 'validation', got {uncertainty!r}")
     if uncertainty == "validation" and not validation:
@@ -129,89 +363,6 @@ def affected_population(
             "validation intervals need a validation sample",
             fix="pass validation={'persons_lost': (pred_per_cell, true_per_cell)}",
         )
-    tau = float(dii.attrs.get("tau", 0.5)) if tau is None else tau
-    tolerance_px = int(dii.attrs.get("tolerance_px", 0)) if tolerance_px is None else tolerance_px
-    cell_px = int(dii.attrs["cell_px"])
-    pre_s, post_s = as_source(pre), as_source(post)
-    same_grid(pre_s, post_s)
-    build_s = pre_s if buildings is None else as_source(buildings)
-    same_grid(pre_s, build_s, names=("pre", "buildings"))
-    valid_s = None if valid is None else as_source(valid)
-    if (allocation.width, allocation.height) != (pre_s.width, pre_s.height):
-        raise ConfigError(
-            "the population allocation is on another grid than the masks",
-            fix="build it with allocate(zones, buildings=<mask on the masks' grid>)",
-        )
-    grid_shape = (n_cells(pre_s.height, cell_px), n_cells(pre_s.width, cell_px))
-    if grid_shape != dii["impacted"].shape:
-        raise ConfigError(
-            f"DII grid {dii['impacted'].shape} does not match the masks ({grid_shape} cells of {cell_px} px)",
-            fix="compute the DII grid from these masks",
-        )
-    n_zones = allocation.zones.totals.size
-    persons_cell = np.zeros(grid_shape)
-    lost_cell = np.zeros(grid_shape)
-    pairs, records, pieces, n_buildings = [], [], [], 0
-    windows = list(aligned_windows(pre_s.width, pre_s.height, size_px=window_px, multiple=cell_px))
-    for window in progress(windows, total=len(windows), description="affected population"):
-        padded = _pad(window, tolerance_px)
-        pre_v, pre_ok = pre_s.read(padded)
-        post_v, post_ok = post_s.read(padded)
-        ok = pre_ok & post_ok
-        if valid_s is not None:
-            valid_v, valid_ok = valid_s.read(padded)
-            ok &= valid_ok & (valid_v > 0)
-        before, lost, ok = (
-            _crop(a, tolerance_px) for a in lost_pixels(pre_v, post_v, valid=ok, tau=tau, tolerance_px=tolerance_px)
-        )
-        b_vals, b_ok = build_s.read(window)
-        persons, ids = allocation.persons(b_vals, b_ok, window)
-        rows = (window.row_off + np.arange(window.height)) // cell_px
-        cols = (window.col_off + np.arange(window.width)) // cell_px
-        cell = rows[:, None] * grid_shape[1] + cols[None, :]
-        r0, c0 = window.row_off // cell_px, window.col_off // cell_px
-        block = block_sum(persons, cell_px, dtype=np.float64)
-        persons_cell[r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
-        lost_cell[r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block_sum(
-            persons * lost, cell_px, dtype=np.float64
-        )
-        inside = ids >= 0
-        key = cell[inside] * n_zones + ids[inside]
-        uniq, inverse = np.unique(key, return_inverse=True)
-        pairs.append(
-            pd.DataFrame(
-                {
-                    "cell": uniq // n_zones,
-                    "zone": uniq % n_zones,
-                    "persons": np.bincount(inverse, persons[inside]),
-                    "persons_lost": np.bincount(inverse, (persons * lost)[inside]),
-                }
-            )
-        )
-        if uncertainty == "model":
-            post_prob = np.clip(np.where(post_ok & pre_ok, post_v, 0.0), 0.0, 1.0).astype(np.float64)
-            p_post = _crop(_max_filter(post_prob, tolerance_px), tolerance_px)
-            records.append(_buildings_in_window(before & (persons > 0), persons, 1.0 - p_post, cell, ids))
-            frame, count = _pieces_in_window(
-                before, 1.0 - p_post, cell, n_cells_total=persons_cell.size, offset=n_buildings
-            )
-            pieces.append(frame)
-            n_buildings += count
-    return _assemble(
-        dii,
-        persons_cell,
-        lost_cell,
-        pairs,
-        records,
-        n_zones,
-        uncertainty,
-        validation,
-        n_boot=n_boot,
-        level=level,
-        seed=seed,
-        pieces=pieces,
-        theta=theta,
-    )
 
 
 def _max_filter(values: np.ndarray, radius_px: int) -> np.ndarray:
@@ -227,8 +378,8 @@ def _assemble(
     dii: xr.Dataset,
     persons_cell: np.ndarray,
     lost_cell: np.ndarray,
-    pairs: list[pd.DataFrame],
-    records: list[pd.DataFrame],
+    pair: pd.DataFrame,
+    buildings: pd.DataFrame | None,
     n_zones: int,
     uncertainty: Uncertainty | None,
     validation: dict | None,
@@ -236,7 +387,7 @@ def _assemble(
     n_boot: int,
     level: float,
     seed: int,
-    pieces: list[pd.DataFrame],
+    pieces: pd.DataFrame,
     theta: float | None = None,
 ) -> AffectedResult:
     impacted = np.nan_to_num(dii["impacted"].to_numpy(), nan=0.0) > 0
@@ -249,17 +400,12 @@ def _assemble(
         coords={"y": dii["y"], "x": dii["x"]},
         attrs=dict(dii.attrs),
     )
-    pair = (
-        pd.concat(pairs, ignore_index=True)
-        if pairs
-        else pd.DataFrame(columns=["cell", "zone", "persons", "persons_lost"])
-    )
+    pair = pair.copy()
     pair["persons_impacted"] = np.where(impacted.ravel()[pair["cell"].to_numpy(dtype=np.int64)], pair["persons"], 0.0)
     units = pair.groupby("zone")[["persons", "persons_lost", "persons_impacted"]].sum()
     units = units.reindex(np.arange(n_zones), fill_value=0.0)
     units.index.name = "zone"
     totals = {q: float(cells[q].sum()) for q in ("persons",) + QUANTITIES}
-    buildings = pd.concat(records, ignore_index=True) if records else None
     if uncertainty == "model" and buildings is not None:
         _model_intervals(cells, units, totals, buildings, n_zones, n_boot=n_boot, level=level, seed=seed)
         _impacted_intervals(
@@ -268,7 +414,7 @@ def _assemble(
             units,
             totals,
             pair,
-            pd.concat(pieces, ignore_index=True),
+            pieces,
             n_zones,
             theta=theta,
             n_boot=n_boot,

@@ -28,12 +28,12 @@ def _plain(array: Any) -> Any:
 
 
 def feature_mask(array: Any, tau: float) -> tuple[Any, Any]:
-    """``(feature, finite)``: pixels at or above ``tau``, and pixels that are not NaN."""
+    """``(feature, finite)``: pixels at or above ``tau``, and pixels that are finite (not NaN or inf)."""
     array = _plain(array)
     if np.issubdtype(array.dtype, np.bool_):
         return array, None
     if np.issubdtype(array.dtype, np.floating):
-        finite = ~(array != array)  # NaN test that works for numpy and dask
+        finite = np.isfinite(array)  # the readers' rule: NaN and inf are no data (numpy or dask)
         return (array >= tau) & finite, finite
     return array >= tau, None
 
@@ -55,6 +55,27 @@ def dilate(mask: Any, radius_px: int) -> Any:
     return _dilate(np.asarray(mask))
 
 
+def check_tolerance_px(tolerance_px: int) -> int:
+    """``tolerance_px`` as an int; ConfigError unless it is a whole number >= 0."""
+    if tolerance_px < 0 or int(tolerance_px) != tolerance_px:
+        raise ConfigError(
+            f"tolerance must be a whole number of pixels >= 0, got {tolerance_px!r}",
+            fix="pass --tolerance-px 0, 1, 2 ...",
+        )
+    return int(tolerance_px)
+
+
+def check_dii_options(mean_over: str, min_valid_fraction: float) -> None:
+    """ConfigError unless ``mean_over`` is ``all``/``with_features`` and ``min_valid_fraction`` in [0, 1]."""
+    if mean_over not in ("all", "with_features"):
+        raise ConfigError(
+            f"mean_over must be 'all' or 'with_features', got {mean_over!r}",
+            fix="pass --mean-over all or --mean-over with_features",
+        )
+    if not 0.0 <= min_valid_fraction <= 1.0:
+        raise ConfigError(f"min_valid_fraction must be in [0, 1], got {min_valid_fraction!r}")
+
+
 def lost_pixels(
     pre: Any, post: Any, *, valid: Any = None, tau: float = defaults.TAU, tolerance_px: int = 0
 ) -> tuple[Any, Any, Any]:
@@ -62,7 +83,7 @@ def lost_pixels(
 
     ``before`` = feature before on valid pixels; ``lost`` = feature before and no
     feature after within ``tolerance_px`` (a misregistration allowance); ``valid``
-    = caller's valid mask, and pre/post both not NaN.
+    = caller's valid mask, and pre/post both finite.
     """
     pre_a, post_a = _plain(pre), _plain(post)
     if pre_a.shape != post_a.shape:
@@ -70,11 +91,7 @@ def lost_pixels(
             f"pre and post masks differ in shape: {pre_a.shape} vs {post_a.shape}",
             fix="put both masks on one grid first (geovision align)",
         )
-    if tolerance_px < 0 or int(tolerance_px) != tolerance_px:
-        raise ConfigError(
-            f"tolerance must be a whole number of pixels >= 0, got {tolerance_px!r}",
-            fix="pass --tolerance-px 0, 1, 2 ...",
-        )
+    tolerance_px = check_tolerance_px(tolerance_px)
     before, pre_ok = feature_mask(pre_a, tau)
     after, post_ok = feature_mask(post_a, tau)
     ok = None
@@ -89,7 +106,7 @@ def lost_pixels(
     if ok is None:
         ok = _ones_like(pre_a)
     before = before & ok
-    lost = before & ~dilate(after & ok, int(tolerance_px))  # nodata never counts as a feature after
+    lost = before & ~dilate(after & ok, tolerance_px)  # nodata never counts as a feature after
     return before, lost, ok
 
 
@@ -116,13 +133,7 @@ def compute_dii_grid(
     dims ``(y, x)`` with cell-centre coordinates (pixel units when no ``transform``).
     Dask input gives a lazy Dataset.
     """
-    if mean_over not in ("all", "with_features"):
-        raise ConfigError(
-            f"mean_over must be 'all' or 'with_features', got {mean_over!r}",
-            fix="pass --mean-over all or --mean-over with_features",
-        )
-    if not 0.0 <= min_valid_fraction <= 1.0:
-        raise ConfigError(f"min_valid_fraction must be in [0, 1], got {min_valid_fraction!r}")
+    check_dii_options(mean_over, min_valid_fraction)
     if transform is None and isinstance(pre, xr.DataArray) and "spatial_ref" in pre.coords:
         transform, crs = pre.rio.transform(), pre.rio.crs if crs is None else crs
     before, lost, ok = lost_pixels(pre, post, valid=valid, tau=tau, tolerance_px=tolerance_px)

@@ -294,6 +294,16 @@ def pixel_weights(
     return weight, area
 
 
+def check_weights(weighting: str, values: str) -> None:
+    """ConfigError unless ``weighting`` is ``pixel``/``area`` and ``values`` ``mask``/``count``/``none``."""
+    if weighting not in ("pixel", "area"):
+        raise ConfigError(f"weighting must be 'pixel' or 'area', got {weighting!r}", fix="pass --weighting pixel|area")
+    if values not in ("mask", "count", "none"):
+        raise ConfigError(
+            f"building values must be 'mask', 'count' or 'none', got {values!r}", fix="pass --buildings-are mask|count"
+        )
+
+
 def allocate(
     zones: Zones,
     buildings: Any,
@@ -306,12 +316,7 @@ def allocate(
     crs: Any = None,
 ) -> Allocation:
     """Pass 1: sum building weights, pixel areas and pixels per zone over the building raster."""
-    if weighting not in ("pixel", "area"):
-        raise ConfigError(f"weighting must be 'pixel' or 'area', got {weighting!r}", fix="pass --weighting pixel|area")
-    if values not in ("mask", "count", "none"):
-        raise ConfigError(
-            f"building values must be 'mask', 'count' or 'none', got {values!r}", fix="pass --buildings-are mask|count"
-        )
+    check_weights(weighting, values)
     source = as_source(buildings, transform=transform, crs=crs)
     n = zones.totals.size
     weight_total, area_total, n_pixels = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)

@@ -1,7 +1,8 @@
 """Single-band rasters (masks, probabilities, counts) read window by window, from memory or a file.
 
-``read(window)`` returns ``(values, valid)``: ``valid`` is false on nodata (only
-where the raster declares one), NaN, and outside the raster (reads are boundless).
+``read(window)`` returns ``(values, valid)``: ``valid`` is the package's one rule
+(:func:`geovision.io.validity.valid_pixels`: GDAL's mask for files, the declared nodata for
+arrays, and finite values), and false outside the raster (reads are boundless).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from affine import Affine
 
 from geovision.errors import BandCountError
 from geovision.io.grid import Grid
+from geovision.io.validity import valid_pixels
 from geovision.io.windows import clip_window
 from geovision.types import PixelWindow
 
@@ -33,7 +35,7 @@ class BandSource(Protocol):
 
 @dataclass
 class ArraySource:
-    """An in-memory 2-D array with its georeference; ``nodata`` None means every value is valid."""
+    """An in-memory 2-D array with its georeference; valid: finite and not ``nodata`` (None: no nodata value)."""
 
     array: np.ndarray
     transform: Affine = Affine.identity()
@@ -54,7 +56,7 @@ class ArraySource:
         if clipped is not None:
             inner, (rows, cols) = clipped
             values[rows, cols] = self.array[inner.row_slice, inner.col_slice]
-            valid[rows, cols] = _valid(values[rows, cols], self.nodata)
+            valid[rows, cols] = valid_pixels(values[rows, cols], nodata=self.nodata)
         return values, valid
 
 
@@ -85,15 +87,6 @@ class FileSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _valid(values: np.ndarray, nodata: float | None) -> np.ndarray:
-    valid = np.ones(values.shape, dtype=bool)
-    if nodata is not None:
-        valid &= ~np.isnan(values) if np.isnan(nodata) else values != nodata
-    if np.issubdtype(values.dtype, np.floating):
-        valid &= ~np.isnan(values)
-    return valid
 
 
 def as_source(

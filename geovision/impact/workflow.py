@@ -1,7 +1,9 @@
 """File-level impact stages, shared by ``geovision impact``/``population`` and ``geovision run``.
 
-Masks are opened lazily (rioxarray + dask chunks), so the DII of a country-size
-mosaic is reduced chunk by chunk; outputs go through the atomic COG/vector writers.
+:func:`impact_stage` reads the masks in one pass (:class:`~geovision.impact.scan.MaskScan`):
+each file once per cell-aligned window, the lost pixels computed once, and the DII counts,
+persons and road samples accumulated from the same window. Outputs go through the atomic
+COG/vector writers. :func:`open_mask_lazy` is the lazy (dask) way in, for truth masks.
 """
 
 from __future__ import annotations
@@ -16,45 +18,52 @@ import numpy as np
 import xarray as xr
 
 from geovision import defaults
-from geovision.errors import ConfigError, CorruptFileError
-from geovision.impact.dii import MeanOver, compute_dii_grid, flag_impacted
+from geovision.errors import ConfigError
+from geovision.impact.dii import MeanOver, flag_impacted
 from geovision.impact.grid import cell_px_from_m
+from geovision.impact.scan import WINDOW_PX, CellCounts, MaskScan
 from geovision.io.grid import Grid
 
 if TYPE_CHECKING:
-    from geovision.impact.affected import AffectedResult, Uncertainty
-    from geovision.impact.population import Weighting, Zones
+    from geovision.impact.affected import PersonCounts, Uncertainty
+    from geovision.impact.population import Weighting
+    from geovision.impact.roads import RoadSamples, TracedRoads
 
 CHUNK_PX = 2048
 
 
+class _Chunks:
+    """Band 1 of a raster as an array dask can slice: each chunk one read of the one reader, NaN where invalid."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        from geovision.io.raster import open_raster
+
+        with open_raster(path, bands=[1]) as raster:  # validates file, georeference and nodata
+            self.raster = raster
+        self.shape, self.dtype, self.ndim = (raster.height, raster.width), np.dtype(np.float32), 2
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        from geovision.types import PixelWindow
+
+        (row0, row1, _), (col0, col1, _) = (k.indices(n) for k, n in zip(key, self.shape, strict=True))
+        data, valid = self.raster.read(PixelWindow(col0, row0, col1 - col0, row1 - row0))
+        return np.where(valid, data[0], np.float32(np.nan))
+
+
 def open_mask_lazy(path: str | os.PathLike[str], *, chunk_px: int = CHUNK_PX) -> tuple[xr.DataArray, xr.DataArray]:
-    """Band 1 of a mask/probability raster as a dask-backed DataArray, and its valid mask.
+    """Band 1 of a mask/probability raster as a dask-backed float32 DataArray (NaN where invalid), and its valid mask.
 
-    Valid = not the declared nodata (never assumed) and not NaN.
+    The lazy path of the one reader: every chunk is a :meth:`RasterSource.read
+    <geovision.io.raster.RasterSource.read>`, so validity is the same rule (GDAL's mask and finite values).
     """
-    import rioxarray
+    import dask.array as da
+    import rioxarray  # noqa: F401  (registers the .rio accessor)
 
-    from geovision.io.raster import open_raster
-
-    with open_raster(path, bands=[1]) as raster:  # validates file, georeference and nodata
-        nodata = raster.nodata
-    opened = rioxarray.open_rasterio(path, chunks={"band": 1, "y": chunk_px, "x": chunk_px}, masked=False, lock=False)
-    if not isinstance(opened, xr.DataArray):  # a file of several subdatasets (netCDF, HDF)
-        raise CorruptFileError(
-            "holds several rasters, not one mask",
-            path=path,
-            fix="give a single-band GeoTIFF (gdal_translate the subdataset you mean)",
-        )
-    array = opened.isel(band=0, drop=True)
-    valid = array == array  # false on NaN
-    if nodata is not None and not np.isnan(nodata):
-        valid = valid & (array != nodata)
-    return array, valid
-
-
-def _mask_grid(array: xr.DataArray) -> Grid:
-    return Grid(array.rio.crs, array.rio.transform(), array.rio.width, array.rio.height)
+    chunks = _Chunks(path)
+    grid = Grid.from_dataset(chunks.raster)
+    data = da.from_array(chunks, chunks=(chunk_px, chunk_px), lock=True, meta=np.empty((0, 0), np.float32))
+    array = xr.DataArray(data, dims=("y", "x")).rio.write_crs(grid.crs).rio.write_transform(grid.transform)
+    return array, array.notnull()
 
 
 def dii_from_files(
@@ -69,35 +78,27 @@ def dii_from_files(
     mean_over: MeanOver = "all",
     tolerance_px: int = 0,
     min_valid_fraction: float = 0.5,
-    chunk_px: int = CHUNK_PX,
+    window_px: int = WINDOW_PX,
 ) -> xr.Dataset:
-    """The DII grid (computed) of two mask files; ``impacted`` added when ``theta`` is given."""
-    pre, pre_ok = open_mask_lazy(pre_mask, chunk_px=chunk_px)
-    post, post_ok = open_mask_lazy(post_mask, chunk_px=chunk_px)
-    _mask_grid(pre).check_same(_mask_grid(post), names=("pre mask", "post mask"), paths=(pre_mask, post_mask))
-    ok = pre_ok & post_ok
-    if valid is not None:
-        extra, extra_ok = open_mask_lazy(valid, chunk_px=chunk_px)
-        if extra.shape != pre.shape:
-            raise ConfigError("valid mask is not on the masks' grid", path=valid, fix="align it first")
-        ok = ok & extra_ok & (extra > 0)
-    transform, crs = pre.rio.transform(), pre.rio.crs
+    """The DII grid of two mask files (one :class:`MaskScan` pass); ``impacted`` added when ``theta`` is given."""
+    with MaskScan(pre_mask, post_mask, valid=valid) as scan:
+        counts = CellCounts(
+            scan.grid, _cell_px(scan.grid, cell_px, cell_m), mean_over=mean_over, min_valid_fraction=min_valid_fraction
+        )
+        scan.run([counts], tau=tau, tolerance_px=tolerance_px, cell_px=counts.cell_px, window_px=window_px)
+    return _dii(counts, tau, tolerance_px, theta)
+
+
+def _cell_px(grid: Grid, cell_px: int | None, cell_m: float | None) -> int:
     if cell_m is not None:
-        cell_px = cell_px_from_m(cell_m, transform, crs)
+        return cell_px_from_m(cell_m, grid.transform, grid.crs)
     if cell_px is None:
         raise ConfigError("no cell size given", fix="pass --cell-px or --cell-m")
-    ds = compute_dii_grid(
-        pre.data,
-        post.data,
-        valid=ok.data,
-        cell_px=cell_px,
-        tau=tau,
-        mean_over=mean_over,
-        tolerance_px=tolerance_px,
-        min_valid_fraction=min_valid_fraction,
-        transform=transform,
-        crs=crs,
-    ).compute()
+    return cell_px
+
+
+def _dii(counts: CellCounts, tau: float, tolerance_px: int, theta: float | None) -> xr.Dataset:
+    ds = counts.dataset(tau=tau, tolerance_px=tolerance_px)
     if theta is not None:
         ds["impacted"] = flag_impacted(ds, theta)
         ds.attrs["theta"] = float(theta)
@@ -166,6 +167,7 @@ def impact_stage(
     validation_sample: Any = None,
     road_lines: Any = None,
     overwrite: bool = False,
+    window_px: int = WINDOW_PX,
 ) -> ImpactOutputs:
     """DII grid (+ evaluation, affected population, damaged roads) of one feature kind into ``out_dir``.
 
@@ -175,6 +177,7 @@ def impact_stage(
     ``roads_damaged.gpkg`` for roads, and ``<kind>_summary.json``. ``interval``
     (``model`` or ``validation`` with a ``validation_sample`` CSV of per-cell ``pred``,
     ``true`` and optional ``quantity`` columns) adds bootstrap intervals (docs/impact.md).
+    The masks are read once, window by window (``window_px``, rounded up to whole cells).
     """
     from geovision.impact.export import write_grid
     from geovision.io.atomic import atomic_output
@@ -182,27 +185,27 @@ def impact_stage(
     if kind not in ("buildings", "roads"):
         raise ConfigError(f"kind must be 'buildings' or 'roads', got {kind!r}", fix="pass --kind buildings|roads")
     out_dir = Path(out_dir)
-    ds = dii_from_files(
-        pre_mask,
-        post_mask,
-        valid=valid,
-        cell_px=cell_px,
-        cell_m=cell_m,
-        tau=tau,
-        theta=theta,
-        mean_over=mean_over,
-        tolerance_px=tolerance_px,
-        min_valid_fraction=min_valid_fraction,
-    )
+    validation = None if validation_sample is None else read_validation_sample(validation_sample)
+    with MaskScan(pre_mask, post_mask, valid=valid) as scan:
+        counts = CellCounts(
+            scan.grid, _cell_px(scan.grid, cell_px, cell_m), mean_over=mean_over, min_valid_fraction=min_valid_fraction
+        )
+        persons = None
+        if census is not None or pop_raster is not None:
+            persons = _person_counts(
+                scan.grid, counts.cell_px, census, pop_field, pop_raster, weighting, tau, interval, validation
+            )
+        roads = _road_counts(scan.grid, road_lines, tau) if kind == "roads" else None
+        consumers = [c for c in (counts, persons, roads) if c is not None]
+        scan.run(consumers, tau=tau, tolerance_px=tolerance_px, cell_px=counts.cell_px, window_px=window_px)
+    ds = _dii(counts, tau, tolerance_px, theta)
     result = ImpactOutputs()
-    from affine import Affine
-
     from geovision.vector.units import pixel_size_m
 
-    cell_size_m = pixel_size_m(Affine(*ds.attrs["pixel_transform"]), ds.attrs["crs"]) * int(ds.attrs["cell_px"])
+    cell_size_m = pixel_size_m(scan.grid.transform, ds.attrs["crs"]) * counts.cell_px
     result.summary = {
         "kind": kind,
-        "cell_px": int(ds.attrs["cell_px"]),
+        "cell_px": counts.cell_px,
         "cell_m": round(cell_size_m, 3),
         "theta": theta,
         "tau": tau,
@@ -217,10 +220,8 @@ def impact_stage(
         result.summary["evaluation"] = _evaluate(
             ds, truth, out_dir, kind, min_overlap, exclude_mixed, overwrite, result.paths
         )
-    if census is not None or pop_raster is not None:
-        affected = _affected(
-            ds, pre_mask, post_mask, valid, census, pop_field, pop_raster, weighting, interval, validation_sample
-        )
+    if persons is not None:
+        affected = persons.result(ds, uncertainty=interval, validation=validation)
         for name in affected.cells.data_vars:
             ds[name] = affected.cells[name]
         path = out_dir / f"{kind}_affected_by_unit.csv"
@@ -228,8 +229,8 @@ def impact_stage(
             affected.units.to_csv(tmp, index=False)
         result.paths["affected_by_unit"] = path
         result.summary["population"] = affected.totals
-    if kind == "roads":
-        grid = _roads(ds, pre_mask, post_mask, valid, road_lines, tau, tolerance_px, out_dir, overwrite, result.paths)
+    if roads is not None:
+        grid = _write_roads(roads, counts.cell_px, scan.grid, out_dir, overwrite, result.paths)
         for name in grid.data_vars:
             ds[name] = (("y", "x"), grid[name].to_numpy())
         result.summary["road_lost_m"] = float(grid["road_lost_m"].sum())
@@ -291,74 +292,59 @@ def read_validation_sample(path: Any) -> dict[str, tuple[np.ndarray, np.ndarray]
     return {str(q): (g["pred"].to_numpy(float), g["true"].to_numpy(float)) for q, g in table.groupby("quantity")}
 
 
-def _affected(
-    ds: xr.Dataset,
-    pre_mask: Any,
-    post_mask: Any,
-    valid: Any,
+def _person_counts(
+    grid: Grid,
+    cell_px: int,
     census: Any,
     pop_field: str,
     pop_raster: Any,
     weighting: Weighting,
-    interval: Uncertainty | None,
-    validation_sample: Any,
-) -> AffectedResult:
-    from geovision.impact.affected import affected_population
-    from geovision.impact.population import PolygonZones, RasterZones, allocate, read_census
-    from geovision.impact.sources import FileSource
-
-    zones: Zones
-    with FileSource(pre_mask) as pre:
-        if census is not None:
-            zones = PolygonZones(read_census(census, pop_field), pop_field=pop_field, crs=pre.crs)
-        else:
-            from geovision.io.raster import footprint_bounds
-
-            zones = RasterZones(
-                pop_raster, bounds=footprint_bounds(pre.transform, pre.width, pre.height), bounds_crs=pre.crs
-            )
-        allocation = allocate(zones, pre, weighting=weighting, values="mask", tau=float(ds.attrs["tau"]))
-        validation = None if validation_sample is None else read_validation_sample(validation_sample)
-        return affected_population(
-            pre, post_mask, allocation, ds, valid=valid, uncertainty=interval, validation=validation
-        )
-
-
-def _roads(
-    ds: xr.Dataset,
-    pre_mask: Any,
-    post_mask: Any,
-    valid: Any,
-    road_lines: Any,
     tau: float,
-    tolerance_px: int,
-    out_dir: Path,
-    overwrite: bool,
-    paths: dict,
-) -> xr.Dataset:
-    from geovision.impact.roads import damaged_roads
-    from geovision.io.raster import open_raster
-    from geovision.io.vectors import read_vectors, write_vectors
-    from geovision.vector.simplify import simplify_outlines
+    interval: Uncertainty | None,
+    validation: dict | None,
+) -> PersonCounts:
+    """The persons' part of the pass: census units (or a population raster's cells) as zones."""
+    from geovision.impact.affected import PersonCounts, check_uncertainty
+    from geovision.impact.population import PolygonZones, RasterZones, Zones, read_census
+
+    check_uncertainty(interval, validation)
+    zones: Zones
+    if census is not None:
+        zones = PolygonZones(read_census(census, pop_field), pop_field=pop_field, crs=grid.crs)
+    else:
+        from geovision.io.raster import footprint_bounds
+
+        zones = RasterZones(
+            pop_raster, bounds=footprint_bounds(grid.transform, grid.width, grid.height), bounds_crs=grid.crs
+        )
+    return PersonCounts(zones, grid, cell_px, weighting=weighting, values="mask", tau=tau, model=interval == "model")
+
+
+def _road_counts(grid: Grid, road_lines: Any, tau: float) -> RoadSamples | TracedRoads:
+    """Given lines' samples (the line is the road before), else lines traced from the pre mask in the pass."""
+    from geovision.impact.roads import RoadSamples, TracedRoads
 
     if road_lines is not None:
-        lines, pre = read_vectors(road_lines), None
-    else:
-        from geovision.vector.road_raster import road_lines_from_raster
+        from geovision.io.vectors import read_vectors
 
-        lines = road_lines_from_raster(pre_mask, tau=tau, min_spur_m=5.0)  # window by window
-        pre = pre_mask
-    roads, grid = damaged_roads(
-        lines, post_mask, pre=pre, valid=valid, tau=tau, tolerance_px=tolerance_px, cell_px=int(ds.attrs["cell_px"])
-    )
-    if grid is None:  # never: damaged_roads returns the grid whenever cell_px is given
-        raise RuntimeError("damaged_roads returned no grid")
+        return RoadSamples(read_vectors(road_lines), grid, line_is_before=True)
+    return TracedRoads(grid, tau=tau, min_spur_m=5.0)
+
+
+def _write_roads(
+    roads: RoadSamples | TracedRoads, cell_px: int, grid: Grid, out_dir: Path, overwrite: bool, paths: dict
+) -> xr.Dataset:
+    """Write ``roads_damaged.gpkg`` (simplified outlines); return the per-cell road grid."""
+    from geovision.io.vectors import write_vectors
+    from geovision.vector.simplify import simplify_outlines
+
+    lines, cells = roads.result(cell_px)
+    if cells is None:  # never: result returns the grid whenever cell_px is given
+        raise RuntimeError("damaged roads returned no grid")
     paths["damaged_roads"] = out_dir / "roads_damaged.gpkg"
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open_raster(pre_mask, bands=[1]) as raster:
-        transform = raster.transform
     # lengths and losses are measured above, on the unsimplified lines
     write_vectors(
-        simplify_outlines(roads, transform), paths["damaged_roads"], layer="damaged_roads", overwrite=overwrite
+        simplify_outlines(lines, grid.transform), paths["damaged_roads"], layer="damaged_roads", overwrite=overwrite
     )
-    return grid
+    return cells

@@ -36,6 +36,7 @@ from geovision.inference.runtime import Runtime
 from geovision.inference.sources import DEFAULT_SCALING
 from geovision.io.raster import SAMPLE_PX
 from geovision.io.scaling import Scaling, resolve_scaling, to_model_units
+from geovision.io.validity import valid_pixels
 from geovision.io.windows import clip_window, plan_windows
 from geovision.models.bundle import BundleMeta, read_meta
 from geovision.types import PixelWindow
@@ -244,9 +245,7 @@ class Segmenter:
                     fix="give a bool [H, W] array, True where the pixel holds data",
                 )
             valid_px = valid_px.astype(bool)
-        if image.dtype.kind == "f":
-            valid_px = valid_px & np.isfinite(image).all(axis=0)
-        return valid_px
+        return valid_px & valid_pixels(image)  # the raster readers' rule: NaN/inf are no data
 
     @staticmethod
     def _model_units(image: np.ndarray, valid: np.ndarray, scaling: str | Scaling | Mapping | None) -> np.ndarray:

@@ -34,6 +34,7 @@ from geovision.io.crs import is_metric, utm_crs_for
 from geovision.io.grid import Grid  # the grid type lives in geovision.io.grid (re-exported here)
 from geovision.io.raster import RasterSource, open_raster
 from geovision.io.scaling import Scaling
+from geovision.io.validity import valid_pixels
 from geovision.io.windows import clip_window
 from geovision.types import Bounds, PixelWindow
 
@@ -209,10 +210,7 @@ class AlignedPair:
         alpha = source.checked_read(
             lambda _: vrt.read(self._alpha_band(which), window=rio_window), f"aligned window {tuple(window)}"
         )
-        valid = alpha > 0
-        if source.is_float:
-            valid &= np.isfinite(data).all(axis=0)
-        return data, valid
+        return data, valid_pixels(data, alpha)  # the warped alpha carries the source's GDAL mask
 
     def read(self, window: PixelWindow, *, scaled: bool = True) -> dict[str, np.ndarray]:
         """``image_pre``/``image_post`` float32 ``[C, h, w]`` and ``valid`` bool ``[h, w]`` (both dates valid).
@@ -382,7 +380,7 @@ def warp_to_grid(
         for row in range(0, grid.height, strip_px):
             window = Window(0, row, grid.width, min(strip_px, grid.height - row))
             data = read(1, window)
-            valid = read(vrt.count, window) > 0
+            valid = valid_pixels(data, read(vrt.count, window))
             if aoi is not None:
                 valid &= aoi_mask(aoi, window_transform(window, grid.transform), window.height, window.width)
             writer.write(

@@ -1,8 +1,9 @@
 """Open and validate any GDAL-readable raster; read windows as float32 with a valid-data mask.
 
-The valid mask combines everything GDAL knows (nodata value, alpha band, internal or
-sidecar mask) with NaN/inf for float rasters; nodata is never assumed to be 0. Pixels
-outside the raster (boundless reads) and invalid pixels read as 0.0 with ``valid=False``.
+The valid mask is the package's one rule (:func:`geovision.io.validity.valid_pixels`):
+everything GDAL knows (nodata value, alpha band, internal or sidecar mask) and finite
+values; nodata is never assumed to be 0. Pixels outside the raster (boundless reads) and
+invalid pixels read as 0.0 with ``valid=False``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from xml.etree import ElementTree
 
 import numpy as np
@@ -19,7 +20,7 @@ import rasterio
 import rasterio.shutil
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.enums import ColorInterp, MaskFlags, Resampling
+from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.io import MemoryFile
 from rasterio.windows import Window
@@ -28,9 +29,11 @@ from geovision.errors import BandCountError, CorruptFileError, GeoreferenceError
 from geovision.io.bands import BandPlan, plan_bands, usable_bands
 from geovision.io.paths import check_input_file, is_remote  # noqa: F401 - re-exported for callers
 from geovision.io.scaling import BandStretch, Scaling, parse_scaling, resolve_scaling
+from geovision.io.validity import read_valid
 from geovision.io.windows import clip_window
 from geovision.types import Bounds, PixelWindow
 
+T = TypeVar("T")
 SAMPLE_PX = 1024  # long side of the decimated read used for percentile statistics
 
 
@@ -157,8 +160,6 @@ class RasterSource:
         self.nodatavals: tuple[float | None, ...] = tuple(dataset.nodatavals[b - 1] for b in self.bands)
         self.colorinterp: tuple[ColorInterp, ...] = tuple(dataset.colorinterp[b - 1] for b in self.bands)
         self.has_alpha = ColorInterp.alpha in dataset.colorinterp
-        flags = [dataset.mask_flag_enums[b - 1] for b in self.bands]
-        self._all_valid = all(f == [MaskFlags.all_valid] for f in flags)
         self._stretch: BandStretch | None | str = "unresolved"
 
     # -- metadata -----------------------------------------------------------------
@@ -250,19 +251,10 @@ class RasterSource:
         """A decimated whole-raster read ``(raw float32 [bands, h, w], valid [h, w])`` (uses overviews)."""
         factor = max(1, math.ceil(max(self.width, self.height) / max_px))
         shape = (max(1, self.height // factor), max(1, self.width // factor))
-        data = self.checked_read(
-            lambda ds: ds.read(
-                self.bands, out_shape=(self.count, *shape), resampling=Resampling.nearest, out_dtype=np.float32
-            ),
-            "overview",
-        )
-        valid = self._valid(
-            data, lambda ds: ds.read_masks(self.bands, out_shape=(self.count, *shape), resampling=Resampling.nearest)
-        )
-        return data, valid
+        return self.checked_read(lambda ds: read_valid(ds, self.bands, out_shape=shape), "overview")
 
     # -- reading ------------------------------------------------------------------
-    def checked_read(self, fn: Callable[[Any], np.ndarray], where: str) -> np.ndarray:
+    def checked_read(self, fn: Callable[[Any], T], where: str) -> T:
         """``fn(dataset)``; a GDAL read error becomes a CorruptFileError naming the file and ``where``."""
         try:
             return fn(self.dataset)
@@ -273,23 +265,10 @@ class RasterSource:
                 fix="re-download or re-export the file",
             ) from error
 
-    def _valid(self, data: np.ndarray, read_masks: Callable[[Any], np.ndarray]) -> np.ndarray:
-        if self._all_valid:
-            valid = np.ones(data.shape[1:], dtype=bool)
-        else:
-            valid = np.all(self.checked_read(read_masks, "mask") > 0, axis=0)
-        if self.is_float:
-            valid &= np.isfinite(data).all(axis=0)
-        return valid
-
     def read_raw(self, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
-        """Unscaled float32 values and valid mask of a window that lies inside the raster."""
+        """Unscaled float32 values and valid mask (:func:`~.validity.read_valid`) of a window inside the raster."""
         rio_window = Window(*window)
-        data = self.checked_read(
-            lambda ds: ds.read(self.bands, window=rio_window, out_dtype=np.float32), f"window {tuple(window)}"
-        )
-        valid = self._valid(data, lambda ds: ds.read_masks(self.bands, window=rio_window))
-        return data, valid
+        return self.checked_read(lambda ds: read_valid(ds, self.bands, window=rio_window), f"window {tuple(window)}")
 
     def read(self, window: PixelWindow, *, boundless: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """``(float32 [bands, h, w] scaled, valid bool [h, w])``; invalid and outside pixels are 0.0/False."""

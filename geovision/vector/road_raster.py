@@ -28,6 +28,8 @@ from geovision.vector.units import length_m, metres_per_map_unit
 
 #: line ends closer than this (pixels) are one point when joining pieces across window edges
 SNAP_PX = 0.01
+#: pixels read around each window: the skeleton near its edges is the whole-scene one
+HALO_PX = 128
 
 
 def road_lines_from_raster(
@@ -35,7 +37,7 @@ def road_lines_from_raster(
     *,
     tau: float = 0.5,
     window_px: int = 4096,
-    halo_px: int = 128,
+    halo_px: int = HALO_PX,
     min_spur_m: float = 0.0,
     simplify_m: float = 0.0,
 ) -> gpd.GeoDataFrame:
@@ -54,6 +56,13 @@ def road_lines_from_raster(
     with open_raster(path, bands=[1]) as raster:
         pieces = _traced_pieces(raster, tau=tau, window_px=window_px, halo_px=halo_px)
         transform, crs = raster.transform, raster.crs
+    return lines_from_pieces(pieces, transform, crs, min_spur_m=min_spur_m, simplify_m=simplify_m)
+
+
+def lines_from_pieces(
+    pieces: np.ndarray, transform: Affine, crs: Any, *, min_spur_m: float = 0.0, simplify_m: float = 0.0
+) -> gpd.GeoDataFrame:
+    """Road centrelines (``u``, ``v``, ``geometry``, ``length_m``) of the traced pieces of every window."""
     lines = _merge_pieces(pieces)
     lines = shapely.transform(lines, lambda xy: np.column_stack(transform @ (xy[:, 0], xy[:, 1])))
     metres_per_unit = metres_per_map_unit(transform, crs)
@@ -80,16 +89,17 @@ def _traced_pieces(raster: Any, *, tau: float, window_px: int, halo_px: int) -> 
             continue
         read = clipped[0]
         data, valid = raster.read(read)
-        mask = (data[0] >= tau) & valid
-        del data, valid
-        if not mask.any():
-            continue
-        graph = skeleton_graph(mask, transform=Affine.translation(read.col_off, read.row_off))
-        del mask
-        geoms = np.array([d["geometry"] for _, _, d in graph.edges(data=True)], dtype=object)
-        if geoms.size:
-            pieces.append(_clip(geoms, core))
+        pieces.append(trace_window((data[0] >= tau) & valid, read, core))
     return np.concatenate(pieces) if pieces else np.empty(0, dtype=object)
+
+
+def trace_window(mask: np.ndarray, read: PixelWindow, core: PixelWindow) -> np.ndarray:
+    """The traced centreline pieces of a road ``mask`` read over ``read``, clipped to ``core``, in scene pixels."""
+    if not mask.any():
+        return np.empty(0, dtype=object)
+    graph = skeleton_graph(mask, transform=Affine.translation(read.col_off, read.row_off))
+    geoms = np.array([d["geometry"] for _, _, d in graph.edges(data=True)], dtype=object)
+    return _clip(geoms, core) if geoms.size else geoms
 
 
 def _clip(geoms: np.ndarray, core: PixelWindow) -> np.ndarray:

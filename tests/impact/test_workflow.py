@@ -7,7 +7,7 @@ from tests.rasters import write_geotiff
 from .conftest import TRANSFORM
 
 
-def test_lazy_masks_respect_declared_nodata_only(tmp_path, rng):
+def test_lazy_masks_never_assume_a_nodata_value(tmp_path, rng):
     pre = (rng.random((300, 200)) < 0.3).astype(np.uint8)
     pre[:50] = 255  # declared nodata
     post = pre.copy()

@@ -200,10 +200,11 @@ def test_merge_snaps_nearly_equal_ends_and_drops_duplicates():
 
 
 def test_impact_roads_trace_the_pre_mask_window_by_window(tmp_path, monkeypatch):
+    """The impact pass traces the pre mask in its own windows (100 px here: 2 x 2 of them) as the whole scene."""
     import geopandas as gpd
-    import xarray as xr
 
-    from geovision.impact import workflow
+    from geovision.impact import roads as impact_roads
+    from geovision.impact.workflow import impact_stage
 
     mask = np.zeros((256, 256), np.uint8)
     mask[120:128, :] = 1
@@ -211,16 +212,13 @@ def test_impact_roads_trace_the_pre_mask_window_by_window(tmp_path, monkeypatch)
     traced = road_lines(mask.astype(bool), transform=TRANSFORM, crs=UTM, min_spur_m=5.0)["length_m"].sum()
     mask[120:128, 128:] = 0  # the east half is lost
     post = _write(tmp_path / "post.tif", mask)
-    calls = []
-
-    def spy(path, **kwargs):
-        calls.append((path, kwargs))
-        return road_lines_from_raster(path, **kwargs, window_px=100, halo_px=16)
-
-    monkeypatch.setattr(road_raster, "road_lines_from_raster", spy)
-    paths: dict = {}
-    workflow._roads(xr.Dataset(attrs={"cell_px": 64}), pre, post, None, None, 0.5, 0, tmp_path / "out", False, paths)
-    assert calls == [(pre, {"tau": 0.5, "min_spur_m": 5.0})]
-    roads = gpd.read_file(paths["damaged_roads"])
+    windows = []
+    trace = impact_roads.trace_window
+    monkeypatch.setattr(
+        impact_roads, "trace_window", lambda m, read, core: windows.append(core) or trace(m, read, core)
+    )
+    out = impact_stage(pre, post, tmp_path / "out", kind="roads", cell_px=64, window_px=100, tolerance_px=0)
+    assert len(windows) == 4 and {w.width for w in windows} == {128}
+    roads = gpd.read_file(out.paths["damaged_roads"])
     assert roads["length_m"].sum() == pytest.approx(traced, rel=0.01)
     assert roads["lost_length_m"].sum() == pytest.approx(traced / 2, rel=0.05)
