@@ -4,7 +4,8 @@ The Python API, imported lazily (``import geovision`` stays fast and imports no 
 
     import geovision as gv
 
-    run = gv.run_pipeline(gv.materialise("demo"), "out/demo")  # every stage, as `geovision run demo`
+    config = gv.RunConfig(grid={"cell_px": 128})  # the options of `geovision run`, by section
+    run = gv.run_pipeline(gv.materialise("demo"), "out/demo", config)  # every stage, as `geovision run demo`
     results = gv.open_run("out/demo")  # grids, buildings, roads, units, figures
     segmenter = gv.Segmenter.from_bundle("default")  # the model on in-memory arrays
     probabilities = segmenter.predict(chip)  # {"buildings": (H, W), "roads": (H, W)}
@@ -13,22 +14,14 @@ The Python API, imported lazily (``import geovision`` stays fast and imports no 
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
 __version__ = "0.1.0"
 
-#: GDAL's block cache defaults to 5 % of the machine's RAM and fills as a scene streams through
-#: it, so peak memory grew with scene size (3.4 GB for a 10240 px pair on a 24 GB machine).
-#: Windows are read once, so a small cache costs nothing; GDAL reads this when it first caches a
-#: block, so it is set on import, before any raster is opened. A value the user exported wins.
-GDAL_CACHE_MB = 128
-os.environ.setdefault("GDAL_CACHEMAX", str(GDAL_CACHE_MB))
-
 #: public name -> module that defines it (imported on first use)
 API = {
     "run_pipeline": "geovision.pipeline.run",
-    "RunOptions": "geovision.pipeline.options",
+    "RunConfig": "geovision.runconfig",
     "EventInputs": "geovision.pipeline.events",
     "materialise": "geovision.pipeline.events",
     "open_run": "geovision.results",

@@ -1,22 +1,27 @@
 """The event catalog (``data_catalog.yaml``): named events with their imagery, census and truth.
 
-Relative paths in the catalog are resolved against the catalog file's folder.
+Relative paths in a catalog are resolved against its ``root`` (default: the catalog file's folder).
+The package ships its own catalog (:data:`DEFAULT_CATALOG`, ``geovision/data_catalog.yaml``) with
+``root: ..``: the folder holding the package, the repository in a checkout, so that its
+``../shared/data`` paths mean the shared data beside the repository.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from geovision import defaults
 from geovision.config import StrictModel, read_yaml, validate_config
 from geovision.errors import ConfigError
 from geovision.io.scaling import Scaling, ScalingMethod, parse_scaling
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CATALOG = REPO_ROOT / "data_catalog.yaml"
+#: the catalog shipped as package data (``GEOVISION_CATALOG`` or ``--catalog`` give another)
+DEFAULT_CATALOG = Path(str(resources.files("geovision").joinpath("data_catalog.yaml")))
 
 
 class ScalingSpec(StrictModel):
@@ -52,9 +57,8 @@ class SourceSpec(StrictModel):
 
     Used by ``geovision run EVENT``: ``bands`` (default: chosen for the model from the file's
     colour interpretation or band descriptions, see :mod:`geovision.io.bands`), ``scaling`` (default:
-    ``to8bit``) and ``crs`` (an override for a file whose CRS is missing or wrong). Pre and post must
-    give the same ``bands`` and ``scaling``. ``band_names``, ``gsd_m``, ``acquired`` and ``sensor``
-    are metadata only (documentation of the file; the run does not use them).
+    ``to8bit``), ``crs`` (an override for a file whose CRS is missing or wrong) and ``acquired`` (the
+    image's date, shown in the report). Pre and post must give the same ``bands`` and ``scaling``.
     """
 
     path: str | None = None
@@ -64,19 +68,14 @@ class SourceSpec(StrictModel):
         min_length=1,
         description="1-based band indexes, in model order (default: chosen from the file's metadata)",
     )
-    band_names: list[str] | None = None
     crs: str | None = Field(None, description="override when the file's CRS is missing or wrong")
-    gsd_m: float | None = Field(None, gt=0)
     scaling: ScalingSpec | None = Field(None, description="default: to8bit (the inference default)")
     acquired: str | None = None
-    sensor: str | None = None
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSpec:
         if (self.path is None) == (self.url is None):
             raise ValueError("give exactly one of `path` or `url`")
-        if self.bands is not None and self.band_names is not None and len(self.bands) != len(self.band_names):
-            raise ValueError("`bands` and `band_names` must have the same length")
         return self
 
     @field_validator("crs")
@@ -94,23 +93,29 @@ class SourceSpec(StrictModel):
 
 
 class CensusSpec(StrictModel):
-    """Census counts per admin unit (any vector format, any CRS), or a population raster."""
+    """Where people live: counts per admin unit (``polygons``: any vector format and CRS, counts in
+    ``pop_field``) or a population raster (``raster``: WorldPop, HRSL, GHS-POP; persons per cell).
+    ``licence`` is shown in the report and the STAC catalog's licence file."""
 
     path: str
     kind: Literal["polygons", "raster"] = "polygons"
     pop_field: str = "pop"
-    name_field: str | None = None
     licence: str
 
 
 class TruthSpec(StrictModel):
-    """Ground truth for evaluation: building footprints with damage, affected area."""
+    """Ground truth for evaluation: building footprints with their damage class, and the affected area.
+
+    ``buildings`` (events of kind ``files``): footprints burnt into the reference masks, a building
+    counting as lost after the event when its ``damage_field`` is one of ``lost_classes``. xBD
+    events take the footprints from their label files (damage in ``subtype``); ``lost_classes``
+    applies to them too.
+    """
 
     buildings: str | None = None
     damage_field: str = "damage"
-    lost_classes: list[str] = Field(default_factory=lambda: ["destroyed", "major-damage"])
+    lost_classes: list[str] = Field(default_factory=lambda: list(defaults.LOST_CLASSES), min_length=1)
     affected_area: str | None = None
-    roads: str | None = None
 
 
 class SynthSpec(StrictModel):
@@ -148,7 +153,7 @@ class EventSpec(StrictModel):
     xbd: XbdSpec | None = None
     stac_collection: str | None = None
     licence: str
-    attribution: str = ""
+    attribution: str = ""  # credit owed to the data's authors: shown in the report and the STAC licence file
     requires: Literal["nothing", "shared-data", "network"] = "nothing"
 
     @model_validator(mode="after")
@@ -157,13 +162,18 @@ class EventSpec(StrictModel):
         missing = [key for key in needs[self.kind] if getattr(self, key) is None]
         if missing:
             raise ValueError(f"an event of kind `{self.kind}` needs {', '.join(missing)}")
+        truth = self.truth
+        own_damage = truth is not None and "damage_field" in truth.model_fields_set and truth.damage_field != "subtype"
+        if self.kind == "xbd" and truth is not None and (truth.buildings or own_damage):
+            raise ValueError("an xbd event reads its footprints and their damage (`subtype`) from its label files")
         return self
 
 
 class Catalog(StrictModel):
-    """The whole catalog file."""
+    """The whole catalog file (``root``: the folder relative paths start from, relative to the file)."""
 
     version: Literal[1] = 1
+    root: str = "."
     events: dict[str, EventSpec]
 
 
@@ -202,7 +212,8 @@ class LoadedCatalog:
 
 
 def load_catalog(path: str | os.PathLike[str] | None = None) -> LoadedCatalog:
-    """Load ``data_catalog.yaml`` (default: the repository's; ``GEOVISION_CATALOG`` overrides)."""
-    path = Path(path or os.environ.get("GEOVISION_CATALOG", DEFAULT_CATALOG))
+    """Load an event catalog (default: the packaged one; ``GEOVISION_CATALOG`` overrides)."""
+    path = Path(path or os.environ.get("GEOVISION_CATALOG", DEFAULT_CATALOG)).resolve()
     catalog = validate_config(read_yaml(path), Catalog, source=path)
-    return LoadedCatalog(catalog, path.resolve().parent, path.resolve())
+    root = Path(os.path.expanduser(catalog.root))
+    return LoadedCatalog(catalog, (path.parent / root).resolve(), path)

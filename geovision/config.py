@@ -67,7 +67,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, value = text.partition("=")
     path = [part.strip() for part in key.split(".")]
     if not sep or not all(path):
-        raise ConfigError(f"-o {text!r} is not key=value", fix="write e.g. -o optim.lr=0.001 or -o cell_px=128")
+        raise ConfigError(f"-o {text!r} is not key=value", fix="write e.g. -o optim.lr=0.001 or -o grid.cell_px=128")
     try:
         return path, yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError:

@@ -1,10 +1,11 @@
-"""The run record (``run.json``), typed: what a run was of, its options, and each stage's outputs and figures.
+"""The run record (``run.json``), typed: what a run was of, its configuration, and each stage's outputs and figures.
 
 :class:`RunRecord` is the one reader and writer of ``run.json`` (the pipeline, the report, the
 CLI summary, the notebooks and :func:`geovision.open_run` all go through it). Paths are written
 relative to the run folder and resolved against it on read, so a run folder can be moved, zipped
 or shared and still be read from any working directory; paths outside it (the inputs, usually)
-are stored absolute. In memory every path is absolute.
+are stored absolute. In memory every path is absolute. A record of an earlier format (flat
+``options`` instead of the sectioned ``config``, :data:`RECORD_FORMAT`) is upgraded on read.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geovision.config import validation_problems
 from geovision.errors import CorruptFileError, MissingFileError, writing_to
 from geovision.io.atomic import temp_path_for
+from geovision.runconfig import RunConfig, from_legacy
 
 RECORD_NAME = "run.json"
+#: 2: the run's ``config`` in sections (RunConfig); 1 (no ``format`` key): flat ``options``
+RECORD_FORMAT = 2
 #: keys of ``run.json``'s ``inputs`` that hold file or folder paths (``adapt_labels`` holds a list of them)
 PATH_INPUTS = (
     "pre",
@@ -82,14 +86,32 @@ class RunRecord(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
+    format: int = RECORD_FORMAT
     geovision: str = ""
     python: str = ""
     created_by: str = "geovision run"
     inputs: dict[str, Any] = Field(default_factory=dict)
-    options: dict[str, Any] = Field(default_factory=dict)
+    config: RunConfig = Field(default_factory=RunConfig)
     stages: dict[str, StageRecord] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     complete: bool | None = None  # every stage has run (None: a record from before geovision 0.4)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, raw: Any) -> Any:
+        """A format-1 record (flat ``options``) read as format 2; a newer format is refused."""
+        if not isinstance(raw, dict):
+            return raw
+        version = raw.get("format", RECORD_FORMAT if "config" in raw else 1)
+        if not isinstance(version, int) or version > RECORD_FORMAT:
+            raise ValueError(f"format {version!r} is newer than this geovision reads ({RECORD_FORMAT})")
+        if version == 1:
+            config = from_legacy(dict(raw.get("options") or {}))
+            raw = {key: value for key, value in raw.items() if key != "options"} | {
+                "format": RECORD_FORMAT,
+                "config": config,
+            }
+        return raw
 
     @property
     def figures(self) -> dict[str, dict[str, Any]]:

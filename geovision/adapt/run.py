@@ -27,6 +27,7 @@ import rasterio
 import shapely
 from affine import Affine
 
+from geovision import defaults
 from geovision.adapt.labels import LabelSet, label_licence, read_labels
 from geovision.errors import ConfigError, NoOverlapError, OutputExistsError
 from geovision.io.atomic import atomic_output
@@ -44,7 +45,7 @@ READ_PX = 2048
 
 @dataclass(frozen=True)
 class AdaptOptions:
-    minutes: float = 10.0
+    minutes: float = defaults.ADAPT_MINUTES
     block_m: float = 64.0
     batch_size: int = 8
     chip_px: int = 256

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from geovision import defaults
 from geovision.cli.options import overwrite_option
 
 
@@ -38,11 +39,11 @@ from geovision.cli.options import overwrite_option
     type=click.Path(file_okay=False),
     help="Folder of the adapted model bundle (use it with --model).",
 )
-@click.option("--model", default="default", show_default=True, help="The bundle to start from (name or folder).")
+@click.option("--model", default=defaults.MODEL, show_default=True, help="The bundle to start from (name or folder).")
 @click.option(
     "--minutes",
     type=click.FloatRange(min=0.5),
-    default=10.0,
+    default=defaults.ADAPT_MINUTES,
     show_default=True,
     help="Time budget, training and evaluation together.",
 )

@@ -22,7 +22,7 @@ def status(loaded, name: str) -> str:
     "--catalog",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Event catalog (default: the repository's data_catalog.yaml; GEOVISION_CATALOG overrides).",
+    help="Event catalog (default: the one shipped in the package; GEOVISION_CATALOG overrides).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
 def command(catalog: str | None, as_json: bool) -> None:
@@ -38,7 +38,9 @@ def command(catalog: str | None, as_json: bool) -> None:
             "requires": spec.requires,
             "status": status(loaded, name),
             "title": spec.title,
+            "description": spec.description,
             "licence": spec.licence,
+            "attribution": spec.attribution,
         }
         for name, spec in ((n, loaded.event(n)) for n in loaded.names)
     ]

@@ -19,6 +19,7 @@ import click
 
 from geovision import __version__
 from geovision.errors import GeovisionError, output_write_error
+from geovision.io.cache import gdal_cache
 from geovision.progress import set_quiet
 
 # command name -> module under geovision.cli (module exposes ``command``)
@@ -78,6 +79,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     verbosity = verbose - quiet
     ctx.ensure_object(dict)
     ctx.obj["verbosity"] = verbosity
+    ctx.with_resource(gdal_cache())  # for the command's lifetime
     set_quiet(verbosity < 0)
     level = logging.WARNING - 10 * verbosity
     logging.basicConfig(

@@ -7,8 +7,20 @@ from pathlib import Path
 
 import click
 
+from geovision import defaults
 from geovision.cli.options import bands_option, grid_options, overwrite_option
 from geovision.types import RUNTIMES
+
+#: the flags that set a RunConfig field (applied when given on the command line; --config < flags < -o)
+FLAG_FIELDS = {
+    "model": ("--model", "segment.model"),
+    "runtime": ("--runtime", "segment.runtime"),
+    "device": ("--device", "segment.device"),
+    "scheduler": ("--scheduler", "segment.scheduler"),
+    "cell_px": ("--cell-px", "grid.cell_px"),
+    "theta": ("--theta", "grid.theta"),  # both features
+    "adapt_minutes": ("--adapt-minutes", "adapt.minutes"),
+}
 
 
 @click.command("run")
@@ -33,7 +45,7 @@ from geovision.types import RUNTIMES
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option(
     "--model",
-    default="default",
+    default=defaults.MODEL,
     show_default=True,
     help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).",
 )
@@ -68,7 +80,7 @@ from geovision.types import RUNTIMES
 @click.option(
     "--adapt-minutes",
     type=float,
-    default=10.0,
+    default=defaults.ADAPT_MINUTES,
     show_default=True,
     help="Time budget of the adapt stage (CPU minutes, training and scoring).",
 )
@@ -84,17 +96,19 @@ from geovision.types import RUNTIMES
     "config_file",
     type=click.Path(dir_okay=False),
     default=None,
-    help="YAML file of run options (the fields of RunOptions, e.g. `cell_px: 128`); flags given here win.",
+    help="YAML file of the run's configuration in sections (RunConfig: segment, grid, vectors, population, "
+    "roads, adapt; e.g. `grid: {cell_px: 128}`); flags given here win.",
 )
 @click.option(
     "-o",
     "--option",
     "overrides",
     multiple=True,
-    metavar="KEY=VALUE",
-    help="Set any run option, e.g. -o chip_px=256 -o theta_roads=0.2 (repeatable; wins over --config and flags).",
+    metavar="SECTION.KEY=VALUE",
+    help="Set any field of the configuration, e.g. -o segment.chip_px=256 -o grid.theta.roads=0.2 "
+    "(repeatable; wins over --config and flags).",
 )
-@click.option("--dry-run", is_flag=True, help="Print the resolved inputs and options as YAML, and stop.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved inputs and configuration as YAML, and stop.")
 @click.pass_context
 def command(
     ctx,
@@ -126,16 +140,16 @@ def command(
     dry_run,
 ) -> None:
     """Run every stage for EVENT (a name from data_catalog.yaml) or for --pre/--post; a rerun resumes."""
-    from dataclasses import asdict, replace
+    from dataclasses import replace
 
     from click.core import ParameterSource
 
     from geovision.catalog import load_catalog
     from geovision.errors import ConfigError
     from geovision.pipeline.events import EventInputs, materialise
-    from geovision.pipeline.options import RunOptions, resolve_options
     from geovision.pipeline.run import run_pipeline
     from geovision.report.summary import summary_figures, summary_lines
+    from geovision.runconfig import resolve_config
 
     if resume and overwrite:
         raise ConfigError(
@@ -147,6 +161,12 @@ def command(
             "give either an EVENT name or both --pre and --post",
             fix="e.g. `geovision run demo --out out/` or `geovision run --pre a.tif --post b.tif --out out/`",
         )
+    flags = {
+        flag: {field: ctx.params[param]}
+        for param, (flag, field) in FLAG_FIELDS.items()
+        if ctx.get_parameter_source(param) == ParameterSource.COMMANDLINE
+    }
+    config = resolve_config(config=config_file, flags=flags, overrides=overrides)  # before preparing the event
     out = Path(out_dir)
     if aoi is not None:
         from geovision.io.aoi import load_aoi
@@ -183,36 +203,17 @@ def command(
         inputs = replace(inputs, bands=bands)
     if event_date is not None:
         inputs = replace(inputs, event_date=event_date.date().isoformat())
-    flags = {
-        "model": model,
-        "runtime": runtime,
-        "device": device,
-        "scheduler": scheduler,
-        "cell_px": cell_px,
-        "theta_buildings": theta,
-        "theta_roads": theta,
-        "adapt_minutes": adapt_minutes,
-    }
-    given = {"theta": ("theta_buildings", "theta_roads")}
-    explicit = [
-        f"{field}={json.dumps(flags[field])}"
-        for param in ("model", "runtime", "device", "scheduler", "cell_px", "theta", "adapt_minutes")
-        if ctx.get_parameter_source(param) == ParameterSource.COMMANDLINE
-        for field in given.get(param, (param,))
-    ]
-    defaults = RunOptions(**flags) if config_file is None else RunOptions()
-    options = resolve_options(defaults, config=config_file, overrides=[*explicit, *overrides])
     if dry_run:
         import yaml
 
         resolved = {
             "inputs": json.loads(json.dumps(inputs.to_json(), default=str)),
             "out": str(out.resolve()),
-            "options": asdict(options),
+            "config": config.model_dump(mode="json"),
         }
         click.echo(yaml.safe_dump(resolved, sort_keys=False), nl=False)
         return
-    run = run_pipeline(inputs, out, options, overwrite=overwrite, echo=echo)
+    run = run_pipeline(inputs, out, config, overwrite=overwrite, echo=echo)
     record = run.record.document()
     figures = summary_figures(record, out)
     if as_json:

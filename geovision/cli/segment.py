@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from geovision import defaults
 from geovision.cli.options import bands_option, overwrite_option
 from geovision.types import RUNTIMES
 
@@ -21,18 +22,18 @@ from geovision.types import RUNTIMES
 @click.option(
     "--model",
     "model",
-    default="default",
+    default=defaults.MODEL,
     show_default=True,
     help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).",
 )
 @click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps.")
-@click.option("--chip-px", type=int, default=512, show_default=True)
-@click.option("--overlap-px", type=int, default=64, show_default=True)
+@click.option("--chip-px", type=int, default=defaults.CHIP_PX, show_default=True)
+@click.option("--overlap-px", type=int, default=defaults.OVERLAP_PX, show_default=True)
 @click.option(
     "--batch-windows",
     type=int,
-    default=0,
+    default=defaults.BATCH_WINDOWS,
     show_default=True,
     help="Windows per model batch (each gives pre + post); 0 = auto: 1 on CPU, 8 on GPU.",
 )

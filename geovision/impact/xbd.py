@@ -17,12 +17,12 @@ import numpy as np
 from affine import Affine
 from rasterio.crs import CRS
 
+from geovision.defaults import LOST_CLASSES
 from geovision.errors import AlignmentError, ConfigError, GeoreferenceError
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-LOST_CLASSES = ("destroyed", "major-damage")
 POST_SUFFIX = "_post_disaster.json"
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from geovision import defaults
 from geovision.errors import ConfigError
 from geovision.inference.predictor import ModelRef, predict_batch, runtime_for
 from geovision.inference.sources import SourceSpec
@@ -25,9 +26,9 @@ from geovision.progress import progress
 class SegmentOptions:
     """Tiling and batching of a segmentation run."""
 
-    chip_px: int = 512
-    overlap_px: int = 64
-    batch_windows: int = 0  # 0 = auto: 1 on CPU (pre + post make a batch of 2), 8 on GPU
+    chip_px: int = defaults.CHIP_PX
+    overlap_px: int = defaults.OVERLAP_PX
+    batch_windows: int = defaults.BATCH_WINDOWS  # 0 = auto: 1 on CPU (pre + post make a batch of 2), 8 on GPU
 
     def resolved(self, device: str = "auto") -> SegmentOptions:
         """These options with ``batch_windows`` 0 (auto) replaced by the best batch for ``device``.

@@ -32,6 +32,7 @@ from geovision.inference.predictor import (
 )
 from geovision.inference.sources import SceneSource, SourceSpec
 from geovision.inference.workstore import WorkStore
+from geovision.io.cache import gdal_cache
 from geovision.io.cog import MASK_COLORMAP
 from geovision.io.windows import plan_windows
 from geovision.models.bundle import GSD_TOLERANCE
@@ -104,6 +105,7 @@ def open_for_model(spec: SourceSpec, model: InferenceModel) -> tuple[SourceSpec,
     return spec, source
 
 
+@gdal_cache()
 def segment_scene(
     source_spec: SourceSpec,
     model_ref: ModelRef,

@@ -1,78 +1,25 @@
-"""Every input and option of a run, checked before the first stage runs (nothing is written on failure).
+"""Every input of a run, checked before the first stage runs (nothing is written on failure).
 
 One place for what would otherwise fail late (after an hour of segmentation) or, worse, not at
 all: missing or unreadable files, images with no valid pixel, a census without its population
-column or with no units, a ``--model`` that is not a bundle, and numeric options that are not
-finite or out of range.
+column or with no units, a ``--model`` that is not a bundle. The numbers of the configuration
+are checked by :class:`~geovision.runconfig.RunConfig` itself (finite, in range).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
 from pathlib import Path
 
-from geovision.errors import ConfigError, CorruptFileError, GeovisionError, ModelBundleError
+from geovision.errors import CorruptFileError, GeovisionError, ModelBundleError
 from geovision.io.paths import check_input_file, is_remote
 from geovision.io.validity import LOW_VALID_SHARE, valid_share
 from geovision.pipeline.events import EventInputs
+from geovision.runconfig import RunConfig
 
 log = logging.getLogger(__name__)
 
 MIN_SCENE_PX = 32  # the smallest grid side segmentation is run on (a model needs context around each pixel)
-
-
-@dataclass(frozen=True)
-class Range:
-    """A numeric option's allowed values: ``low`` < / <= value <= ``high``, always finite."""
-
-    low: float
-    high: float = math.inf
-    low_open: bool = False
-
-    def check(self, name: str, value: float) -> None:
-        number = float(value)
-        below = number <= self.low if self.low_open else number < self.low
-        if not math.isfinite(number) or below or number > self.high:
-            bound = f"{'>' if self.low_open else '>='} {self.low:g}" + (
-                f" and <= {self.high:g}" if math.isfinite(self.high) else ""
-            )
-            raise ConfigError(
-                f"option {name} is {value!r}: it must be a number {bound}", fix=f"give {name} a finite number {bound}"
-            )
-
-
-OPTION_RANGES = {
-    "cell_px": Range(1),
-    "theta_buildings": Range(0, low_open=True),
-    "theta_roads": Range(0, low_open=True),
-    "tau": Range(0, 1, low_open=True),
-    "chip_px": Range(64),
-    "overlap_px": Range(0),
-    "tolerance_px": Range(0),
-    "min_building_m2": Range(0),
-    "adapt_minutes": Range(0.5),
-}
-
-
-CLI_NAMES = {
-    "cell_px": "--cell-px",
-    "theta_buildings": "--theta",
-    "theta_roads": "--theta",
-    "adapt_minutes": "--adapt-minutes",
-}
-
-
-def check_options(options) -> None:
-    """Raise ConfigError for a numeric run option that is not finite or out of its range."""
-    for name, allowed in OPTION_RANGES.items():
-        allowed.check(CLI_NAMES.get(name, name), getattr(options, name))
-    if options.overlap_px * 2 >= options.chip_px:
-        raise ConfigError(
-            f"overlap_px {options.overlap_px} leaves nothing of {options.chip_px} px chips",
-            fix="use an overlap below half the chip size",
-        )
 
 
 def check_images(inputs: EventInputs) -> dict[str, float]:
@@ -132,24 +79,35 @@ def check_model(model: str) -> None:
         raise ModelBundleError(error.message, path=error.path or model, fix=error.fix) from error
 
 
-def check_run(inputs: EventInputs, options) -> dict[str, float]:
-    """Check every input file and option of a run; return the images' valid shares."""
+def check_census(inputs: EventInputs) -> None:
+    """Census polygons hold units and counts in ``census_pop_field``; a population raster opens."""
+    if inputs.census is None:
+        return
+    if inputs.census_kind == "raster":
+        from geovision.io.raster import open_raster
+
+        with open_raster(inputs.census, bands=[1]):  # georeference, nodata
+            return
+    from geovision.impact.population import read_census
+
+    read_census(Path(inputs.census), inputs.census_pop_field)
+
+
+def check_run(inputs: EventInputs, config: RunConfig) -> dict[str, float]:
+    """Check every input file of a run and its model; return the images' valid shares."""
     for path, kind in (
         (inputs.pre, "pre-event image"),
         (inputs.post, "post-event image"),
         (inputs.census, "census file"),
         (inputs.aoi, "AOI file"),
         (inputs.adapt_area, "adapt area"),
+        (config.roads.lines, "road lines file (roads.lines)"),
         *((path, "adapt label file") for path in inputs.adapt_labels),
     ):
         if path is not None:
             check_input_file(path, kind=kind)
-    check_options(options)
-    check_model(options.model)
-    if inputs.census is not None:
-        from geovision.impact.population import read_census
-
-        read_census(Path(inputs.census), inputs.census_pop_field)  # units, and counts in the column
+    check_model(config.segment.model)
+    check_census(inputs)
     shares = check_images(inputs)
     check_pair(inputs)
     return shares

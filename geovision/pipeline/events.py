@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from geovision.catalog import EventSpec, LoadedCatalog, SourceSpec, load_catalog
+from geovision.defaults import LOST_CLASSES
 from geovision.errors import ConfigError, MissingFileError
 from geovision.io.atomic import atomic_output
 from geovision.io.paths import cache_root
@@ -28,13 +30,16 @@ class EventInputs:
     post: Path
     census: Path | None = None
     census_pop_field: str = "pop"
+    census_kind: str = "polygons"  # polygons (units with counts in census_pop_field) or raster (persons per cell)
+    census_licence: str = ""
     truth_buildings: Path | None = None
     truth_affected_area: Path | None = None
     truth_roads: Path | None = None
     truth_masks: Path | None = None  # folder with buildings_pre.tif, buildings_post.tif (roads_* optional)
-    damage_field: str = "damage"
-    lost_classes: tuple[str, ...] = ("destroyed", "major-damage")
+    damage_field: str = "damage"  # of truth_buildings: with lost_classes, the reference masks without truth_masks
+    lost_classes: tuple[str, ...] = LOST_CLASSES
     licence: str = ""
+    attribution: str = ""  # credit owed to the data's authors (report, STAC)
     aoi: Path | None = None  # polygon vector file: the run covers only this area
     event_date: str | None = None  # ISO date of the event (STAC datetime of the run's outputs)
     bands: tuple[int, ...] | None = None  # 1-based bands of both images, in the model's order
@@ -86,7 +91,7 @@ def materialise(name: str, catalog: LoadedCatalog | None = None, *, cache: Path 
     }
     if spec.kind == "xbd":
         dates = xbd_capture_dates(catalog.resolve(spec.xbd.labels_dir), spec.xbd.disaster, spec.xbd.tiles[0])
-    return replace(inputs, event_date=spec.date, title=spec.title, **dates)
+    return replace(inputs, event_date=spec.date, title=spec.title, attribution=spec.attribution, **dates)
 
 
 def xbd_capture_dates(labels: Path, disaster: str, tile: str) -> dict[str, str | None]:
@@ -139,18 +144,20 @@ def _files(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> 
         path = catalog.resolve(source.path)
         return _with_crs(path, source.crs, folder / f"{date}.vrt") if source.crs else path
 
-    truth = spec.truth
+    truth, census = spec.truth, spec.census
     bands, scaling = _pair_settings(name, spec, catalog)
     return EventInputs(
         name=name,
         pre=where(spec.pre, "pre"),
         post=where(spec.post, "post"),
-        census=catalog.resolve(spec.census.path) if spec.census else None,
-        census_pop_field=spec.census.pop_field if spec.census else "pop",
+        census=catalog.resolve(census.path) if census else None,
+        census_pop_field=census.pop_field if census else "pop",
+        census_kind=census.kind if census else "polygons",
+        census_licence=census.licence if census else "",
         truth_buildings=catalog.resolve(truth.buildings) if truth and truth.buildings else None,
         truth_affected_area=catalog.resolve(truth.affected_area) if truth and truth.affected_area else None,
         damage_field=truth.damage_field if truth else "damage",
-        lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"),
+        lost_classes=tuple(truth.lost_classes) if truth else LOST_CLASSES,
         licence=spec.licence,
         bands=bands,
         scaling=scaling,
@@ -203,36 +210,46 @@ def _xbd(name: str, spec: EventSpec, catalog: LoadedCatalog, folder: Path) -> Ev
             path=images,
             fix="put the shared data folder beside the repository (../shared/data)",
         )
-    truth = spec.truth
+    lost = tuple(spec.truth.lost_classes) if spec.truth else LOST_CLASSES
     inputs = EventInputs(
         name=name,
         pre=folder / "pre.tif",
         post=folder / "post.tif",
         truth_buildings=folder / "truth_buildings.gpkg",
         truth_masks=folder,
-        damage_field=truth.damage_field if truth else "subtype",
-        lost_classes=tuple(truth.lost_classes) if truth else ("destroyed", "major-damage"),
+        damage_field="subtype",
+        lost_classes=lost,
         licence=spec.licence,
     )
     if (folder / "ready.json").exists():
         return inputs
     with atomic_output(folder, overwrite=True) as tmp:
         tmp.mkdir(parents=True)
-        build_xbd_strip(images, labels, xbd.disaster, xbd.tiles, tmp)
+        build_xbd_strip(images, labels, xbd.disaster, xbd.tiles, tmp, lost_classes=lost)
         (tmp / "ready.json").write_text(json.dumps({"event": name, "tiles": xbd.tiles}))
     return inputs
 
 
-def build_xbd_strip(images: Path, labels: Path, disaster: str, tiles: list[str], out: Path) -> None:
+def build_xbd_strip(
+    images: Path,
+    labels: Path,
+    disaster: str,
+    tiles: list[str],
+    out: Path,
+    *,
+    lost_classes: Sequence[str] = LOST_CLASSES,
+) -> None:
     """Write the xBD tiles mosaicked on one grid (:func:`geovision.impact.xbd.xbd_mosaic`) under ``out``:
-    ``pre.tif``/``post.tif`` strips, ``truth_buildings.gpkg`` and ``buildings_pre.tif``/``buildings_post.tif``."""
+    ``pre.tif``/``post.tif`` strips, ``truth_buildings.gpkg`` and ``buildings_pre.tif``/``buildings_post.tif``
+    (a building of a ``lost_classes`` subtype is missing from the post mask)."""
     import rasterio
 
     from geovision.impact.xbd import xbd_mosaic
     from geovision.io.cog import write_cog
     from geovision.io.vectors import write_vectors
 
-    mosaic = xbd_mosaic([labels / f"{disaster}_{tile}_post_disaster.json" for tile in tiles], images=images)
+    labels_of = [labels / f"{disaster}_{tile}_post_disaster.json" for tile in tiles]
+    mosaic = xbd_mosaic(labels_of, images=images, lost_classes=lost_classes)
     tiling = {"driver": "GTiff", "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate"}
     for date, image in (("pre", mosaic.pre_image), ("post", mosaic.post_image)):
         assert image is not None  # an image folder was given

@@ -4,7 +4,7 @@
 folder's lock, then executes the declared stages of :mod:`geovision.pipeline.stages` in order.
 Each stage writes into its own sub-folder and records itself in ``run.json``
 (:class:`~geovision.runrecord.RunRecord`). A rerun resumes: a stage whose key (its declared input
-contents, options and upstream keys) is unchanged and whose outputs are present is not run again.
+contents, RunConfig fields and upstream keys) is unchanged and whose outputs are present is not run again.
 """
 
 from __future__ import annotations
@@ -16,31 +16,33 @@ from pathlib import Path
 
 from geovision.errors import OutputExistsError, writing_to
 from geovision.io.atomic import remove_stale_temps
+from geovision.io.cache import gdal_cache
 from geovision.pipeline import stages
 from geovision.pipeline.checks import check_run
 from geovision.pipeline.events import EventInputs
-from geovision.pipeline.options import RunOptions
 from geovision.pipeline.stage import LOCK_NAME, PREVIOUS_RECORD, Run
+from geovision.runconfig import RunConfig
 from geovision.runrecord import StageRecord
 
-__all__ = ["PREVIOUS_RECORD", "Run", "RunOptions", "StageRecord", "output_lock", "run_pipeline"]
+__all__ = ["PREVIOUS_RECORD", "Run", "RunConfig", "StageRecord", "output_lock", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
 
+@gdal_cache()
 def run_pipeline(
     inputs: EventInputs,
     out_dir: str | Path,
-    options: RunOptions | None = None,
+    config: RunConfig | None = None,
     *,
     overwrite: bool = False,
     echo: Callable[[str], None] = print,
 ) -> Run:
-    """Run every stage for ``inputs`` into ``out_dir`` (see module docstring)."""
-    options = options or RunOptions()
-    shares = check_run(inputs, options)  # before anything is written
+    """Run every stage for ``inputs`` into ``out_dir`` (see module docstring), GDAL's cache capped."""
+    config = config or RunConfig()
+    shares = check_run(inputs, config)  # before anything is written
     with output_lock(Path(out_dir)):
-        run = Run(inputs, Path(out_dir), options, overwrite=overwrite)
+        run = Run(inputs, Path(out_dir), config, overwrite=overwrite)
         run.valid_shares = {date: round(share, 4) for date, share in shares.items()}
         for stage in stages.STAGES:
             echo(f"stage {stage.name} started")

@@ -1,8 +1,9 @@
 """A declared stage of ``geovision run``, and the run folder its stages share.
 
 A :class:`Stage` declares what its result depends on: the content of its input files (and the
-model by ``weights_sha256``), the :class:`RunOptions` fields it reads and the upstream stages
-whose outputs it reads. Its cache key is computed from exactly those, so a rerun recomputes a
+model by ``weights_sha256``), the dotted :class:`~geovision.runconfig.RunConfig` fields it reads
+(``"grid.cell_px"``) and the upstream stages whose outputs it reads. Its cache key is computed from
+exactly those (and :data:`KEY_FORMAT`), so a rerun recomputes a
 stage only when one of them changed. Stages read upstream outputs by name from the typed record
 (``run.record.output("segment", "valid")``), never by rebuilding file names.
 """
@@ -16,7 +17,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,16 @@ from geovision.errors import CorruptFileError, OutputExistsError
 from geovision.io.atomic import TEMP_NAME
 from geovision.io.hashing import file_sha256
 from geovision.pipeline.events import EventInputs
-from geovision.pipeline.options import RunOptions
+from geovision.runconfig import RunConfig
 from geovision.runrecord import RECORD_NAME, RunRecord, StageRecord
 
 log = logging.getLogger(__name__)
 
 PREVIOUS_RECORD = "run.previous.json"  # the last finished run's record, while a rerun is under way or failed
 LOCK_NAME = ".geovision.lock"
+#: part of every key: bumped when what keys are made of changes (2: dotted RunConfig fields), so a
+#: folder of an earlier version reruns its stages instead of resuming them
+KEY_FORMAT = 2
 
 
 def no_inputs(run: Run) -> dict[str, Any]:
@@ -45,15 +49,21 @@ class Stage:
     name: str
     body: Callable[[Run, StageRecord], None]
     inputs: Callable[[Run], dict[str, Any]] = no_inputs  # content keys of input files, models, input fields
-    options: tuple[str, ...] = ()  # the RunOptions fields the stage reads
+    config: tuple[str, ...] = ()  # the dotted RunConfig fields the stage reads, e.g. "grid.cell_px"
     upstream: tuple[str, ...] = ()  # the stages whose outputs it reads
     doc: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.config) - set(RunConfig.fields()))
+        if unknown:
+            raise ValueError(f"stage {self.name} declares {', '.join(unknown)}, not fields of RunConfig")
 
     def depends(self, run: Run) -> dict[str, Any]:
         """Everything the stage's result depends on (the material of its key)."""
         return {
+            "format": KEY_FORMAT,
             "inputs": self.inputs(run),
-            "options": {name: getattr(run.options, name) for name in self.options},
+            "config": {name: run.config.value(name) for name in self.config},
             "upstream": {name: run.record.stage(name).key for name in self.upstream},
         }
 
@@ -69,8 +79,8 @@ class Stage:
 class Run:
     """One run folder: its typed record, and the stages executed into it."""
 
-    def __init__(self, inputs: EventInputs, out_dir: Path, options: RunOptions, *, overwrite: bool = False):
-        self.inputs, self.out, self.options = inputs, Path(os.path.abspath(out_dir)), options
+    def __init__(self, inputs: EventInputs, out_dir: Path, config: RunConfig, *, overwrite: bool = False):
+        self.inputs, self.out, self.config = inputs, Path(os.path.abspath(out_dir)), config
         files = {"pre": inputs.pre, "post": inputs.post, "census": inputs.census, "aoi": inputs.aoi}
         self.hashes = {name: file_sha256(path) for name, path in files.items() if path and Path(path).exists()}
         record_path = self.out / RECORD_NAME
@@ -89,7 +99,7 @@ class Run:
             geovision=__version__,
             python=platform.python_version(),
             inputs={**inputs.to_json(), "sha256": self.hashes},
-            options=asdict(options),
+            config=config,
             versions=_versions(),
         )
         self.valid_shares: dict[str, float] = {}  # share of each image holding data (checks.check_images)
@@ -163,7 +173,7 @@ def read_previous_record(out: Path) -> RunRecord:
 def refuse_other_run(previous: RunRecord, inputs: EventInputs, hashes: dict[str, str], out: Path) -> None:
     """Raise unless ``out`` holds a run of the same event and, once finished, of the same images.
 
-    The images are what a run is of; a changed AOI, census or option recomputes what it affects.
+    The images are what a run is of; a changed AOI, census or setting recomputes what it affects.
     An unfinished (killed) run may be resumed with replaced images: the changed stages start again.
     """
     old = previous.inputs

@@ -1,6 +1,6 @@
 """The declared stages of ``geovision run``, in order (:class:`~geovision.pipeline.stage.Stage`).
 
-Each declares the input contents, options and upstream stages its result depends on; the
+Each declares the input contents, RunConfig fields and upstream stages its result depends on; the
 runner keys it by exactly those. A stage that cannot run (no model bundle, no census, no ground
 truth) is recorded as ``skipped`` with the reason; nothing is made up in its place. Stages read
 upstream outputs by name from the record (``run.record.output("segment", "valid")``).
@@ -12,13 +12,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from geovision.errors import GeovisionError, ModelBundleError
+from geovision.errors import ModelBundleError
+from geovision.pipeline.keys import DATES, file_key, model_key
+from geovision.pipeline.reference_stage import reference
 from geovision.pipeline.report_stage import report
 from geovision.pipeline.stage import Run, Stage
 from geovision.runrecord import StageRecord
-
-TASKS = ("buildings", "roads")
-DATES = ("pre", "post")
 
 
 def segment_source(run: Run):
@@ -35,35 +34,6 @@ def segment_source(run: Run):
     )
 
 
-def model_key(bundle: Path | None) -> str | None:
-    """What identifies a bundle's weights: their SHA-256 (a bundle retrained in place is a new model), else its path."""
-    if bundle is None:
-        return None
-    from geovision.models.bundle import read_meta
-
-    try:
-        return read_meta(bundle).weights_sha256 or str(bundle)
-    except (GeovisionError, OSError, ValueError):  # an unreadable bundle fails in the stage, with its own error
-        return str(bundle)
-
-
-def file_key(path: Path | None) -> str | None:
-    """A file's content hash (None when there is no such file)."""
-    from geovision.io.hashing import file_sha256
-
-    return file_sha256(path) if path is not None and Path(path).is_file() else None
-
-
-def truth_key(folder: Path | None) -> dict[str, str] | None:
-    """Content hashes of the ground-truth masks of an event (not their folder's path)."""
-    from geovision.io.hashing import file_sha256
-
-    if folder is None or not Path(folder).is_dir():
-        return None
-    names = (f"{task}_{date}.tif" for task in TASKS for date in ("pre", "post"))
-    return {name: file_sha256(Path(folder) / name) for name in names if (Path(folder) / name).is_file()}
-
-
 def upstream_masks(run: Run, task: str) -> dict[str, Path] | None:
     """The segment stage's pre/post masks of ``task`` by date (None when that stage did not make them)."""
     segment = run.record.stage("segment")
@@ -71,6 +41,12 @@ def upstream_masks(run: Run, task: str) -> dict[str, Path] | None:
         return None
     masks = {date: segment.output(f"{task}_{date}_mask") for date in DATES}
     return masks if all(path.exists() for path in masks.values()) else None
+
+
+def requested_model(run: Run) -> str | None:
+    """``segment.model`` as :func:`~geovision.models.registry.resolve_bundle` takes it (None: the shipped default)."""
+    model = run.config.segment.model
+    return None if model == "default" else model
 
 
 def segment_bundle(run: Run) -> tuple[Path | None, str]:
@@ -81,7 +57,7 @@ def segment_bundle(run: Run) -> tuple[Path | None, str]:
     if adapted.done:
         return adapted.output("bundle"), ""
     try:
-        return resolve_bundle(None if run.options.model == "default" else run.options.model), ""
+        return resolve_bundle(requested_model(run)), ""
     except ModelBundleError as error:
         return None, f"no model bundle: {error.fix or error.message}"
 
@@ -99,65 +75,6 @@ def _inputs(run: Run, record: StageRecord) -> None:
 inputs = Stage("inputs", _inputs, inputs=lambda run: {"hashes": run.hashes}, doc="Record the inputs (paths, hashes).")
 
 
-def _reference_inputs(run: Run) -> dict[str, Any]:
-    keys: dict[str, Any] = {
-        "truth": truth_key(run.inputs.truth_masks),
-        "area": file_key(run.inputs.truth_affected_area),
-    }
-    if run.inputs.aoi:  # the truth masks are cut to the pair's grid within the AOI
-        keys.update(aoi=run.hashes.get("aoi"), pre=run.hashes.get("pre"), post=run.hashes.get("post"))
-    return keys
-
-
-def _reference(run: Run, record: StageRecord) -> None:
-    """DII of the ground-truth masks (when the event has them): the reference the predictions are scored on.
-
-    With an AOI, the truth masks are first put on the segment stage's grid (the AOI's bounding
-    box within the pre/post overlap), nodata outside the AOI's polygons.
-    """
-    folder, truth, aoi = run.inputs.truth_masks, run.inputs.truth_affected_area, run.inputs.aoi
-    if folder is None or not (Path(folder) / "buildings_pre.tif").exists():
-        record.status, record.reason = "skipped", "the event has no ground-truth masks"
-        return
-    from geovision.impact.workflow import impact_stage
-
-    masks = [Path(folder) / "buildings_pre.tif", Path(folder) / "buildings_post.tif"]
-    if aoi:
-        from geovision.io.align import align_pair, warp_to_grid
-        from geovision.io.bands import RGB
-
-        # only the grid is used: any band choice that fits both dates (e.g. a pan pre, a 4-band post) will do
-        with align_pair(run.inputs.pre, run.inputs.post, aoi=aoi, bands=run.inputs.bands, model_bands=RGB) as pair:
-            masks = [
-                warp_to_grid(
-                    mask, pair.grid, run.out / "reference" / f"truth_{mask.name}", aoi=pair.aoi, overwrite=True
-                )
-                for mask in masks
-            ]
-    result = impact_stage(
-        masks[0],
-        masks[1],
-        run.out / "reference",
-        kind="buildings",
-        cell_px=run.options.cell_px,
-        tau=0.5,
-        theta=run.options.theta_buildings,
-        truth=truth if truth and Path(truth).exists() else None,
-        overwrite=True,
-    )
-    record.outputs = {name: str(path) for name, path in result.paths.items()}
-    record.figures = result.summary
-
-
-reference = Stage(
-    "reference",
-    _reference,
-    inputs=_reference_inputs,
-    options=("cell_px", "theta_buildings"),
-    doc=_reference.__doc__ or "",
-)
-
-
 def _adapt_inputs(run: Run) -> dict[str, Any]:
     from geovision.models.registry import resolve_bundle
 
@@ -165,9 +82,9 @@ def _adapt_inputs(run: Run) -> dict[str, Any]:
     if not labels:
         return {}
     try:
-        base = model_key(resolve_bundle(None if run.options.model == "default" else run.options.model))
+        base = model_key(resolve_bundle(requested_model(run)))
     except ModelBundleError:
-        base = run.options.model
+        base = run.config.segment.model
     return {
         "pre": run.hashes.get("pre"),
         "model": base,
@@ -189,16 +106,16 @@ def _adapt(run: Run, record: StageRecord) -> None:
         [str(run.inputs.pre)],
         [str(p) for p in labels],
         run.out / "model",
-        model=run.options.model,
+        model=run.config.segment.model,
         area=str(area) if area else None,
         overwrite=True,
-        options=AdaptOptions(minutes=run.options.adapt_minutes),
+        options=AdaptOptions(minutes=run.config.adapt.minutes),
     )
     record.outputs = {"bundle": str(result.out), "card": str(result.out / "MODEL_CARD.md")}
     record.figures = {"adapted": result.adapted, "before": result.base, "after": result.after, "steps": result.steps}
 
 
-adapt = Stage("adapt", _adapt, inputs=_adapt_inputs, options=("adapt_minutes",), doc=_adapt.__doc__ or "")
+adapt = Stage("adapt", _adapt, inputs=_adapt_inputs, config=("adapt.minutes",), doc=_adapt.__doc__ or "")
 
 
 def _segment_inputs(run: Run) -> dict[str, Any]:
@@ -225,7 +142,7 @@ def _segment(run: Run, record: StageRecord) -> None:
     from geovision.inference.engine import SegmentOptions, segment_scene
     from geovision.inference.predictor import bundle_ref
 
-    options, out = run.options, run.out / "masks"
+    options, out = run.config.segment, run.out / "masks"
     resume = (out / ".work" / "plan.json").exists()
     result = segment_scene(
         segment_source(run),
@@ -256,7 +173,7 @@ segment = Stage(
     "segment",
     _segment,
     inputs=_segment_inputs,
-    options=("chip_px", "overlap_px", "runtime"),
+    config=("segment.chip_px", "segment.overlap_px", "segment.runtime"),
     upstream=("adapt",),
     doc=_segment.__doc__ or "",
 )
@@ -274,27 +191,48 @@ def _vectorize(run: Run, record: StageRecord) -> None:
         f"{task}_{date}": paths[date] for task, paths in (("buildings", buildings), ("roads", roads)) for date in DATES
     }
     record.outputs, record.figures = building_and_road_vectors(
-        masks, run.out / "vectors", tau=run.options.tau, min_area_m2=run.options.min_building_m2
+        masks, run.out / "vectors", tau=run.config.grid.tau, min_area_m2=run.config.vectors.min_building_m2
     )
 
 
 vectorize = Stage(
-    "vectorize", _vectorize, options=("min_building_m2", "tau"), upstream=("segment",), doc=_vectorize.__doc__ or ""
+    "vectorize",
+    _vectorize,
+    config=("vectors.min_building_m2", "grid.tau"),
+    upstream=("segment",),
+    doc=_vectorize.__doc__ or "",
 )
 
 
 def _impact_inputs(kind: str):
     def keys(run: Run) -> dict[str, Any]:
-        if kind != "buildings":
-            return {}
+        if kind == "roads":
+            return {"lines": file_key(run.config.roads.lines)}
         census = run.inputs.census is not None
         return {
             "truth": file_key(run.inputs.truth_affected_area),
             "census": run.hashes.get("census"),
+            "census_kind": run.inputs.census_kind if census else None,
             "pop_field": run.inputs.census_pop_field if census else None,
         }
 
     return keys
+
+
+def building_arguments(run: Run) -> dict[str, Any]:
+    """What :func:`~geovision.impact.workflow.impact_stage` takes for buildings besides the grid: the
+    truly affected area, and the census (polygons with ``pop_field``, or a population raster)."""
+    truth = run.inputs.truth_affected_area
+    arguments: dict[str, Any] = {"truth": truth if truth and Path(truth).exists() else None}
+    census, population = run.inputs.census, run.config.population
+    if census is None:
+        return arguments
+    if run.inputs.census_kind == "raster":
+        arguments["pop_raster"] = census
+    else:
+        arguments.update(census=census, pop_field=run.inputs.census_pop_field)
+    interval = None if population.interval == "none" else population.interval
+    return arguments | {"weighting": population.weighting, "interval": interval}
 
 
 def _impact(kind: str):
@@ -305,23 +243,20 @@ def _impact(kind: str):
             return
         from geovision.impact.workflow import impact_stage
 
-        truth = run.inputs.truth_affected_area if kind == "buildings" else None
-        census = run.inputs.census if kind == "buildings" and run.inputs.census else None
+        grid = run.config.grid
+        extra = building_arguments(run) if kind == "buildings" else {"road_lines": run.config.roads.lines}
         result = impact_stage(
             masks["pre"],
             masks["post"],
             run.out / "impact",
             kind=kind,
             valid=run.record.output("segment", "valid"),
-            cell_px=run.options.cell_px,
-            tau=run.options.tau,
-            theta=run.options.theta_buildings if kind == "buildings" else run.options.theta_roads,
-            tolerance_px=run.options.tolerance_px,
-            truth=truth if truth and Path(truth).exists() else None,
-            census=census,
-            pop_field=run.inputs.census_pop_field,
-            interval="model" if census is not None else None,
+            cell_px=grid.cell_px,
+            tau=grid.tau,
+            theta=getattr(grid.theta, kind),
+            tolerance_px=grid.tolerance_px,
             overwrite=True,
+            **extra,
         )
         record.outputs = {name: str(path) for name, path in result.paths.items()}
         record.figures = result.summary
@@ -329,18 +264,20 @@ def _impact(kind: str):
     return body
 
 
+GRID = ("grid.cell_px", "grid.tau", "grid.tolerance_px")
 impact_buildings = Stage(
     "impact_buildings",
     _impact("buildings"),
     inputs=_impact_inputs("buildings"),
-    options=("cell_px", "tau", "theta_buildings", "tolerance_px"),
+    config=(*GRID, "grid.theta.buildings", "population.weighting", "population.interval"),
     upstream=("segment",),
     doc="DII grid of buildings, with affected population when a census is given.",
 )
 impact_roads = Stage(
     "impact_roads",
     _impact("roads"),
-    options=("cell_px", "tau", "theta_roads", "tolerance_px"),
+    inputs=_impact_inputs("roads"),
+    config=(*GRID, "grid.theta.roads"),  # roads.lines: keyed by the file's content (inputs)
     upstream=("segment",),
     doc="DII grid of roads and the damaged road lines.",
 )

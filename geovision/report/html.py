@@ -20,7 +20,6 @@ import numpy as np
 import rasterio
 import shapely
 
-from geovision import defaults
 from geovision.io.atomic import atomic_output
 from geovision.report import package
 from geovision.report.figures import Figure, count, format_size, headline_figures
@@ -28,6 +27,7 @@ from geovision.report.plots import dii_histogram_png
 from geovision.report.quicklook import encode_image, quicklook_shape, read_quicklook
 from geovision.report.styles import DII_HTML_COLOURS, dii_breaks
 from geovision.report.summary import cell_size_m
+from geovision.runconfig import recorded_config
 
 REPORT_NAME = "report.html"
 MAX_FEATURES = 5000  # per overlay layer; beyond that the page says how many were left out
@@ -289,7 +289,8 @@ def render_report(
     """Write ``report.html`` into the run folder and return its path."""
     run_dir = Path(run_dir)
     inputs = record.get("inputs", {})
-    theta = float(record.get("options", {}).get("theta_buildings", defaults.THETA))
+    config = recorded_config(record)
+    theta = config.grid.theta.buildings
     layers = package.collect_layers(record) if layers is None else layers
     page = PageGeometry(inputs["pre"], max_px)
     figures: list[Figure] = headline_figures(record)
@@ -299,6 +300,8 @@ def render_report(
     context = {
         "name": inputs.get("name", run_dir.name),
         "licence": inputs.get("licence", ""),
+        "attribution": inputs.get("attribution", ""),
+        "census_licence": inputs.get("census_licence", ""),
         "title": inputs.get("title", ""),
         "event_date": inputs.get("event_date"),
         "pre_date": _day(inputs.get("pre_date")),
@@ -306,13 +309,12 @@ def render_report(
         "place": _place(page.centre),
         "cell_m": cell_m,
         "theta": theta,
-        "cell_px": record.get("options", {}).get("cell_px"),
+        "cell_px": config.grid.cell_px,
         "interval_level": _interval_level(record),
         "scale_bar": page.scale_bar(),
         "north_up": page.north_up,
         "checks": [f for f in figures if f.available and not f.headline],
         "version": record.get("geovision", ""),
-        "options": record.get("options", {}),
         "width": page.width,
         "height": page.height,
         "before": quicklook_uri(inputs["pre"], max_px),

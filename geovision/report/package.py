@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from geovision import defaults
 from geovision.io.atomic import atomic_output
 from geovision.io.vectors import GPKG_OPTIONS, read_vectors, write_vectors
 from geovision.report import styles
+from geovision.runconfig import recorded_config
 
 GPKG_NAME = "geovision.gpkg"
 GIS_DIR = "gis"
@@ -45,7 +45,7 @@ def stage_output(record: dict[str, Any], stage: str, name: str) -> Path | None:
 
 
 def _theta(record: dict[str, Any], kind: str = "buildings") -> float:
-    return float(record.get("options", {}).get(f"theta_{kind}", defaults.THETA))
+    return float(getattr(recorded_config(record).grid.theta, kind))
 
 
 def _grid_layer(record: dict[str, Any]) -> gpd.GeoDataFrame | None:
@@ -67,9 +67,10 @@ def _grid_layer(record: dict[str, Any]) -> gpd.GeoDataFrame | None:
 def _admin_layer(record: dict[str, Any]) -> gpd.GeoDataFrame | None:
     """Census units (row order = the ``zone`` ids of the affected-population table) with its columns."""
     table = stage_output(record, "impact_buildings", "affected_by_unit")
-    census = record.get("inputs", {}).get("census")
-    if table is None or not census or not Path(census).exists():
-        return None
+    inputs = record.get("inputs", {})
+    census = inputs.get("census")
+    if table is None or not census or not Path(census).exists() or inputs.get("census_kind") == "raster":
+        return None  # a population raster's zones are its cells: no units to show
     units = read_vectors(census).reset_index(drop=True)
     affected = pd.read_csv(table).set_index("zone")
     joined = units.join(affected.add_prefix("affected_"), how="left")

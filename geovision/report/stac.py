@@ -272,12 +272,19 @@ def build_catalog(
     item.make_asset_hrefs_relative()
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
     licence = Path(item.get_self_href()).parent / LICENCE_FILE
-    licence.write_text(
-        f"Licence of the inputs of this run: {inputs.get('licence') or 'not stated'}\n"
-        "The derived outputs follow the licence of the imagery they were made from.\n",
-        encoding="utf-8",
-    )
+    licence.write_text(licence_text(inputs), encoding="utf-8")
     return stac_dir / "catalog.json"
+
+
+def licence_text(inputs: dict[str, Any]) -> str:
+    """``licence.txt``: the inputs' licence, the credit owed (catalog ``attribution``) and the census licence."""
+    lines = [f"Licence of the inputs of this run: {inputs.get('licence') or 'not stated'}"]
+    if inputs.get("attribution"):
+        lines.append(f"Credit: {inputs['attribution']}")
+    if inputs.get("census_licence"):
+        lines.append(f"Licence of the census: {inputs['census_licence']}")
+    lines.append("The derived outputs follow the licence of the imagery they were made from.")
+    return "\n".join(lines) + "\n"
 
 
 def raster_bands(path: Path) -> list[dict[str, Any]]:

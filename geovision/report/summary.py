@@ -9,6 +9,7 @@ from typing import Any
 from geovision.io.validity import LOW_VALID_SHARE
 from geovision.report.figures import count, format_number, lookup
 from geovision.report.package import GPKG_NAME
+from geovision.runconfig import recorded_config
 
 
 def cell_size_m(record: dict[str, Any], stage: str = "impact_buildings") -> float | None:
@@ -40,7 +41,7 @@ def summary_figures(record: dict[str, Any], run_dir: str | os.PathLike[str]) -> 
         "cells_defined": lookup(record, "impact_buildings.cells_defined"),
         "cell_m": cell_size_m(record),
         "cell_px": lookup(record, "impact_buildings.cell_px"),
-        "theta": record.get("options", {}).get("theta_buildings"),
+        "theta": recorded_config(record).grid.theta.buildings,
         "grid_f1": lookup(record, "evaluate.f1"),
         "valid_share": lookup(record, "inputs.valid_share") or {},
         "report_html": str(report) if report.exists() else None,

@@ -1,4 +1,4 @@
-"""`geovision run --config FILE -o key=value --dry-run` (issue 15.3) and `--help` without torch."""
+"""`geovision run --config FILE -o section.key=value --dry-run` (issue 15.3) and `--help` without torch."""
 
 from __future__ import annotations
 
@@ -21,32 +21,56 @@ def dry_run(tmp_path, *args: str) -> dict:
 
 def test_config_file_then_flags_then_overrides(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text("cell_px: 128\ntheta_buildings: 0.3\nchip_px: 256\n")
-    options = dry_run(tmp_path, "--config", str(config), "--theta", "0.25", "-o", "chip_px=384")["options"]
-    assert options["cell_px"] == 128  # from the file
-    assert options["theta_buildings"] == options["theta_roads"] == 0.25  # the flag wins over the file
-    assert options["chip_px"] == 384  # -o wins over both
-    assert dry_run(tmp_path)["options"]["cell_px"] == 256  # the defaults, in one place (RunOptions)
+    config.write_text("grid: {cell_px: 128, theta: {buildings: 0.3}}\nsegment: {chip_px: 256}\n")
+    args = ["--config", str(config), "--theta", "0.25", "-o", "segment.chip_px=384", "-o", "grid.theta.roads=0.2"]
+    resolved = dry_run(tmp_path, *args)["config"]
+    assert resolved["grid"]["cell_px"] == 128  # from the file
+    assert resolved["grid"]["theta"] == {"buildings": 0.25, "roads": 0.2}  # the flag wins over the file, -o over both
+    assert resolved["segment"]["chip_px"] == 384  # -o wins over the file
+    defaults = dry_run(tmp_path)["config"]
+    assert defaults["grid"]["cell_px"] == 256 and defaults["vectors"]["min_building_m2"] == 10.0  # geovision.defaults
+    assert set(defaults) == {"segment", "grid", "vectors", "population", "roads", "adapt"}
+
+
+def test_every_run_flag_maps_onto_a_section(tmp_path):
+    args = ["--model", "unet", "--runtime", "fp32", "--device", "cpu", "--scheduler", "local", "--cell-px", "64"]
+    resolved = dry_run(tmp_path, *args, "--theta", "0.3", "--adapt-minutes", "2")["config"]
+    assert resolved["segment"] == {
+        "model": "unet",
+        "runtime": "fp32",
+        "device": "cpu",
+        "chip_px": 512,
+        "overlap_px": 64,
+        "batch_windows": 0,
+        "scheduler": "local",
+    }
+    assert resolved["grid"]["cell_px"] == 64 and resolved["grid"]["theta"] == {"buildings": 0.3, "roads": 0.3}
+    assert resolved["adapt"]["minutes"] == 2.0
 
 
 @pytest.mark.parametrize(
-    ("args", "needle"),
+    ("args", "needles"),
     [
-        (["-o", "cell_px=many"], "cell_px"),
-        (["-o", "no_such_option=1"], "no_such_option"),
-        (["-o", "cell_px"], "key=value"),
+        (["-o", "grid.cell_px=many"], ["-o grid.cell_px=many", "grid.cell_px"]),
+        (["-o", "grid.no_such_option=1"], ["grid.no_such_option"]),
+        (["-o", "cell_px=128"], ["cell_px is now grid.cell_px"]),  # the flat names of earlier versions
+        (["-o", "grid.cell_px"], ["key=value"]),
+        (["-o", "grid.tau=2"], ["grid.tau", "less than or equal to 1"]),
+        (["-o", "segment.overlap_px=256"], ["overlap_px 256 leaves nothing"]),
+        (["--theta", "nan"], ["--theta", "grid.theta.buildings", "finite"]),
     ],
 )
-def test_a_bad_option_is_one_line_exit_2(tmp_path, args, needle):
+def test_a_bad_setting_is_one_line_exit_2(tmp_path, args, needles):
     result = CliRunner().invoke(cli, ["run", "demo", "--out", str(tmp_path / "out"), "--dry-run", *args])
-    assert result.exit_code == 2 and needle in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and all(needle in result.output for needle in needles)
 
 
 def test_a_config_file_with_unknown_keys_names_the_file(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text("cell_size: 128\n")
+    config.write_text("grid: {cell_size: 128}\n")
     result = CliRunner().invoke(cli, ["run", "demo", "--out", str(tmp_path / "o"), "--config", str(config)])
-    assert result.exit_code == 2 and "run.yaml" in result.output and "cell_size" in result.output
+    assert result.exit_code == 2 and "run.yaml" in result.output and "grid.cell_size" in result.output
 
 
 @pytest.mark.parametrize("command", ["run", "segment", "train", "pretrain", "adapt", "impact", "population"])

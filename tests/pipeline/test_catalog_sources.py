@@ -20,7 +20,7 @@ from geovision.io.raster import open_raster
 from geovision.io.scaling import Scaling
 from geovision.pipeline import stages
 from geovision.pipeline.events import EventInputs, materialise
-from geovision.pipeline.run import Run, RunOptions
+from geovision.pipeline.run import Run, RunConfig
 from geovision.runrecord import RunRecord
 from geovision.types import PixelWindow
 from tests.rasters import write_geotiff
@@ -135,7 +135,7 @@ def test_bad_crs_is_an_error_at_load(tmp_path):
 
 def _segment_key(tmp_path, inputs: EventInputs) -> str:
     """The segment stage's resume key for ``inputs`` (no model here: the stage is skipped, its key kept)."""
-    run = Run(inputs, tmp_path / "out", RunOptions(model=str(tmp_path / "no-bundle")))
+    run = Run(inputs, tmp_path / "out", RunConfig(segment={"model": str(tmp_path / "no-bundle")}))
     record = stages.segment(run)
     assert record.status == "skipped"
     return record.key
@@ -144,7 +144,7 @@ def _segment_key(tmp_path, inputs: EventInputs) -> str:
 def test_segment_stage_gets_bands_and_scaling_and_a_changed_scaling_reruns_it(tmp_path):
     fields = {"bands": [3, 2, 1], "scaling": ELEVEN_BIT}
     inputs = materialise("ev", load_catalog(write_catalog(tmp_path, fields, fields)))
-    spec = stages.segment_source(Run(inputs, tmp_path / "out", RunOptions()))
+    spec = stages.segment_source(Run(inputs, tmp_path / "out", RunConfig()))
     assert spec.bands == (3, 2, 1) and spec.scaling == Scaling(method="fixed", low=0.0, high=2047.0)
     assert pickle.loads(pickle.dumps(spec)) == spec  # Dask workers get it pickled
     assert spec.input_scaling == replace(spec.scaling, out_max=255.0)  # the model's 8-bit units
@@ -177,7 +177,8 @@ def test_segment_stage_runs_on_the_catalog_sources(tmp_path, bundle, monkeypatch
     inputs = materialise(
         "ev", load_catalog(write_catalog(tmp_path, {**fields, "crs": "EPSG:32615"}, fields, pre_crs=None))
     )
-    run = Run(inputs, tmp_path / "out", RunOptions(model=str(bundle), runtime="fp32", chip_px=64, overlap_px=0))
+    segment = {"model": str(bundle), "runtime": "fp32", "chip_px": 64, "overlap_px": 0}
+    run = Run(inputs, tmp_path / "out", RunConfig(segment=segment))
     record = stages.segment(run)
     assert record.status == "done", record.reason
     assert seen[0].bands == (3, 2, 1) and seen[0].scaling == inputs.scaling and seen[0].pre.endswith(".vrt")
@@ -191,7 +192,7 @@ def test_cli_bands_win_over_the_catalog(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_run(inputs, out, options, **_):
+    def fake_run(inputs, out, config, **_):
         seen["inputs"] = inputs
         out.mkdir(parents=True, exist_ok=True)
         return SimpleNamespace(stages={}, out=out, record=RunRecord())

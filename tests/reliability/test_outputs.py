@@ -185,9 +185,9 @@ from pathlib import Path
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 from geovision.errors import OutputWriteError
 from geovision.pipeline.events import EventInputs
-from geovision.pipeline.run import Run, RunOptions
+from geovision.pipeline.run import Run, RunConfig
 image, out, what = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-run = Run(EventInputs(name="x", pre=image, post=image), out, RunOptions())
+run = Run(EventInputs(name="x", pre=image, post=image), out, RunConfig())
 resource.setrlimit(resource.RLIMIT_FSIZE, (600, 600))  # run.json is a few kB: the disk fills while it is written
 try:
     if what == "record":

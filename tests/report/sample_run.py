@@ -18,7 +18,7 @@ from geovision.io.cog import write_cog
 from geovision.pipeline import stages
 from geovision.pipeline.events import EventInputs
 from geovision.pipeline.report_stage import report
-from geovision.pipeline.run import Run, RunOptions, StageRecord
+from geovision.pipeline.run import Run, RunConfig, StageRecord
 from geovision.synth.generate import generate_event
 
 SIZE_PX = 1024
@@ -75,7 +75,7 @@ def _build(root: Path, name: str, fill) -> Path:
     out = root / name
     if (out / "report.html").exists():
         return out
-    run = Run(sample_event(root / "event"), out, RunOptions(cell_px=CELL_PX), overwrite=True)
+    run = Run(sample_event(root / "event"), out, RunConfig(grid={"cell_px": CELL_PX}), overwrite=True)
     stages.inputs(run)
     stages.reference(run)
     fill(run)

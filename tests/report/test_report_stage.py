@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from geovision.pipeline.report_stage import report
-from geovision.pipeline.run import Run, RunOptions, StageRecord
+from geovision.pipeline.run import Run, RunConfig, StageRecord
 from geovision.runrecord import read_run_record
 
 
@@ -36,7 +36,7 @@ def test_report_stage_records_its_outputs(full_run):
 def test_report_stage_resumes_when_nothing_changed(reference_run, sample_runs, tmp_path_factory):
     inputs = sample_runs.sample_event(tmp_path_factory.getbasetemp() / "report-runs" / "event")
     previous = json.loads((reference_run / "run.json").read_text())
-    run = Run(inputs, reference_run, RunOptions(cell_px=sample_runs.CELL_PX))
+    run = Run(inputs, reference_run, RunConfig(grid={"cell_px": sample_runs.CELL_PX}))
     run.stages = {name: StageRecord(**stage) for name, stage in previous["stages"].items() if name != "report"}
     before = (reference_run / "report.html").stat().st_mtime_ns
     record = report(run)
@@ -57,7 +57,7 @@ def test_demo_run_then_report(tmp_path, monkeypatch):
     out = tmp_path / "out"
     previous = json.loads((out / "run.json").read_text())
     if "report" not in previous["stages"]:  # until the lead registers the stage in stages.STAGES
-        run = Run(materialise("demo"), out, RunOptions())
+        run = Run(materialise("demo"), out, RunConfig())
         run.stages = {name: StageRecord(**stage) for name, stage in previous["stages"].items()}
         assert report(run).status == "done"
     assert (out / "report.html").exists() and validate_catalog(out / "stac" / "catalog.json") == 1
