@@ -5,33 +5,21 @@ from __future__ import annotations
 import click
 
 from geovision import defaults
-from geovision.cli.options import overwrite_option
+from geovision.cli.options import file_option, overwrite_option, value_option
 
 
 @click.command("adapt")
 @click.argument("event", required=False)
-@click.option(
-    "--pre",
-    "pre_paths",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Pre-event GeoTIFF (repeatable); default: the EVENT's pre image.",
-)
-@click.option(
+@file_option("--pre", "Pre-event GeoTIFF (repeatable); default: the EVENT's pre image.", "pre_paths", multiple=True)
+@file_option(
     "--labels",
+    "Map data (repeatable): OpenStreetMap .osm/.osm.pbf, or any vector file of building polygons "
+    "and/or road lines (GeoPackage, GeoJSON, Shapefile, CSV with WKT), in any CRS.",
     "label_paths",
     multiple=True,
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Map data (repeatable): OpenStreetMap .osm/.osm.pbf, or any vector file of building polygons "
-    "and/or road lines (GeoPackage, GeoJSON, Shapefile, CSV with WKT), in any CRS.",
 )
-@click.option(
-    "--area",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Polygon(s) where the labels are complete (default: the labels' extent).",
-)
+@file_option("--area", "Polygon(s) where the labels are complete (default: the labels' extent).")
 @click.option(
     "--out",
     "out_dir",
@@ -39,20 +27,18 @@ from geovision.cli.options import overwrite_option
     type=click.Path(file_okay=False),
     help="Folder of the adapted model bundle (use it with --model).",
 )
-@click.option("--model", default=defaults.MODEL, show_default=True, help="The bundle to start from (name or folder).")
-@click.option(
+@value_option("--model", defaults.MODEL, "The bundle to start from (name or folder).")
+@value_option(
     "--minutes",
+    defaults.ADAPT_MINUTES,
+    "Time budget, training and evaluation together.",
     type=click.FloatRange(min=0.5),
-    default=defaults.ADAPT_MINUTES,
-    show_default=True,
-    help="Time budget, training and evaluation together.",
 )
-@click.option(
+@value_option(
     "--block-m",
+    64.0,
+    "Side of the square blocks the area is split into (1 in 4 is held out for validation).",
     type=click.FloatRange(min=8.0),
-    default=64.0,
-    show_default=True,
-    help="Side of the square blocks the area is split into (1 in 4 is held out for validation).",
 )
 @click.option("--licence", default=None, help="Licence of the labels (default: ODbL for OpenStreetMap exports).")
 @overwrite_option("Replace an existing output folder.")

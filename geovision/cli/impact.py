@@ -7,74 +7,40 @@ import json
 import click
 
 from geovision import defaults
-from geovision.cli.options import grid_options, overwrite_option
+from geovision.cli.options import choice_option, file_option, grid_options, overwrite_option, value_option
 
 
 @click.command("impact")
-@click.option("--pre-mask", required=True, type=click.Path(dir_okay=False), help="Feature mask/probabilities before.")
-@click.option("--post-mask", required=True, type=click.Path(dir_okay=False), help="Feature mask/probabilities after.")
-@click.option("--valid", "valid_path", type=click.Path(dir_okay=False), help="Optional valid-data mask (>0 = valid).")
-@click.option("--kind", type=click.Choice(["buildings", "roads"]), default="buildings", show_default=True)
+@file_option("--pre-mask", "Feature mask/probabilities before.", required=True)
+@file_option("--post-mask", "Feature mask/probabilities after.", required=True)
+@file_option("--valid", "Optional valid-data mask (>0 = valid).", "valid_path")
+@choice_option("--kind", ["buildings", "roads"], "buildings")
 @grid_options
 @click.option("--cell-m", type=float, help="Cell size in metres (overrides --cell-px).")
-@click.option("--tau", type=float, default=defaults.TAU, show_default=True, help="Pixels >= tau are features.")
-@click.option(
-    "--mean-over",
-    type=click.Choice(["all", "with_features"]),
-    default="all",
-    show_default=True,
-    help="Cells averaged in the DII denominator mean(f).",
+@value_option("--tau", defaults.TAU, "Pixels >= tau are features.")
+@choice_option("--mean-over", ["all", "with_features"], "all", "Cells averaged in the DII denominator mean(f).")
+@value_option(
+    "--tolerance-px", 0, "Misregistration allowance: a feature is lost only if none is within this many pixels after."
 )
-@click.option(
-    "--tolerance-px",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Misregistration allowance: a feature is lost only if none is within this many pixels after.",
-)
-@click.option(
-    "--min-valid-fraction",
-    type=float,
-    default=0.5,
-    show_default=True,
-    help="Cells with less valid coverage are nodata.",
-)
-@click.option(
-    "--truth",
-    type=click.Path(dir_okay=False),
-    help="Truly affected area (polygons, or a mask raster) for P/R/F1 and the PR curve.",
-)
-@click.option(
-    "--min-overlap",
-    type=float,
-    default=0.5,
-    show_default=True,
-    help="Share of a cell inside the truth area for the cell to count as truly affected.",
-)
+@value_option("--min-valid-fraction", 0.5, "Cells with less valid coverage are nodata.")
+@file_option("--truth", "Truly affected area (polygons, or a mask raster) for P/R/F1 and the PR curve.")
+@value_option("--min-overlap", 0.5, "Share of a cell inside the truth area for the cell to count as truly affected.")
 @click.option(
     "--exclude-mixed-cells",
     is_flag=True,
     help="Leave cells cut by the truth area's boundary (2-98 % inside) out of the scores.",
 )
-@click.option("--census", type=click.Path(dir_okay=False), help="Census polygons (any vector format, any CRS).")
-@click.option("--pop-field", default="pop", show_default=True, help="Population column of --census.")
-@click.option("--pop-raster", type=click.Path(dir_okay=False), help="Population raster instead of --census.")
-@click.option("--weighting", type=click.Choice(["pixel", "area"]), default="pixel", show_default=True)
-@click.option(
-    "--interval",
-    type=click.Choice(["model", "validation"]),
-    help="Bootstrap 95 % interval of affected persons (docs/impact.md).",
+@file_option("--census", "Census polygons (any vector format, any CRS).")
+@value_option("--pop-field", "pop", "Population column of --census.")
+@file_option("--pop-raster", "Population raster instead of --census.")
+@choice_option("--weighting", ["pixel", "area"], defaults.POP_WEIGHTING)
+@choice_option(
+    "--interval", ["model", "validation"], None, "Bootstrap 95 % interval of affected persons (docs/impact.md)."
 )
-@click.option(
-    "--validation-sample",
-    type=click.Path(dir_okay=False),
-    help="CSV of per-cell pred,true[,quantity] from a labelled area (for --interval validation).",
+@file_option(
+    "--validation-sample", "CSV of per-cell pred,true[,quantity] from a labelled area (for --interval validation)."
 )
-@click.option(
-    "--road-lines",
-    type=click.Path(dir_okay=False),
-    help="Roads: given lines (e.g. OSM) instead of the pre mask's skeleton.",
-)
+@file_option("--road-lines", "Roads: given lines (e.g. OSM) instead of the pre mask's skeleton.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @overwrite_option("Replace existing outputs.")
 def command(

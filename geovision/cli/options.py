@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from geovision import defaults
+from geovision.types import RUNTIMES
 
 
 def parse_bands(_ctx: click.Context | None, _param: click.Parameter | None, text: str | None) -> tuple[int, ...] | None:
@@ -32,6 +35,52 @@ bands_option = click.option(
     "interpretation or band descriptions; a single band is used for every model band; else the only 3 "
     "non-alpha bands).",
 )
+
+
+def file_option(name: str, help: str, *names: str, **kwargs: Any):
+    """An option naming a file (``click.Path(dir_okay=False)``); ``names``: e.g. the parameter's name."""
+    return click.option(name, *names, type=click.Path(dir_okay=False), help=help, **kwargs)
+
+
+def value_option(name: str, default: Any, help: str, *names: str, **kwargs: Any):
+    """An option with a default shown in ``--help``, of the default's type (or ``type=``)."""
+    kwargs.setdefault("type", type(default))
+    return click.option(name, *names, default=default, show_default=True, help=help, **kwargs)
+
+
+def choice_option(name: str, choices: Sequence[str], default: str | None, help: str | None = None):
+    """An option taking one of ``choices`` (``default`` shown in ``--help``)."""
+    return click.option(name, type=click.Choice(list(choices)), default=default, show_default=True, help=help)
+
+
+MODEL_HELP = "Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher)."
+
+model_option = value_option("--model", defaults.MODEL, MODEL_HELP, type=str)
+runtime_option = choice_option(
+    "--runtime",
+    RUNTIMES,
+    "auto",
+    "Inference engine and precision: auto picks openvino on the CPU (fp32, where installed), bf16 on GPUs "
+    "that have it, else fp16/fp32.",
+)
+device_option = value_option("--device", "auto", "Torch device: auto, cpu, cuda, cuda:N or mps.")
+aoi_option = file_option(
+    "--aoi",
+    "Area of interest: a polygon vector file (any CRS); only its bounding box is processed, pixels outside "
+    "its polygons are nodata.",
+)
+
+
+def overrides_option(example: str):
+    """``-o/--option SECTION.KEY=VALUE`` (repeatable): set any field of the command's configuration."""
+    return click.option(
+        "-o",
+        "--option",
+        "overrides",
+        multiple=True,
+        metavar="SECTION.KEY=VALUE",
+        help=f"Set any field of the configuration, e.g. {example} (repeatable; wins over the file and flags).",
+    )
 
 
 def overwrite_option(what: str = "Replace existing outputs."):
@@ -71,14 +120,7 @@ def training_options(default_dir: str):
                 click.option("--steps", type=int, default=None, help="Override trainer.steps."),
                 click.option("--batch-size", type=int, default=None, help="Override trainer.batch_size (per process)."),
                 click.option("--device", default=None, help="auto, cpu, cuda, cuda:1, mps (overrides trainer.device)."),
-                click.option(
-                    "-o",
-                    "--option",
-                    "overrides",
-                    multiple=True,
-                    metavar="SECTION.KEY=VALUE",
-                    help="Set any field of CONFIG, e.g. -o optim.lr=0.001 -o trainer.log_every=10 (repeatable).",
-                ),
+                overrides_option("-o optim.lr=0.001 -o trainer.log_every=10"),
                 click.option(
                     "--resume", is_flag=True, help="Continue the run in the output folder from its checkpoint."
                 ),

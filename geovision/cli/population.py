@@ -4,46 +4,26 @@ from __future__ import annotations
 
 import click
 
-from geovision.cli.options import overwrite_option
+from geovision import defaults
+from geovision.cli.options import choice_option, file_option, overwrite_option, value_option
 
 
 @click.command("population")
-@click.option("--census", type=click.Path(dir_okay=False), help="Census polygons (any vector format, any CRS).")
-@click.option("--pop-field", default="pop", show_default=True, help="Population column of --census.")
-@click.option(
-    "--buildings",
-    type=click.Path(dir_okay=False),
-    help="Building mask (or building-count raster, see --buildings-are) to place people on.",
-)
-@click.option("--buildings-are", type=click.Choice(["mask", "count"]), default="mask", show_default=True)
-@click.option(
-    "--pop-raster",
-    type=click.Path(dir_okay=False),
-    help="Existing population raster (WorldPop, HRSL, GHS-POP) instead of --census.",
-)
-@click.option(
+@file_option("--census", "Census polygons (any vector format, any CRS).")
+@value_option("--pop-field", "pop", "Population column of --census.")
+@file_option("--buildings", "Building mask (or building-count raster, see --buildings-are) to place people on.")
+@choice_option("--buildings-are", ["mask", "count"], "mask")
+@file_option("--pop-raster", "Existing population raster (WorldPop, HRSL, GHS-POP) instead of --census.")
+@choice_option(
     "--weighting",
-    type=click.Choice(["pixel", "area"]),
-    default="pixel",
-    show_default=True,
-    help="pixel: same persons per building pixel (or counted building); area: by building area in m².",
+    ["pixel", "area"],
+    defaults.POP_WEIGHTING,
+    "pixel: same persons per building pixel (or counted building); area: by building area in m².",
 )
-@click.option(
-    "--res-m",
-    type=float,
-    default=30.0,
-    show_default=True,
-    help="Output resolution in metres (rounded to whole input pixels; 0 = the input grid).",
-)
+@value_option("--res-m", 30.0, "Output resolution in metres (rounded to whole input pixels; 0 = the input grid).")
 @click.option("--skip-missing-pop", is_flag=True, help="Units with a missing count get NaN instead of an error.")
-@click.option(
-    "--zones-out",
-    type=click.Path(dir_okay=False),
-    help="Also write the zone of every input pixel (int32 COG) to check the totals.",
-)
-@click.option(
-    "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output COG (persons per pixel)."
-)
+@file_option("--zones-out", "Also write the zone of every input pixel (int32 COG) to check the totals.")
+@file_option("--out", "Output COG (persons per pixel).", "out_path", required=True)
 @overwrite_option("Replace existing outputs.")
 def command(
     census: str | None,

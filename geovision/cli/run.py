@@ -8,8 +8,18 @@ from pathlib import Path
 import click
 
 from geovision import defaults
-from geovision.cli.options import bands_option, grid_options, overwrite_option
-from geovision.types import RUNTIMES
+from geovision.cli.options import (
+    aoi_option,
+    bands_option,
+    device_option,
+    file_option,
+    grid_options,
+    model_option,
+    overrides_option,
+    overwrite_option,
+    runtime_option,
+    value_option,
+)
 
 #: the flags that set a RunConfig field (applied when given on the command line; --config < flags < -o)
 FLAG_FIELDS = {
@@ -25,16 +35,11 @@ FLAG_FIELDS = {
 
 @click.command("run")
 @click.argument("event", required=False)
-@click.option("--pre", type=click.Path(dir_okay=False), help="Pre-event image (instead of EVENT).")
-@click.option("--post", type=click.Path(dir_okay=False), help="Post-event image (instead of EVENT).")
-@click.option("--census", type=click.Path(dir_okay=False), help="Census polygons with population counts.")
-@click.option("--pop-field", default="pop", show_default=True, help="Population column of --census.")
-@click.option(
-    "--aoi",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Area of interest: a polygon vector file (any CRS); the whole job covers only it.",
-)
+@file_option("--pre", "Pre-event image (instead of EVENT).")
+@file_option("--post", "Post-event image (instead of EVENT).")
+@file_option("--census", "Census polygons with population counts.")
+@value_option("--pop-field", "pop", "Population column of --census.")
+@aoi_option
 @bands_option
 @click.option(
     "--event-date",
@@ -43,46 +48,24 @@ FLAG_FIELDS = {
     help="Date of the event (YYYY-MM-DD): the STAC datetime of the outputs. Default: the catalog's.",
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option(
-    "--model",
-    default=defaults.MODEL,
-    show_default=True,
-    help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).",
-)
-@click.option(
-    "--runtime",
-    type=click.Choice(RUNTIMES),
-    default="auto",
-    show_default=True,
-    help="Inference precision/engine: auto picks bf16 on a capable CPU/GPU, else fp32.",
-)
-@click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda or cuda:N.")
+@model_option
+@runtime_option
+@device_option
 @click.option("--scheduler", default=None, help="Dask scheduler for inference: local or tcp://host:port.")
 @grid_options
-@click.option("--catalog", type=click.Path(dir_okay=False), default=None, help="Event catalog (data_catalog.yaml).")
+@file_option("--catalog", "Event catalog (default: the catalog shipped with geovision).")
 @click.option(
     "--name", default=None, help="Name of the run, the report's title (default: the event, or the --out folder's name)."
 )
-@click.option(
+@file_option(
     "--adapt-with",
-    "adapt_with",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Map data of the place before the event (OpenStreetMap .osm/.pbf or any vector file, repeatable): "
+    "Map data of the place before the event (OpenStreetMap .osm/.pbf or any vector file, repeatable): "
     "first adapt the model to the pre image (`geovision adapt`), then run with it.",
+    multiple=True,
 )
-@click.option(
-    "--adapt-area",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Polygon(s) where the --adapt-with labels are complete (default: their extent).",
-)
-@click.option(
-    "--adapt-minutes",
-    type=float,
-    default=defaults.ADAPT_MINUTES,
-    show_default=True,
-    help="Time budget of the adapt stage (CPU minutes, training and scoring).",
+@file_option("--adapt-area", "Polygon(s) where the --adapt-with labels are complete (default: their extent).")
+@value_option(
+    "--adapt-minutes", defaults.ADAPT_MINUTES, "Time budget of the adapt stage (CPU minutes, training and scoring)."
 )
 @overwrite_option("Start again, replacing a previous run in --out.")
 @click.option(
@@ -91,23 +74,13 @@ FLAG_FIELDS = {
     help="Accepted, and the default: a rerun into --out resumes, recomputing only what changed.",
 )
 @click.option("--json", "as_json", is_flag=True, help="End with the headline figures as JSON instead of a summary.")
-@click.option(
+@file_option(
     "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="YAML file of the run's configuration in sections (RunConfig: segment, grid, vectors, population, "
+    "YAML file of the run's configuration in sections (RunConfig: segment, grid, vectors, population, "
     "roads, adapt; e.g. `grid: {cell_px: 128}`); flags given here win.",
+    "config_file",
 )
-@click.option(
-    "-o",
-    "--option",
-    "overrides",
-    multiple=True,
-    metavar="SECTION.KEY=VALUE",
-    help="Set any field of the configuration, e.g. -o segment.chip_px=256 -o grid.theta.roads=0.2 "
-    "(repeatable; wins over --config and flags).",
-)
+@overrides_option("-o segment.chip_px=256 -o grid.theta.roads=0.2")
 @click.option("--dry-run", is_flag=True, help="Print the resolved inputs and configuration as YAML, and stop.")
 @click.pass_context
 def command(

@@ -5,37 +5,31 @@ from __future__ import annotations
 import click
 
 from geovision import defaults
-from geovision.cli.options import bands_option, overwrite_option
-from geovision.types import RUNTIMES
+from geovision.cli.options import (
+    aoi_option,
+    bands_option,
+    device_option,
+    file_option,
+    model_option,
+    overwrite_option,
+    runtime_option,
+    value_option,
+)
 
 
 @click.command("segment")
-@click.option(
-    "--pre",
-    "pre",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Image to segment (the pre-event image of a pair).",
-)
-@click.option("--post", type=click.Path(dir_okay=False), default=None, help="Post-event image (aligned to --pre).")
+@file_option("--pre", "Image to segment (the pre-event image of a pair).", required=True)
+@file_option("--post", "Post-event image (aligned to --pre).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option(
-    "--model",
-    "model",
-    default=defaults.MODEL,
-    show_default=True,
-    help="Model bundle folder, or a shipped model: default (= fast), unet (slower, the teacher).",
-)
-@click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps.")
-@click.option("--chip-px", type=int, default=defaults.CHIP_PX, show_default=True)
-@click.option("--overlap-px", type=int, default=defaults.OVERLAP_PX, show_default=True)
-@click.option(
+@model_option
+@runtime_option
+@device_option
+@value_option("--chip-px", defaults.CHIP_PX, "Side of the windows the model sees.")
+@value_option("--overlap-px", defaults.OVERLAP_PX, "Overlap of neighbouring windows (each keeps its centre crop).")
+@value_option(
     "--batch-windows",
-    type=int,
-    default=defaults.BATCH_WINDOWS,
-    show_default=True,
-    help="Windows per model batch (each gives pre + post); 0 = auto: 1 on CPU, 8 on GPU.",
+    defaults.BATCH_WINDOWS,
+    "Windows per model batch (each gives pre + post); 0 = auto: 1 on CPU, 8 on GPU.",
 )
 @click.option(
     "--res-m",
@@ -45,13 +39,7 @@ from geovision.types import RUNTIMES
     "than 25 % off it, else the finer of the two).",
 )
 @bands_option
-@click.option(
-    "--aoi",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Area of interest: a polygon vector file (any CRS); only its bounding box is segmented, "
-    "pixels outside its polygons are nodata.",
-)
+@aoi_option
 @click.option("--scheduler", default=None, help="Dask scheduler: `local` or tcp://host:port (default: no Dask).")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out.")
 @overwrite_option("Replace existing outputs.")

@@ -4,49 +4,21 @@ from __future__ import annotations
 
 import click
 
-from geovision.cli.options import overwrite_option
+from geovision import defaults
+from geovision.cli.options import file_option, overwrite_option, value_option
 
 
 @click.command("vectorize")
-@click.option(
-    "--mask", "mask_path", required=True, type=click.Path(dir_okay=False), help="Mask or probability GeoTIFF (band 1)."
-)
+@file_option("--mask", "Mask or probability GeoTIFF (band 1).", "mask_path", required=True)
 @click.option("--kind", type=click.Choice(["buildings", "roads"]), required=True, help="What the mask shows.")
-@click.option(
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Output .gpkg or .geojson (RFC 7946, EPSG:4326).",
+@file_option("--out", "Output .gpkg or .geojson (RFC 7946, EPSG:4326).", "out_path", required=True)
+@value_option("--tau", defaults.TAU, "Pixels >= tau are features.")
+@value_option("--min-area-m2", 4.0, "Buildings: drop polygons smaller than this (m², computed in a metric CRS).")
+@value_option("--simplify-m", 0.0, "Simplification tolerance in metres (0 = keep the pixel outline).")
+@value_option(
+    "--regularize/--no-regularize", False, "Buildings: make nearly rectangular footprints rectangles.", type=None
 )
-@click.option("--tau", type=float, default=0.5, show_default=True, help="Pixels >= tau are features.")
-@click.option(
-    "--min-area-m2",
-    type=float,
-    default=4.0,
-    show_default=True,
-    help="Buildings: drop polygons smaller than this (m², computed in a metric CRS).",
-)
-@click.option(
-    "--simplify-m",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Simplification tolerance in metres (0 = keep the pixel outline).",
-)
-@click.option(
-    "--regularize/--no-regularize",
-    default=False,
-    show_default=True,
-    help="Buildings: make nearly rectangular footprints rectangles.",
-)
-@click.option(
-    "--min-spur-m",
-    type=float,
-    default=5.0,
-    show_default=True,
-    help="Roads: prune dead-end branches shorter than this (skeleton hairs).",
-)
+@value_option("--min-spur-m", 5.0, "Roads: prune dead-end branches shorter than this (skeleton hairs).")
 @overwrite_option("Replace an existing output.")
 def command(
     mask_path: str,

@@ -8,16 +8,14 @@ with one extra section; ``ssl`` has its own data section of unlabelled images an
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from geovision.config import StrictModel, read_yaml, validate_config
-from geovision.data.registry import resolve_registry
+from geovision.config import StrictModel, read_yaml
 from geovision.models.bundle import Normalization
 from geovision.models.encoders import DEFAULT_ENCODER
-from geovision.train.config import OptimConfig, TrainConfig, TrainerConfig
+from geovision.train.config import RunFolderConfig, TrainConfig, parse_config
 
 
 class UnlabelledSource(StrictModel):
@@ -79,17 +77,14 @@ class MethodConfig(StrictModel):
     momentum: float = Field(0.99, ge=0, le=1)  # moco key encoder EMA
 
 
-class SSLConfig(StrictModel):
+class SSLConfig(RunFolderConfig):
+    KIND = "pretrain"
+
     name: str = "ssl"
-    output_dir: str | None = None
-    data_root: str = "."
     model: EncoderConfig = EncoderConfig()
     data: UnlabelledData
     views: ViewsConfig = ViewsConfig()
     method: MethodConfig = MethodConfig()
-    optim: OptimConfig = OptimConfig()
-    trainer: TrainerConfig = TrainerConfig()
-    config_dir: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _consistent(self) -> SSLConfig:
@@ -97,12 +92,6 @@ class SSLConfig(StrictModel):
         if len(self.data.bands) != n or len(self.data.normalization.mean) != n:
             raise ValueError(f"data.bands and data.normalization must match model.in_channels ({n})")
         return self
-
-    resolve = TrainConfig.resolve
-
-    @property
-    def out_dir(self) -> Path:
-        return Path(self.output_dir or Path("outputs") / "pretrain" / self.name)
 
 
 class DistillSection(StrictModel):
@@ -137,22 +126,13 @@ class WeakTrainConfig(TrainConfig):
     weak_labels: WeakLabelConfig = WeakLabelConfig()
 
 
-def _load(path: str | os.PathLike[str] | None, raw: dict, model: type):
-    if path is not None:
-        raw = resolve_registry(raw, Path(path).resolve().parent)
-    config = validate_config(raw, model, source=path)
-    if path is not None:
-        config = config.model_copy(update={"config_dir": str(Path(path).resolve().parent)})
-    return config
-
-
 def load_ssl_config(path: str | os.PathLike[str], raw: dict | None = None) -> SSLConfig:
-    return _load(path, read_yaml(path) if raw is None else raw, SSLConfig)
+    return parse_config(path=path, raw=read_yaml(path) if raw is None else raw, model=SSLConfig)
 
 
 def load_distill_config(path: str | os.PathLike[str], raw: dict | None = None) -> DistillConfig:
-    return _load(path, read_yaml(path) if raw is None else raw, DistillConfig)
+    return parse_config(path=path, raw=read_yaml(path) if raw is None else raw, model=DistillConfig)
 
 
 def load_weak_config(path: str | os.PathLike[str], raw: dict | None = None) -> WeakTrainConfig:
-    return _load(path, read_yaml(path) if raw is None else raw, WeakTrainConfig)
+    return parse_config(path=path, raw=read_yaml(path) if raw is None else raw, model=WeakTrainConfig)

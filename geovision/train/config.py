@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -149,18 +149,36 @@ class BundleConfig(StrictModel):
     dtype: Literal["float32", "float16"] = "float32"
 
 
-class TrainConfig(StrictModel):
+class RunFolderConfig(StrictModel):
+    """What every training run has (``train`` and ``pretrain ...``): a name, its folder, where data
+    paths start, the optimiser and the trainer. Outputs go to ``outputs/<KIND>/<name>`` by default."""
+
+    KIND: ClassVar[str] = "train"  # the folder under outputs/ of runs of this kind
+
     name: str = "train"
     output_dir: str | None = None
     data_root: str = "."
+    optim: OptimConfig = OptimConfig()
+    trainer: TrainerConfig = TrainerConfig()
+    config_dir: str | None = Field(None, exclude=True)
+
+    def resolve(self, path: str) -> Path:
+        """A data path: absolute, or relative to ``data_root`` (relative to the config file's folder)."""
+        root = Path(self.config_dir or ".") / self.data_root
+        candidate = Path(os.path.expanduser(path))
+        return candidate if candidate.is_absolute() else root / candidate
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.output_dir or Path("outputs") / self.KIND / self.name)
+
+
+class TrainConfig(RunFolderConfig):
     model: ModelSpec = ModelSpec()
     data: DataConfig
     loss: LossConfig = LossConfig()
-    optim: OptimConfig = OptimConfig()
-    trainer: TrainerConfig = TrainerConfig()
     bundle: BundleConfig = BundleConfig()
     init_from: str | None = None  # encoder.safetensors from `geovision pretrain ssl`, or a bundle folder
-    config_dir: str | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
@@ -188,16 +206,6 @@ class TrainConfig(StrictModel):
                 )
         return self
 
-    def resolve(self, path: str) -> Path:
-        """A data path: absolute, or relative to ``data_root`` (relative to the config file's folder)."""
-        root = Path(self.config_dir or ".") / self.data_root
-        candidate = Path(os.path.expanduser(path))
-        return candidate if candidate.is_absolute() else root / candidate
-
-    @property
-    def out_dir(self) -> Path:
-        return Path(self.output_dir or Path("outputs") / "train" / self.name)
-
 
 def source_tasks(source: BaseModel) -> list[str]:
     """The tasks a source has labels for."""
@@ -210,14 +218,20 @@ def source_tasks(source: BaseModel) -> list[str]:
     return ["buildings", "roads"]
 
 
-def parse_config(raw: dict, *, path: str | os.PathLike[str] | None = None) -> TrainConfig:
-    """Validate a mapping as a :class:`TrainConfig` (``ConfigError`` naming ``path`` on failure).
+RunConfigT = TypeVar("RunConfigT", bound=RunFolderConfig)
 
-    ``{use: NAME}`` sources are expanded from the config's ``data_registry`` first.
+
+def parse_config(
+    raw: dict, *, path: str | os.PathLike[str] | None = None, model: type[RunConfigT] = TrainConfig
+) -> RunConfigT:
+    """Validate a mapping as a ``model`` (``ConfigError`` naming ``path`` on failure).
+
+    ``{use: NAME}`` sources are expanded from the config's ``data_registry`` first; relative data
+    paths start from the config file's folder.
     """
     if path is not None:
         raw = resolve_registry(raw, Path(path).resolve().parent)
-    config = validate_config(raw, TrainConfig, source=path)
+    config = validate_config(raw, model, source=path)
     if path is not None:
         config = config.model_copy(update={"config_dir": str(Path(path).resolve().parent)})
     return config
