@@ -50,8 +50,9 @@ class SegmentResult:
     windows: int
     batches_run: int
     batches_resumed: int
-    seconds_predict: float
-    seconds_total: float
+    seconds_predict: float  # reading (prefetched in a thread) and the model, batch by batch
+    seconds_write: float  # assembling the stored batches into the COG outputs
+    seconds_total: float  # everything, model loading and planning included
     runtime: str
     extra: dict = field(default_factory=dict)
 
@@ -170,8 +171,10 @@ def segment_scene(
         )
     seconds_predict = time.perf_counter() - t_predict
 
+    t_write = time.perf_counter()
     _assemble(store, windows, groups, names, outputs, source, overwrite=overwrite or resume)
     shutil.rmtree(store.root, ignore_errors=True)
+    seconds_write = time.perf_counter() - t_write
     runtime_name = (
         model_ref.runtime if scheduler else runtime_for(model_ref, chip_px=options.chip_px, bands=source.bands)[0].name
     )
@@ -183,6 +186,7 @@ def segment_scene(
         batches_run=len(todo),
         batches_resumed=len(groups) - len(todo),
         seconds_predict=seconds_predict,
+        seconds_write=seconds_write,
         seconds_total=time.perf_counter() - started,
         runtime=runtime_name,
         extra={
