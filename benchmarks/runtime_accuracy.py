@@ -68,6 +68,19 @@ def score(mask_path: Path, truth: gpd.GeoDataFrame) -> dict:
     }
 
 
+def flipped_pixels(run: Path, reference: Path, tasks: tuple[str, ...] = ("buildings", "roads")) -> dict[str, int]:
+    """Mask pixels of ``run`` that differ from the same mask of ``reference`` (both valid), per task."""
+    flips = {}
+    for task in tasks:
+        masks = []
+        for folder in (run, reference):
+            with rasterio.open(folder / f"{task}_scene_mask.tif") as src:
+                masks.append(src.read(1))
+        ours, theirs = masks
+        flips[task] = int(((ours != theirs) & (ours != 255) & (theirs != 255)).sum())
+    return flips
+
+
 def pooled(scores: list[dict]) -> dict:
     """Pixel and object F1 of TP/FP/FN summed over images."""
     pixel, objects = PixelCounts(), PixelCounts()
@@ -87,13 +100,21 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as work:
         for runtime in args.runtimes:
-            scores, seconds = [], 0.0
+            scores, seconds, flips = [], 0.0, {"buildings": 0, "roads": 0}
             for index, (image, truth) in enumerate(images):
                 out = Path(work) / runtime / str(index)
                 result = segment_scene(SourceSpec(pre=str(image)), bundle_ref(args.model, runtime=runtime), out)
                 scores.append(score(out / "buildings_scene_mask.tif", truth))
                 seconds += result.seconds_predict
-            results[runtime] = {**pooled(scores), "seconds_predict": round(seconds, 2)}
+                reference = Path(work) / args.runtimes[0] / str(index)
+                for task, count in flipped_pixels(out, reference).items():
+                    flips[task] += count
+            results[runtime] = {
+                **pooled(scores),
+                "seconds_predict": round(seconds, 2),
+                "runtime": result.runtime,
+                "flipped_vs_first": flips,
+            }
     base = results.get("fp32")
     for runtime, figures in results.items():
         delta = (
@@ -108,7 +129,8 @@ def main() -> None:
         print(
             f"{runtime:8s} pixel F1 {figures['pixel_f1']:.4f}  IoU {figures['pixel_iou']:.4f}  object F1 "
             f"{figures['object_f1']:.4f} ({figures['buildings']} buildings)  predict "
-            f"{figures['seconds_predict']:.1f} s{delta}"
+            f"{figures['seconds_predict']:.1f} s{delta}; mask pixels unlike {args.runtimes[0]}: "
+            f"{figures['flipped_vs_first']['buildings']} buildings, {figures['flipped_vs_first']['roads']} roads"
         )
     print(json.dumps(results))
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from geovision.errors import ConfigError
+from geovision.inference import openvino_split
 from geovision.inference.runtime import (
     OpenVinoRuntime,
     TorchRuntime,
@@ -57,10 +58,64 @@ def test_the_converted_model_is_cached_by_content(model, tmp_path):
     assert not list(tmp_path.glob("*.tmp*"))  # written atomically
 
 
-def test_auto_is_openvino_on_the_cpu_and_openvino_needs_the_cpu(model, tmp_path, monkeypatch):
+@pytest.mark.parametrize("bf16", [True, False])
+def test_auto_is_openvino_on_the_cpu_and_openvino_needs_the_cpu(model, tmp_path, monkeypatch, bf16):
     monkeypatch.setenv("GEOVISION_OPENVINO_CACHE", str(tmp_path))
+    monkeypatch.setattr(openvino_split, "cpu_has_bf16", lambda: bf16)
     assert resolve_runtime_name("auto", torch.device("cpu")) == "openvino"
     runtime = build_runtime(model, model.tasks, name="auto", device="cpu", chip_px=64, bands=3)
-    assert isinstance(runtime, OpenVinoRuntime) and runtime.name == "openvino"
+    assert isinstance(runtime, OpenVinoRuntime)
+    assert runtime.name == ("openvino-mixed" if bf16 else "openvino")  # bf16 only where the CPU runs it natively
     with pytest.raises(ConfigError, match="openvino runs on the CPU"):
         resolve_runtime_name("openvino", torch.device("cuda"))
+
+
+def test_the_split_halves_make_the_whole_model(model, tmp_path):
+    import openvino as ov
+
+    path = str(OpenVinoRuntime(model, model.tasks, bands=3, cache_dir=tmp_path).converted_path(64, 64))
+    core = ov.Core()
+    halves = openvino_split.split_early_layers(lambda: core.read_model(path))
+    assert halves is not None and "blocks.2" in halves.cut_at
+    assert halves.early.outputs  # the block output and every early tensor the decoder reads (skips)
+    config = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1}
+    early, late = (core.compile_model(half, "CPU", config) for half in (halves.early, halves.late))
+    whole = core.compile_model(path, "CPU", config)
+    x = np.random.default_rng(2).uniform(-1, 1, (2, 3, 64, 64)).astype(np.float32)
+    features = early(x)
+    split_out, whole_out = late([features[i] for i in range(len(halves.early.outputs))]), whole(x)
+    for index in range(len(model.tasks)):
+        np.testing.assert_allclose(split_out[index], whole_out[index], atol=1e-5)
+
+
+def test_a_model_of_another_layout_is_not_split_and_stays_f32(tmp_path):
+    import openvino as ov
+
+    class Plain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 2, 3, padding=1)
+
+        def forward(self, x):
+            out = self.conv(x)
+            return {"buildings": out[:, :1], "roads": out[:, 1:]}
+
+    plain = Plain().eval()
+    runtime = OpenVinoRuntime(plain, ("buildings", "roads"), bands=3, precision="mixed", cache_dir=tmp_path)
+    path = str(runtime.converted_path(32, 32))
+    assert openvino_split.split_early_layers(lambda: ov.Core().read_model(path)) is None
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch.sigmoid(plain.conv(torch.from_numpy(x))).numpy()
+    np.testing.assert_allclose(runtime(x)["roads"], expected[:, 1], atol=1e-5)  # f32 throughout
+
+
+@pytest.mark.skipif(not openvino_split.cpu_has_bf16(), reason="the CPU has no native bf16")
+def test_mixed_precision_stays_close_to_fp32(model, tmp_path):
+    runtime = OpenVinoRuntime(model, model.tasks, bands=3, precision="mixed", cache_dir=tmp_path)
+    reference = TorchRuntime(model, model.tasks, device=torch.device("cpu"), precision="fp32")
+    x = np.random.default_rng(4).uniform(-1, 1, (2, 3, 96, 96)).astype(np.float32)
+    ours, theirs = runtime(x), reference(x)
+    for task in model.tasks:
+        assert ours[task].shape == (2, 96, 96)
+        assert np.abs(ours[task] - theirs[task]).max() < 0.05  # bf16 rounding, not another model
