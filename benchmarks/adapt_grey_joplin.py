@@ -12,8 +12,6 @@ engine, as in ``benchmarks/runtime_accuracy.py``. Writes ``adapt_grey_joplin.jso
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from adapt_report import write_report  # noqa: E402
 from generalization import LUMA, write_geotiff  # noqa: E402
 from runtime_accuracy import joplin_image, score  # noqa: E402
 
@@ -74,19 +73,14 @@ def main() -> None:
         segment_scene(SourceSpec(pre=str(test)), bundle_ref(str(bundle)), out, overwrite=True)
         figures = score(out / "buildings_scene_mask.tif", test_truth)
         scores[name] = {key: float(figures[key]) for key in ("object_f1", "pixel_f1", "pixel_iou")}
-    report = {
-        "train": "xBD Joplin tile 1 pre, grey, all its footprints",
-        "test": "xBD Joplin tile 0 pre, grey",
-        "adapted_kept": result.adapted,
-        "steps": result.steps,
-        "adapt_minutes": round(adapt_s / 60, 2),
-        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-        "validation_blocks": {"base": result.base, "adapted": result.after},
-        "tile0_grey": scores,
-        "gain": {key: scores["adapted"][key] - scores["base"][key] for key in scores["base"]},
-    }
-    (args.out / "adapt_grey_joplin.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
+    write_report(
+        args.out / "adapt_grey_joplin.json",
+        result,
+        adapt_s,
+        scores,
+        train="xBD Joplin tile 1 pre, grey, all its footprints",
+        test="xBD Joplin tile 0 pre, grey",
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ run through the production engine (``segment_scene``). Writes ``adapt_paris.json
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -26,6 +24,9 @@ from rasterio.features import rasterize
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from adapt_report import write_report  # noqa: E402
 
 from geovision.adapt.labels import road_width_m  # noqa: E402
 from geovision.adapt.run import AdaptOptions, adapt  # noqa: E402
@@ -99,22 +100,16 @@ def main() -> None:
         out = args.out / f"segment_{name}"
         segment_scene(SourceSpec(pre=str(image)), bundle_ref(str(bundle)), out, overwrite=True)
         scores[name] = score(out / "roads_scene_mask.tif", roads, east)
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    report = {
-        "image": str(image),
-        "labels": str(labels),
-        "train_area": "west half",
-        "test_area": "east half",
-        "adapted_kept": result.adapted,
-        "steps": result.steps,
-        "adapt_minutes": round(adapt_s / 60, 2),
-        "peak_rss_gb": round(peak_gb, 2),
-        "validation_blocks": {"base": result.base, "adapted": result.after},
-        "east_half": scores,
-        "gain": {k: scores["adapted"][k] - scores["base"][k] for k in scores["base"]},
-    }
-    (args.out / "adapt_paris.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
+    write_report(
+        args.out / "adapt_paris.json",
+        result,
+        adapt_s,
+        scores,
+        image=str(image),
+        labels=str(labels),
+        train_area="west half",
+        test_area="east half",
+    )
 
 
 if __name__ == "__main__":

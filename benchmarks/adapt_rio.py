@@ -13,8 +13,6 @@ is pooled over both against their masks. Writes ``adapt_rio.json``.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -28,6 +26,9 @@ from shapely import affinity
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from adapt_report import write_report  # noqa: E402
 
 from geovision.adapt.run import AdaptOptions, adapt  # noqa: E402
 from geovision.evaluate.pixel import PixelCounts  # noqa: E402
@@ -109,20 +110,15 @@ def main() -> None:
             )
             counts = iou(out / "buildings_scene_mask.tif", chip(folder, "masks", name), counts)
         scores[model_name] = {"building_iou": counts.iou, "building_f1": counts.f1}
-    report = {
-        "train": ", ".join(TRAIN),
-        "labels": f"{len(truth)} traced footprints, {len(labels)} kept (20 % dropped, <= 2 m shifts)",
-        "test": ", ".join(TEST),
-        "adapted_kept": result.adapted,
-        "steps": result.steps,
-        "adapt_minutes": round(adapt_s / 60, 2),
-        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-        "validation_blocks": {"base": result.base, "adapted": result.after},
-        "img56_57": scores,
-        "gain": {key: scores["adapted"][key] - scores["base"][key] for key in scores["base"]},
-    }
-    (args.out / "adapt_rio.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
+    write_report(
+        args.out / "adapt_rio.json",
+        result,
+        adapt_s,
+        scores,
+        train=", ".join(TRAIN),
+        labels=f"{len(truth)} traced footprints, {len(labels)} kept (20 % dropped, <= 2 m shifts)",
+        test=", ".join(TEST),
+    )
 
 
 if __name__ == "__main__":
