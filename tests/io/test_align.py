@@ -261,3 +261,23 @@ def test_an_aoi_across_the_antimeridian_keeps_both_sides(tmp_path, form):
         _, valid = pair.read_raw("pre", PixelWindow(0, 0, pair.grid.width, pair.grid.height))
         half = pair.grid.width // 2
         assert valid[:, :half].mean() > 0.9 and valid[:, half:].mean() > 0.9
+
+
+def test_a_post_on_the_pre_grid_is_read_without_warping_and_reads_as_warped(tmp_path):
+    rng = np.random.default_rng(4)
+    pre = write_raster(tmp_path / "pre.tif", rng.integers(0, 256, (3, 64, 64), dtype=np.uint8), transform=utm_grid(0.5))
+    post_values = rng.integers(0, 256, (3, 70, 70), dtype=np.uint8)
+    post = write_raster(tmp_path / "post.tif", post_values, transform=utm_grid(0.5, -5.0, 3.0))  # 10 / 6 px off
+    shifted = write_raster(tmp_path / "shifted.tif", post_values, transform=utm_grid(0.5, 0.37 * 0.5, 0.0))
+    holes = write_raster(tmp_path / "holes.tif", post_values, nodata=0, transform=utm_grid(0.5, -5.0, 3.0))
+    pair = align_pair(pre, post)
+    assert pair._offset_on_grid("pre") == (0, 0) and pair._offset_on_grid("post") == (10, 6)
+    assert align_pair(pre, shifted)._offset_on_grid("post") is None  # a sub-pixel shift is warped
+    assert align_pair(pre, holes)._offset_on_grid("post") is None  # nodata: the warper's rule
+    window = PixelWindow(-8, 4, 48, 64)
+    direct = pair.read(window)
+    pair._offsets = {"pre": None, "post": None}  # force the warped path
+    warped = pair.read(window)
+    for key in ("image_pre", "image_post", "valid"):
+        np.testing.assert_array_equal(direct[key], warped[key])
+    np.testing.assert_array_equal(direct["image_post"][:, 0, 8:], post_values[:, 10, 10:50])
