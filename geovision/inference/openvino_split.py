@@ -4,9 +4,9 @@ OpenVINO's CPU plugin applies its ``bf16`` inference precision hint to the whole
 ignores the per-node ``precise`` marks on the CPU), and bf16 rounding in the early,
 full-resolution layers is what changes the masks most. So the model is cut in two OpenVINO
 models: ``early`` (the input up to the end of the encoder's third block, timm
-EfficientNet/MobileNet layout, compiled in f32)
-and ``late`` (everything after, compiled in bf16), with one tensor crossing for every early
-output the late part reads (the block output and the decoder's skip features).
+EfficientNet/MobileNet layout, compiled in f32) and ``late`` (everything after, compiled in bf16),
+with one tensor crossing for every early output the late part reads (the block output and the
+decoder's skip features).
 
 Where to cut was measured on the six Joplin images (787 buildings, default model, 512 px chips,
 ``benchmarks/runtime_accuracy.py``; model-only MP/s on 2 x 512 px batches; bound: no more flipped
@@ -23,8 +23,9 @@ block 0 (1/2)             15.9     3,948 / 7,979 (rejected)     +0.05 pts
 
 Block 2's first layer (a 1x1 expansion to 144 channels and a 5x5 depthwise convolution, both at
 1/4 resolution) is most of the f32 cost. Cutting after block 1 is 1.5x faster model-only, but
-through the engine on the 10240 px benchmark pair it did not shorten the run (41.3 s either way,
-2026-12-04: not understood yet), so the default stays at block 2, the fewer flipped pixels.
+through ``segment_scene`` on the 10240 px benchmark pair (the benchmark's options, one run each)
+it did not shorten the run (41.3 s either way, 2026-12-04: not understood yet), so the default
+stays at block 2, the fewer flipped pixels.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from torch import nn
 
 from geovision.inference.runtime import Runtime, build_runtime
 from geovision.inference.sources import SceneSource
+from geovision.io.validity import fill_invalid
 from geovision.models.bundle import Normalization
 
 PROB_NODATA = 255
@@ -79,16 +80,14 @@ def runtime_for(ref: ModelRef, *, chip_px: int, bands: int) -> tuple[Runtime, In
 def quantise_probability(prob: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """float probabilities -> uint8 (p * 254, rounded), 255 where invalid."""
     out = np.rint(np.clip(prob, 0.0, 1.0) * PROB_SCALE).astype(np.uint8)
-    if not valid.all():
-        out[~valid] = PROB_NODATA
+    fill_invalid(out, valid, PROB_NODATA)
     return out
 
 
 def threshold_mask(prob: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
     """float probabilities -> uint8 0/1 mask, 255 where invalid."""
     out = (prob >= threshold).astype(np.uint8)
-    if not valid.all():
-        out[~valid] = MASK_NODATA
+    fill_invalid(out, valid, MASK_NODATA)
     return out
 
 

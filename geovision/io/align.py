@@ -34,7 +34,7 @@ from geovision.io.crs import is_metric, utm_crs_for
 from geovision.io.grid import Grid  # the grid type lives in geovision.io.grid (re-exported here)
 from geovision.io.raster import RasterSource, open_raster
 from geovision.io.scaling import Scaling
-from geovision.io.validity import all_valid, valid_pixels
+from geovision.io.validity import all_valid, fill_invalid, valid_pixels
 from geovision.io.windows import clip_window
 from geovision.types import Bounds, PixelWindow
 
@@ -264,8 +264,7 @@ class AlignedPair:
             images[which] = data
             valid &= date_valid
         for which, data in images.items():
-            if not valid.all():
-                data[:, ~valid] = 0.0
+            fill_invalid(data, valid, 0.0)
             if inner == window:
                 sample[f"image_{which}"] = data
             else:

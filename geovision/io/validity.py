@@ -41,6 +41,13 @@ def valid_pixels(data: Any, masks: Any = None, *, nodata: float | None = None) -
     return valid
 
 
+def fill_invalid(array: np.ndarray, valid: np.ndarray, value: float) -> None:
+    """Set ``array`` (``[h, w]`` or ``[bands, h, w]``) to ``value`` where ``valid`` is false, in place;
+    no work where every pixel is valid (the common case, on the inference hot path)."""
+    if not valid.all():
+        array[..., ~valid] = value
+
+
 def all_valid(dataset: Any, bands: list[int]) -> bool:
     """True when GDAL says every pixel of ``bands`` is valid (no nodata, alpha or mask: no mask read needed)."""
     return all(dataset.mask_flag_enums[b - 1] == [MaskFlags.all_valid] for b in bands)

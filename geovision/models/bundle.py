@@ -26,6 +26,7 @@ from geovision import __version__
 from geovision.config import validation_problems
 from geovision.errors import ConfigError, ModelBundleError
 from geovision.io.atomic import atomic_output
+from geovision.io.validity import fill_invalid
 from geovision.models.multitask import MultiTaskSegmenter, build_model
 from geovision.models.spec import ModelSpec
 
@@ -59,8 +60,7 @@ class Normalization(BaseModel):
         mean = np.asarray(self.mean, dtype=np.float32)[:, None, None]
         std = np.asarray(self.std, dtype=np.float32)[:, None, None]
         out = (image.astype(np.float32) - mean) / std
-        if not valid.all():
-            out[:, ~valid] = 0.0
+        fill_invalid(out, valid, 0.0)
         return out
 
 
