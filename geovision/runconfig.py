@@ -36,6 +36,7 @@ class SegmentConfig(Section):
     overlap_px: int = Field(defaults.OVERLAP_PX, ge=0, multiple_of=2)
     batch_windows: int = Field(defaults.BATCH_WINDOWS, ge=0)  # 0 = auto
     scheduler: str | None = None  # Dask: local or tcp://host:port
+    skip_post_without_features: bool = False  # post windows with no pre-event feature are not predicted
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> SegmentConfig:
@@ -105,6 +106,17 @@ class RunConfig(Section):
     population: PopulationConfig = Field(default_factory=PopulationConfig)
     roads: RoadConfig = Field(default_factory=RoadConfig)
     adapt: AdaptConfig = Field(default_factory=AdaptConfig)
+
+    @model_validator(mode="after")
+    def _skipping_keeps_figures(self) -> RunConfig:
+        """Skipped post windows leave the figures unchanged only if the lost-pixel tolerance fits in the halo."""
+        halo = self.segment.overlap_px // 2
+        if self.segment.skip_post_without_features and self.grid.tolerance_px > halo:
+            raise ValueError(
+                f"segment.skip_post_without_features needs grid.tolerance_px ({self.grid.tolerance_px}) <= "
+                f"segment.overlap_px / 2 ({halo})"
+            )
+        return self
 
     def value(self, field: str) -> Any:
         """The value of a dotted field, e.g. ``grid.theta.roads`` (a KeyError names an unknown one)."""

@@ -38,6 +38,12 @@ from geovision.cli.options import (
     help="Resolution of the common grid in metres (default: the model's GSD when the pair's is more "
     "than 25 % off it, else the finer of the two).",
 )
+@click.option(
+    "--skip-post-without-features",
+    is_flag=True,
+    help="Do not predict post-event windows whose pre-event chip holds no building or road: the impact "
+    "figures stay the same, the post masks are 0 there (faster on sparse scenes).",
+)
 @bands_option
 @aoi_option
 @click.option("--scheduler", default=None, help="Dask scheduler: `local` or tcp://host:port (default: no Dask).")
@@ -54,6 +60,7 @@ def command(
     overlap_px,
     batch_windows,
     res_m,
+    skip_post_without_features,
     bands,
     aoi,
     scheduler,
@@ -69,7 +76,12 @@ def command(
         SourceSpec(pre=pre, post=post, res_m=res_m, bands=bands, aoi=aoi),
         bundle_ref(model, runtime=runtime, device=device),
         out_dir,
-        options=SegmentOptions(chip_px=chip_px, overlap_px=overlap_px, batch_windows=batch_windows),
+        options=SegmentOptions(
+            chip_px=chip_px,
+            overlap_px=overlap_px,
+            batch_windows=batch_windows,
+            skip_post_without_features=skip_post_without_features,
+        ),
         overwrite=overwrite,
         resume=resume,
         scheduler=scheduler,
@@ -79,6 +91,11 @@ def command(
         f"segmented {result.width}x{result.height} px ({result.windows} windows, "
         f"{result.batches_resumed} batches resumed) with runtime {result.runtime} in "
         f"{result.seconds_total:.1f} s ({megapixels / max(result.seconds_predict, 1e-9):.2f} MP/s)"
+        + (
+            f", {skipped} post windows without pre-event features skipped"
+            if (skipped := result.extra.get("post_windows_skipped")) is not None
+            else ""
+        )
     )
     for name, path in result.outputs.items():
         click.echo(f"  {name}: {path}")

@@ -7,19 +7,23 @@ neither imports the other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
 from geovision import defaults
 from geovision.errors import ConfigError
+from geovision.inference.post_skip import DATES, predict_skipping_post
 from geovision.inference.predictor import ModelRef, predict_batch, runtime_for
 from geovision.inference.sources import SourceSpec
 from geovision.inference.workstore import WorkStore
 from geovision.io.windows import plan_windows
 from geovision.progress import progress
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class SegmentOptions:
     chip_px: int = defaults.CHIP_PX
     overlap_px: int = defaults.OVERLAP_PX
     batch_windows: int = defaults.BATCH_WINDOWS  # 0 = auto: 1 on CPU (pre + post make a batch of 2), 8 on GPU
+    skip_post_without_features: bool = False  # see geovision.inference.post_skip
 
     def resolved(self, device: str = "auto") -> SegmentOptions:
         """These options with ``batch_windows`` 0 (auto) replaced by the best batch for ``device``.
@@ -78,13 +83,25 @@ def predict_batches(
         return [source.read(windows[i].read) for i in groups[batch_id]]
 
     with ThreadPoolExecutor(max_workers=1) as reader:  # read the next batch while the model runs
-        pending = reader.submit(read, batch_ids[0]) if batch_ids else None
-        for position, batch_id in enumerate(
-            progress(batch_ids, total=len(batch_ids), description="segmenting", enabled=show_progress)
-        ):
-            samples = pending.result()
-            if position + 1 < len(batch_ids):
-                pending = reader.submit(read, batch_ids[position + 1])
-            batch_windows = [windows[i] for i in groups[batch_id]]
-            store.save(batch_id, predict_batch(source, batch_windows, runtime, model, samples))
+        reads = progress(
+            prefetched(reader, read, batch_ids), total=len(batch_ids), description="segmenting", enabled=show_progress
+        )
+        if options.skip_post_without_features and source.dates == DATES:
+            batches = ((b, [windows[i] for i in groups[b]], samples) for b, samples in reads)
+            predict_skipping_post(batches, runtime, model, store.save)
+        else:
+            for batch_id, samples in reads:
+                batch_windows = [windows[i] for i in groups[batch_id]]
+                store.save(batch_id, predict_batch(source, batch_windows, runtime, model, samples))
     return len(batch_ids)
+
+
+def prefetched(reader: Executor, read: Callable[[int], T], batch_ids: Sequence[int]) -> Iterator[tuple[int, T]]:
+    """``(batch_id, read(batch_id))`` in order, each next read already running in ``reader``."""
+    pending = reader.submit(read, batch_ids[0]) if batch_ids else None
+    for position, batch_id in enumerate(batch_ids):
+        assert pending is not None
+        result = pending.result()
+        if position + 1 < len(batch_ids):
+            pending = reader.submit(read, batch_ids[position + 1])
+        yield batch_id, result

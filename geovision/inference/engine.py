@@ -21,6 +21,7 @@ import numpy as np
 
 from geovision.errors import BandCountError, OutputExistsError, OutputWriteError
 from geovision.inference.batches import SegmentOptions, batch_groups, predict_batches
+from geovision.inference.post_skip import DATES, SKIPPED_KEY
 from geovision.inference.predictor import (
     MASK_NODATA,
     PROB_NODATA,
@@ -153,10 +154,12 @@ def segment_scene(
     check_free_space(out_dir, width=source.width, height=source.height, outputs=len(names))
     out_dir.mkdir(parents=True, exist_ok=True)
     store.start(plan, resume=resume, restart_changed=restart_changed)
+    skipping = options.skip_post_without_features and source.dates == DATES
+    extra_keys = {SKIPPED_KEY} if skipping else set()
     todo = [
         b
         for b, group in enumerate(groups)
-        if not store.is_done(b, {f"w{i}_{name}" for i in range(len(group)) for name in names})
+        if not store.is_done(b, {f"w{i}_{name}" for i in range(len(group)) for name in names} | extra_keys)
     ]
     log.info("%d windows in %d batches; %d to predict", len(windows), len(groups), len(todo))
 
@@ -172,7 +175,9 @@ def segment_scene(
     seconds_predict = time.perf_counter() - t_predict
 
     t_write = time.perf_counter()
-    _assemble(store, windows, groups, names, outputs, source, overwrite=overwrite or resume)
+    skipped = _assemble(
+        store, windows, groups, names, outputs, source, overwrite=overwrite or resume, skipping=skipping
+    )
     shutil.rmtree(store.root, ignore_errors=True)
     seconds_write = time.perf_counter() - t_write
     runtime_name = (
@@ -192,6 +197,7 @@ def segment_scene(
         extra={
             "res_m": source.res_m,
             "bands": {date: plan.to_json() for date, plan in source.band_plans.items() if plan is not None},
+            **({"post_windows_skipped": skipped} if skipping else {}),
         },
     )
 
@@ -238,20 +244,28 @@ def _iter_stored(store: WorkStore, groups: list[list[int]]) -> Iterator[tuple[li
         yield group, store.load(batch_id)
 
 
-def band_description(name: str) -> str:
-    """What the band of output ``name`` (e.g. ``buildings_pre_prob``) holds, for its GDAL band description."""
+def band_description(name: str, *, skipping: bool = False) -> str:
+    """What the band of output ``name`` (e.g. ``buildings_pre_prob``) holds, for its GDAL band description.
+
+    ``skipping``: post windows without a pre-event feature were not predicted (they hold 0).
+    """
     if name == "valid":
         return "valid: 1 = valid pre and post data"
     task, date, kind = name.rsplit("_", 2)
+    note = "; 0 also where not predicted (no pre-event feature nearby)" if skipping and date == "post" else ""
     if kind == "prob":
         return (
-            f"{task} probability ({date}-event): stored p x {PROB_SCALE} (scale 1/{PROB_SCALE}), {PROB_NODATA} = nodata"
+            f"{task} probability ({date}-event): stored p x {PROB_SCALE} (scale 1/{PROB_SCALE}), "
+            f"{PROB_NODATA} = nodata{note}"
         )
-    return f"{task} mask ({date}-event): 1 = {task}, 0 = none, {MASK_NODATA} = nodata"
+    return f"{task} mask ({date}-event): 1 = {task}, 0 = none, {MASK_NODATA} = nodata{note}"
 
 
-def _assemble(store: WorkStore, windows, groups, names, outputs, source, *, overwrite: bool) -> None:
-    """Stream every stored crop into its COG output (one pass over the stored batches)."""
+def _assemble(store: WorkStore, windows, groups, names, outputs, source, *, overwrite: bool, skipping: bool) -> int:
+    """Stream every stored crop into its COG output (one pass over the stored batches).
+
+    Returns the number of post windows the model skipped (``skipping``), counted from the stored batches.
+    """
     from geovision.io.cog import StreamingCogWriter
 
     with ExitStack() as stack:
@@ -274,13 +288,16 @@ def _assemble(store: WorkStore, windows, groups, names, outputs, source, *, over
                     overwrite=overwrite,
                     colormap=colormap,
                     level=1 if is_prob else None,
-                    band_names=[band_description(name)],
+                    band_names=[band_description(name, skipping=skipping)],
                     scales=[1 / PROB_SCALE] if is_prob else None,
                     offsets=[0.0] if is_prob else None,
                 )
             )
+        skipped = 0
         for group, arrays in _iter_stored(store, groups):
+            skipped += int(arrays[SKIPPED_KEY].sum()) if skipping else 0
             for i, window_index in enumerate(group):
                 crop = windows[window_index].crop
                 for name in names:
                     writers[name].write(crop, arrays[f"w{i}_{name}"][None])
+    return skipped

@@ -96,35 +96,79 @@ def normalise(image: np.ndarray, mean: Sequence[float], std: Sequence[float], va
     return Normalization(mean=tuple(mean), std=tuple(std)).apply(image, valid)
 
 
+ChipProbs = dict[str, np.ndarray]  # task -> float32 probabilities over a whole chip
+Sample = tuple[dict[str, np.ndarray], np.ndarray]  # a window's read: ({date: image}, valid)
+WindowProbs = tuple[dict[str, dict[str, np.ndarray]], np.ndarray]  # ({date: {task: crop}}, valid crop)
+
+
+def window_image(sample: Sample, date: str, model: InferenceModel) -> np.ndarray:
+    """The normalised model input of one date of a window's read."""
+    images, valid = sample
+    return normalise(images[date], model.mean, model.std, valid)
+
+
+def run_images(runtime: Runtime, images: Sequence[np.ndarray]) -> list[ChipProbs]:
+    """Per-task probabilities of each normalised chip, in one model call."""
+    if not images:
+        return []
+    probs = runtime(np.stack(images))
+    return [{task: p[k] for task, p in probs.items()} for k in range(len(images))]
+
+
+def cropped_probs(
+    dates: Sequence[str],
+    windows: Sequence,
+    tasks: Sequence[str],
+    samples: Sequence[Sample],
+    chips: dict[tuple[int, str], ChipProbs],
+) -> list[WindowProbs]:
+    """Each window's crop of its chips' probabilities (``chips[(window, date)]``); 0 where a chip is missing."""
+    out: list[WindowProbs] = []
+    for i, window in enumerate(windows):
+        crop = window.crop_in_chip
+        valid = samples[i][1][crop.row_slice, crop.col_slice]
+        by_date: dict[str, dict[str, np.ndarray]] = {}
+        for date in dates:
+            chip = chips.get((i, date))
+            by_date[date] = {
+                task: chip[task][crop.row_slice, crop.col_slice] if chip else np.zeros(valid.shape, np.float32)
+                for task in tasks
+            }
+        out.append((by_date, valid))
+    return out
+
+
 def predict_window_probs(
     dates: Sequence[str],
     windows: Sequence,
     runtime: Runtime,
     model: InferenceModel,
-    samples: Sequence[tuple[dict[str, np.ndarray], np.ndarray]],
-) -> list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]]:
+    samples: Sequence[Sample],
+) -> list[WindowProbs]:
     """Float probabilities of each window's crop: per window ``({date: {task: float32 [h, w]}}, valid [h, w])``.
 
     ``samples`` are the windows' reads (``source.read(window.read)``); every date of every window with a
     valid pixel goes through the model in one batch; windows without any get probability 0 everywhere.
     """
-    keep = [i for i, (_, valid) in enumerate(samples) if valid.any()]
-    images = [normalise(samples[i][0][date], model.mean, model.std, samples[i][1]) for i in keep for date in dates]
-    probs = runtime(np.stack(images)) if images else {}
-    out: list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]] = []
-    for i, window in enumerate(windows):
-        crop = window.crop_in_chip
-        valid = samples[i][1][crop.row_slice, crop.col_slice]
-        by_date: dict[str, dict[str, np.ndarray]] = {}
-        for d, date in enumerate(dates):
-            by_date[date] = {}
+    keys = [(i, date) for i, (_, valid) in enumerate(samples) if valid.any() for date in dates]
+    chips = dict(
+        zip(keys, run_images(runtime, [window_image(samples[i], date, model) for i, date in keys]), strict=True)
+    )
+    return cropped_probs(dates, windows, model.tasks, samples, chips)
+
+
+def stored_arrays(
+    dates: Sequence[str], model: InferenceModel, window_probs: Sequence[WindowProbs]
+) -> dict[str, np.ndarray]:
+    """The uint8 outputs of a batch's windows, keyed ``w{i}_{task}_{date}_{prob|mask}`` and ``w{i}_valid``."""
+    out: dict[str, np.ndarray] = {}
+    for i, (probs, valid) in enumerate(window_probs):
+        out[f"w{i}_valid"] = valid.astype(np.uint8)
+        for date in dates:
             for task in model.tasks:
-                if i in keep:
-                    row = keep.index(i) * len(dates) + d
-                    by_date[date][task] = probs[task][row][crop.row_slice, crop.col_slice]
-                else:
-                    by_date[date][task] = np.zeros(valid.shape, np.float32)
-        out.append((by_date, valid))
+                prob = probs[date][task]
+                out[f"w{i}_{task}_{date}_prob"] = quantise_probability(prob, valid)
+                out[f"w{i}_{task}_{date}_mask"] = threshold_mask(prob, valid, model.thresholds.get(task, 0.5))
     return out
 
 
@@ -133,21 +177,13 @@ def predict_batch(
     windows: Sequence,
     runtime: Runtime,
     model: InferenceModel,
-    samples: list[tuple[dict[str, np.ndarray], np.ndarray]] | None = None,
+    samples: list[Sample] | None = None,
 ) -> dict[str, np.ndarray]:
     """Predict a batch of windows; returns the cropped uint8 outputs keyed ``w{i}_{task}_{date}_{prob|mask}``
     and ``w{i}_valid`` (i = index within the batch)."""
     if samples is None:
         samples = [source.read(window.read) for window in windows]
-    out: dict[str, np.ndarray] = {}
-    for i, (probs, valid) in enumerate(predict_window_probs(source.dates, windows, runtime, model, samples)):
-        out[f"w{i}_valid"] = valid.astype(np.uint8)
-        for date in source.dates:
-            for task in model.tasks:
-                prob = probs[date][task]
-                out[f"w{i}_{task}_{date}_prob"] = quantise_probability(prob, valid)
-                out[f"w{i}_{task}_{date}_mask"] = threshold_mask(prob, valid, model.thresholds.get(task, 0.5))
-    return out
+    return stored_arrays(source.dates, model, predict_window_probs(source.dates, windows, runtime, model, samples))
 
 
 def load_bundle_for_inference(path: str) -> InferenceModel:

@@ -149,7 +149,10 @@ def _segment(run: Run, record: StageRecord) -> None:
         bundle_ref(str(bundle), runtime=options.runtime, device=options.device),
         out,
         options=SegmentOptions(
-            chip_px=options.chip_px, overlap_px=options.overlap_px, batch_windows=options.batch_windows
+            chip_px=options.chip_px,
+            overlap_px=options.overlap_px,
+            batch_windows=options.batch_windows,
+            skip_post_without_features=options.skip_post_without_features,
         ),
         overwrite=not resume,
         resume=resume,
@@ -166,6 +169,7 @@ def _segment(run: Run, record: StageRecord) -> None:
         "seconds_predict": round(result.seconds_predict, 2),
         "bands": result.extra.get("bands", {}),
         "megapixels_per_s": round(2 * result.width * result.height / 1e6 / max(result.seconds_predict, 1e-9), 3),
+        **{k: result.extra[k] for k in ("post_windows_skipped",) if k in result.extra},
     }
 
 
@@ -173,7 +177,7 @@ segment = Stage(
     "segment",
     _segment,
     inputs=_segment_inputs,
-    config=("segment.chip_px", "segment.overlap_px", "segment.runtime"),
+    config=("segment.chip_px", "segment.overlap_px", "segment.runtime", "segment.skip_post_without_features"),
     upstream=("adapt",),
     doc=_segment.__doc__ or "",
 )
