@@ -158,11 +158,11 @@ def prepare_crop(
             )
         inverse = ~raster.transform
         xmin, ymin, xmax, ymax = region.intersection(image_box).bounds
-        (ca, ra), (cb, rb) = inverse * (xmin, ymin), inverse * (xmax, ymax)
+        (ca, ra), (cb, rb) = inverse @ (xmin, ymin), inverse @ (xmax, ymax)
         col0, row0 = max(0, math.floor(min(ca, cb))), max(0, math.floor(min(ra, rb)))
         col1, row1 = min(raster.width, math.ceil(max(ca, cb))), min(raster.height, math.ceil(max(ra, rb)))
         window = PixelWindow(col0, row0, col1 - col0, row1 - row0)
-        transform = raster.transform * Affine.translation(col0, row0)
+        transform = raster.transform @ Affine.translation(col0, row0)
         image = np.zeros((raster.count, window.height, window.width), np.uint8)
         valid = np.zeros((window.height, window.width), bool)
         for top in range(0, window.height, READ_PX):

@@ -207,9 +207,9 @@ class AlignedPair:
         without nodata or mask); else None."""
         if which not in self._offsets:
             source: RasterSource = getattr(self, which)
-            col, row = ~source.transform * (self.grid.transform.c, self.grid.transform.f)
+            col, row = ~source.transform @ (self.grid.transform.c, self.grid.transform.f)
             offset = (round(col), round(row))
-            shifted = Grid(source.crs, source.transform * Affine.translation(*offset), self.width, self.height)
+            shifted = Grid(source.crs, source.transform @ Affine.translation(*offset), self.width, self.height)
             inside = 0 <= offset[0] <= source.width - self.width and 0 <= offset[1] <= source.height - self.height
             # only where every pixel is valid: GDAL's warper and its per-band masks disagree on nodata
             plain = all_valid(source.dataset, source.bands) and not source.is_float

@@ -119,3 +119,34 @@ def test_the_benchmark_runs_end_to_end_on_a_tiny_scene(tmp_path):
     assert results["ratios"]["geovision/baseline"] > 0
     assert 0 <= results["agreement"]["baseline"]["differ_share"] < 0.5
     assert out.with_suffix(".md").read_text().startswith("| 512 x 512 px pair")
+
+
+def test_the_peak_line_uses_the_fastest_native_matmul():
+    peak = {"matmul_fp32_gflops": 100.0, "model_gflop_per_mp": 20.0}
+    line = bench.peak_line(peak, 2.0)
+    assert "no native bf16" in line and "40% of the fp32 peak" in line
+    line = bench.peak_line({**peak, "matmul_bf16_gflops": 400.0}, 2.0)
+    assert "bf16 400 GFLOP/s" in line and "10% of the bf16 peak" in line
+
+
+def test_machine_peak_measures_bf16_only_where_it_is_native(monkeypatch):
+    import torch
+
+    import geovision.inference.runtime as runtime
+
+    timed = []
+    monkeypatch.setattr(bench, "matmul_gflops", lambda dtype, **_: timed.append(dtype) or 1.0)
+    monkeypatch.setattr(runtime, "bf16_supported", lambda device: False)
+    assert "matmul_bf16_gflops" not in bench.machine_peak() and timed == [torch.float32]
+    monkeypatch.setattr(runtime, "bf16_supported", lambda device: True)
+    assert bench.machine_peak()["matmul_bf16_gflops"] == 1.0
+
+
+def test_matmul_gflops_stops_after_its_time():
+    import time
+
+    import torch
+
+    started = time.perf_counter()
+    assert bench.matmul_gflops(torch.float32, size=256, seconds=0.05, max_reps=10_000) > 0
+    assert time.perf_counter() - started < 5

@@ -43,6 +43,7 @@ def test_every_run_flag_maps_onto_a_section(tmp_path):
         "overlap_px": 64,
         "batch_windows": 0,
         "scheduler": "local",
+        "skip_post_without_features": False,
     }
     assert resolved["grid"]["cell_px"] == 64 and resolved["grid"]["theta"] == {"buildings": 0.3, "roads": 0.3}
     assert resolved["adapt"]["minutes"] == 2.0
