@@ -64,6 +64,12 @@ runtime_option = choice_option(
     "that have it, else fp16/fp32.",
 )
 device_option = value_option("--device", "auto", "Torch device: auto, cpu, cuda, cuda:N or mps.")
+skip_post_option = click.option(
+    "--skip-post-without-features",
+    is_flag=True,
+    help="Do not predict post-event windows whose pre-event chip holds no building or road: the impact "
+    "figures stay the same, the post masks are 0 there (faster on sparse scenes).",
+)
 aoi_option = file_option(
     "--aoi",
     "Area of interest: a polygon vector file (any CRS); only its bounding box is processed, pixels outside "

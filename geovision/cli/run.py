@@ -18,6 +18,7 @@ from geovision.cli.options import (
     overrides_option,
     overwrite_option,
     runtime_option,
+    skip_post_option,
     value_option,
 )
 
@@ -27,6 +28,7 @@ FLAG_FIELDS = {
     "runtime": ("--runtime", "segment.runtime"),
     "device": ("--device", "segment.device"),
     "scheduler": ("--scheduler", "segment.scheduler"),
+    "skip_post_without_features": ("--skip-post-without-features", "segment.skip_post_without_features"),
     "cell_px": ("--cell-px", "grid.cell_px"),
     "theta": ("--theta", "grid.theta"),  # both features
     "adapt_minutes": ("--adapt-minutes", "adapt.minutes"),
@@ -52,6 +54,7 @@ FLAG_FIELDS = {
 @runtime_option
 @device_option
 @click.option("--scheduler", default=None, help="Dask scheduler for inference: local or tcp://host:port.")
+@skip_post_option
 @grid_options
 @file_option("--catalog", "Event catalog (default: the catalog shipped with geovision).")
 @click.option(
@@ -98,6 +101,7 @@ def command(
     runtime,
     device,
     scheduler,
+    skip_post_without_features,
     cell_px,
     theta,
     catalog,

@@ -13,6 +13,7 @@ from geovision.cli.options import (
     model_option,
     overwrite_option,
     runtime_option,
+    skip_post_option,
     value_option,
 )
 
@@ -38,12 +39,7 @@ from geovision.cli.options import (
     help="Resolution of the common grid in metres (default: the model's GSD when the pair's is more "
     "than 25 % off it, else the finer of the two).",
 )
-@click.option(
-    "--skip-post-without-features",
-    is_flag=True,
-    help="Do not predict post-event windows whose pre-event chip holds no building or road: the impact "
-    "figures stay the same, the post masks are 0 there (faster on sparse scenes).",
-)
+@skip_post_option
 @bands_option
 @aoi_option
 @click.option("--scheduler", default=None, help="Dask scheduler: `local` or tcp://host:port (default: no Dask).")

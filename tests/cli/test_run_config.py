@@ -34,6 +34,7 @@ def test_config_file_then_flags_then_overrides(tmp_path):
 
 def test_every_run_flag_maps_onto_a_section(tmp_path):
     args = ["--model", "unet", "--runtime", "fp32", "--device", "cpu", "--scheduler", "local", "--cell-px", "64"]
+    args += ["--skip-post-without-features"]
     resolved = dry_run(tmp_path, *args, "--theta", "0.3", "--adapt-minutes", "2")["config"]
     assert resolved["segment"] == {
         "model": "unet",
@@ -43,7 +44,7 @@ def test_every_run_flag_maps_onto_a_section(tmp_path):
         "overlap_px": 64,
         "batch_windows": 0,
         "scheduler": "local",
-        "skip_post_without_features": False,
+        "skip_post_without_features": True,
     }
     assert resolved["grid"]["cell_px"] == 64 and resolved["grid"]["theta"] == {"buildings": 0.3, "roads": 0.3}
     assert resolved["adapt"]["minutes"] == 2.0
