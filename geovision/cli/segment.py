@@ -83,15 +83,13 @@ def command(
         scheduler=scheduler,
     )
     megapixels = result.width * result.height * (2 if post else 1) / 1e6
-    click.echo(
+    line = (
         f"segmented {result.width}x{result.height} px ({result.windows} windows, "
         f"{result.batches_resumed} batches resumed) with runtime {result.runtime} in "
         f"{result.seconds_total:.1f} s ({megapixels / max(result.seconds_predict, 1e-9):.2f} MP/s)"
-        + (
-            f", {skipped} post windows without pre-event features skipped"
-            if (skipped := result.extra.get("post_windows_skipped")) is not None
-            else ""
-        )
     )
+    if "post_windows_skipped" in result.extra:
+        line += f", {result.extra['post_windows_skipped']} post windows without pre-event features skipped"
+    click.echo(line)
     for name, path in result.outputs.items():
         click.echo(f"  {name}: {path}")

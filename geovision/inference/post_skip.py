@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 
 import numpy as np
@@ -49,13 +50,14 @@ class _Batch:
     chips: dict[tuple[int, str], ChipProbs] = field(default_factory=dict)
     post: list[int] = field(default_factory=list)  # windows whose post image still has to run
 
+    @cached_property
     def with_data(self) -> list[int]:
+        """The windows with a valid pixel (the others never reach the model)."""
         return [i for i, (_, valid) in enumerate(self.samples) if valid.any()]
 
     def arrays(self, model: InferenceModel) -> dict[str, np.ndarray]:
         probs = cropped_probs(DATES, self.windows, model.tasks, self.samples, self.chips)
-        data = set(self.with_data())
-        skipped = [int(i in data and (i, "post") not in self.chips) for i in range(len(self.windows))]
+        skipped = [int(i in self.with_data and (i, "post") not in self.chips) for i in range(len(self.windows))]
         return {**stored_arrays(DATES, model, probs), SKIPPED_KEY: np.array(skipped, np.uint8)}
 
 
@@ -64,27 +66,24 @@ def predict_skipping_post(
     runtime: Runtime,
     model: InferenceModel,
     save: Callable[[int, dict[str, np.ndarray]], None],
-) -> int:
+) -> None:
     """Predict each ``(batch_id, windows, samples)`` of a pre/post pair, running post images only where the
     pre chip has a feature; ``save(batch_id, arrays)`` gets what :func:`predict_batch` would store, plus
-    :data:`SKIPPED_KEY`. Returns the number of post windows skipped."""
-    skipped, pending = 0, None
+    :data:`SKIPPED_KEY` (the engine counts the skipped windows from the stored batches, resumed ones too)."""
+    pending: _Batch | None = None
     for read in chain(reads, [None]):
         current = None if read is None else _Batch(*read)
         jobs = [(pending, i, "post") for i in pending.post] if pending else []
-        jobs += [(current, i, "pre") for i in current.with_data()] if current else []
+        jobs += [(current, i, "pre") for i in current.with_data] if current else []
         images = [window_image(batch.samples[i], date, model) for batch, i, date in jobs]
         for (batch, i, date), chip in zip(jobs, run_images(runtime, images), strict=True):
             batch.chips[(i, date)] = chip
         if pending is not None:
-            arrays = pending.arrays(model)
-            skipped += int(arrays[SKIPPED_KEY].sum())
-            save(pending.batch_id, arrays)
+            save(pending.batch_id, pending.arrays(model))
         if current is not None:
             current.post = [
                 i
-                for i in current.with_data()
+                for i in current.with_data
                 if has_features(current.chips[(i, "pre")], current.samples[i][1], model.thresholds)
             ]
         pending = current
-    return skipped

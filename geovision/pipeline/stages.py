@@ -169,8 +169,9 @@ def _segment(run: Run, record: StageRecord) -> None:
         "seconds_predict": round(result.seconds_predict, 2),
         "bands": result.extra.get("bands", {}),
         "megapixels_per_s": round(2 * result.width * result.height / 1e6 / max(result.seconds_predict, 1e-9), 3),
-        **{k: result.extra[k] for k in ("post_windows_skipped",) if k in result.extra},
     }
+    if "post_windows_skipped" in result.extra:
+        record.figures["post_windows_skipped"] = result.extra["post_windows_skipped"]
 
 
 segment = Stage(
