@@ -28,12 +28,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from adapt_report import write_report  # noqa: E402
 
-from geovision.adapt.labels import road_width_m  # noqa: E402
+from geovision.adapt.labels import read_labels, road_corridors  # noqa: E402
 from geovision.adapt.run import AdaptOptions, adapt  # noqa: E402
 from geovision.evaluate.roads import relaxed_f1  # noqa: E402
 from geovision.inference.engine import segment_scene  # noqa: E402
 from geovision.inference.predictor import bundle_ref  # noqa: E402
 from geovision.inference.sources import SourceSpec  # noqa: E402
+from geovision.io.labels import rasterize_vectors  # noqa: E402
 from geovision.models.registry import resolve_bundle  # noqa: E402
 from geovision.vector.road_raster import road_lines_from_raster  # noqa: E402
 from geovision.vector.units import metric_crs  # noqa: E402
@@ -47,24 +48,28 @@ def halves(image: Path) -> tuple[shapely.Polygon, shapely.Polygon]:
     return shapely.box(left, bottom, middle, top), shapely.box(middle, bottom, right, top)
 
 
+def road_truth(roads: gpd.GeoDataFrame, shape: tuple[int, int], transform, crs) -> np.ndarray:
+    """The OSM lines buffered to their width (in metres, as adapt rasterises them) on a mask's grid.
+    ``roads``: :func:`read_labels`' roads (EPSG:4326, ``width_m``)."""
+    corridors = road_corridors(roads).to_crs(crs)
+    return rasterize_vectors(corridors, transform=transform, width=shape[1], height=shape[0], all_touched=True) == 1
+
+
 def score(mask: Path, roads: gpd.GeoDataFrame, east_lonlat: shapely.Polygon) -> dict[str, float]:
-    """Road IoU (buffered OSM lines) and relaxed F1 at 3 m of the traced centrelines, inside the east half."""
+    """Road IoU against :func:`road_truth` and relaxed F1 at 3 m of the traced centrelines, inside the east half."""
     with rasterio.open(mask) as src:
         predicted, transform, crs = src.read(1), src.transform, src.crs
     east = gpd.GeoSeries([east_lonlat], crs=roads.crs).to_crs(crs).iloc[0]
-    lines = roads.to_crs(crs)
-    buffered = [g.buffer(w / 2, cap_style="flat") for g, w in zip(lines.geometry, road_width_m(lines), strict=True)]
-    truth = rasterize(((g, 1) for g in buffered), out_shape=predicted.shape, transform=transform, dtype="uint8")
     inside = rasterize([(east, 1)], out_shape=predicted.shape, transform=transform, dtype="uint8").astype(bool)
     pred = (predicted == 1) & inside
-    true = (truth == 1) & inside
+    true = road_truth(roads, predicted.shape, transform, crs) & inside
     union = (pred | true).sum()
     iou = float((pred & true).sum() / union) if union else 1.0
     traced = road_lines_from_raster(mask).to_crs(crs)
-    metric = metric_crs(lines)
+    metric = metric_crs(roads)
     clip = gpd.GeoSeries([east], crs=crs).to_crs(metric).iloc[0]
     pred_lines = traced.to_crs(metric).geometry.intersection(clip)
-    truth_lines = lines.to_crs(metric).geometry.intersection(clip)
+    truth_lines = roads.to_crs(metric).geometry.intersection(clip)
     relaxed = relaxed_f1(np.asarray(pred_lines), np.asarray(truth_lines), buffer_m=3.0)
     return {"road_iou": iou, "relaxed_f1_3m": float(relaxed["f1"])}
 
@@ -94,7 +99,7 @@ def main() -> None:
         overwrite=True,
     )
     adapt_s = time.perf_counter() - started
-    roads = gpd.read_file(labels)
+    roads = read_labels([labels]).roads
     scores = {}
     for name, bundle in (("base", resolve_bundle(args.model)), ("adapted", result.out)):
         out = args.out / f"segment_{name}"

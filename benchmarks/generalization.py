@@ -39,6 +39,7 @@ from rasterio.warp import Resampling, reproject
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from geovision.adapt.labels import road_corridors  # noqa: E402
 from geovision.data.registry import RegistryEntry, load_registry  # noqa: E402
 from geovision.evaluate.objects import object_f1  # noqa: E402
 from geovision.evaluate.pixel import PixelCounts  # noqa: E402
@@ -168,9 +169,7 @@ def registry_set(name: str) -> Callable[[Path], list[tuple[Path, Truth]]]:
             labels = source.get("labels") or source.get("masks")
             (label,) = labels.values()
             if Path(label).suffix.lower() in (".geojson", ".gpkg", ".shp", ".json"):
-                lines = read_vectors(label)
-                metric = lines.to_crs(lines.estimate_utm_crs())
-                corridors = gpd.GeoDataFrame(geometry=metric.buffer(ROAD_WIDTH_M / 2, cap_style="flat"), crs=metric.crs)
+                corridors = road_corridors(read_vectors(label).assign(width_m=ROAD_WIDTH_M))
                 out.append((path, Truth(vectors=corridors, centrelines=Path(label))))
                 continue
             with rasterio.open(label) as src:  # the entry's rule: positive above its threshold

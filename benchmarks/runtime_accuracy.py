@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/runtime_accuracy.py [--runtimes fp32 bf16] [--model default]
     .venv/bin/python benchmarks/runtime_accuracy.py --tiles 0 1 2 --dates pre post   # ~2,000 buildings
+    .venv/bin/python benchmarks/runtime_accuracy.py --runtimes openvino --overlaps 64 32   # tiling, not runtime
 
 Each Joplin image (xBD, georeferenced from its labels) is segmented with the production engine
-(512 px chips, 64 px overlap) per runtime; building masks are polygonised (>= 5 m2) and scored
-against the xBD footprints (pre: every building; post: those not destroyed): pixel F1 and
-SpaceNet object F1 (IoU >= 0.5), pooled over the images (TP/FP/FN summed). Prints the F1 of each
-runtime, its difference to fp32 and how long prediction took. Tile 0 is never trained on; tiles
+(512 px chips, 64 px overlap) per runtime and ``--overlaps`` / ``--chips`` variant; building masks
+are polygonised (>= 5 m2) and scored against the xBD footprints (pre: every building; post: those
+not destroyed): pixel F1 and SpaceNet object F1 (IoU >= 0.5), pooled over the images (TP/FP/FN
+summed). Prints the F1 of each variant, its difference to fp32 (else the first variant), the mask
+pixels unlike the first variant's and how long prediction took. Tile 0 is never trained on; tiles
 1-2 were (default model), which does not matter for a runtime *difference* but does for the
 absolute F1, so only tile 0's is an accuracy figure.
 """
@@ -22,9 +24,11 @@ from pathlib import Path
 import geopandas as gpd
 import rasterio
 
+from geovision import defaults
 from geovision.evaluate.objects import object_f1
 from geovision.evaluate.pixel import PixelCounts
 from geovision.impact.xbd import xbd_tile_geotiff
+from geovision.inference.batches import SegmentOptions
 from geovision.inference.engine import segment_scene
 from geovision.inference.predictor import bundle_ref
 from geovision.inference.sources import SourceSpec
@@ -81,6 +85,11 @@ def flipped_pixels(run: Path, reference: Path, tasks: tuple[str, ...] = ("buildi
     return flips
 
 
+def valid_pixels(run: Path) -> int:
+    with rasterio.open(run / "buildings_scene_mask.tif") as src:
+        return int((src.read(1) != 255).sum())
+
+
 def pooled(scores: list[dict]) -> dict:
     """Pixel and object F1 of TP/FP/FN summed over images."""
     pixel, objects = PixelCounts(), PixelCounts()
@@ -95,42 +104,51 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--tiles", nargs="+", default=["0"], help="Joplin tiles 0, 1, 2")
     parser.add_argument("--dates", nargs="+", default=["pre"], choices=["pre", "post"])
+    parser.add_argument("--overlaps", nargs="+", type=int, default=[defaults.OVERLAP_PX], help="window overlaps (px)")
+    parser.add_argument("--chips", nargs="+", type=int, default=[defaults.CHIP_PX], help="window sizes (px)")
     args = parser.parse_args()
     images = [joplin_image(f"{int(tile):08d}", date) for tile in args.tiles for date in args.dates]
+    variants = [
+        (f"{runtime}@{chip}/{overlap}" if len(args.overlaps) + len(args.chips) > 2 else runtime, runtime, chip, overlap)
+        for runtime in args.runtimes
+        for chip in args.chips
+        for overlap in args.overlaps
+    ]
     results = {}
     with tempfile.TemporaryDirectory() as work:
-        for runtime in args.runtimes:
+        for name, runtime, chip, overlap in variants:
             scores, seconds, flips = [], 0.0, {"buildings": 0, "roads": 0}
+            options = SegmentOptions(chip_px=chip, overlap_px=overlap)
             for index, (image, truth) in enumerate(images):
-                out = Path(work) / runtime / str(index)
-                result = segment_scene(SourceSpec(pre=str(image)), bundle_ref(args.model, runtime=runtime), out)
+                out = Path(work) / name / str(index)
+                result = segment_scene(
+                    SourceSpec(pre=str(image)), bundle_ref(args.model, runtime=runtime), out, options=options
+                )
                 scores.append(score(out / "buildings_scene_mask.tif", truth))
                 seconds += result.seconds_predict
-                reference = Path(work) / args.runtimes[0] / str(index)
+                reference = Path(work) / variants[0][0] / str(index)
                 for task, count in flipped_pixels(out, reference).items():
                     flips[task] += count
-            results[runtime] = {
+            results[name] = {
                 **pooled(scores),
                 "seconds_predict": round(seconds, 2),
                 "runtime": result.runtime,
                 "flipped_vs_first": flips,
+                "pixels": sum(valid_pixels(Path(work) / name / str(i)) for i in range(len(images))),
             }
-    base = results.get("fp32")
+    base_name = "fp32" if "fp32" in results else variants[0][0]
+    base = results[base_name]
     for runtime, figures in results.items():
         delta = (
-            ""
-            if base is None
-            else (
-                f"  (object F1 {100 * (figures['object_f1'] - base['object_f1']):+.2f} "
-                f"pts, pixel F1 {100 * (figures['pixel_f1'] - base['pixel_f1']):+.2f} pts "
-                "vs fp32)"
-            )
+            f"  (object F1 {100 * (figures['object_f1'] - base['object_f1']):+.2f} "
+            f"pts, pixel F1 {100 * (figures['pixel_f1'] - base['pixel_f1']):+.2f} pts vs {base_name})"
         )
         print(
-            f"{runtime:8s} pixel F1 {figures['pixel_f1']:.4f}  IoU {figures['pixel_iou']:.4f}  object F1 "
+            f"{runtime:16s} pixel F1 {figures['pixel_f1']:.4f}  IoU {figures['pixel_iou']:.4f}  object F1 "
             f"{figures['object_f1']:.4f} ({figures['buildings']} buildings)  predict "
-            f"{figures['seconds_predict']:.1f} s{delta}; mask pixels unlike {args.runtimes[0]}: "
-            f"{figures['flipped_vs_first']['buildings']} buildings, {figures['flipped_vs_first']['roads']} roads"
+            f"{figures['seconds_predict']:.1f} s{delta}; mask pixels unlike {variants[0][0]}: "
+            f"{figures['flipped_vs_first']['buildings']} buildings, {figures['flipped_vs_first']['roads']} roads "
+            f"(of {figures['pixels']})"
         )
     print(json.dumps(results))
 

@@ -47,16 +47,31 @@ def is_osm(path: str | os.PathLike[str]) -> bool:
     return name.endswith((".osm", ".osm.pbf", ".pbf"))
 
 
+ROAD_CLASS_COLUMNS = ("highway", "fclass", "type")  # OSM tag; Geofabrik shapefiles; imposm/SpaceNet exports
+
+
 def road_width_m(frame: gpd.GeoDataFrame) -> np.ndarray:
-    """Per line: its numeric ``width`` attribute, else the width of its ``highway`` class, else the default."""
-    widths = np.full(len(frame), DEFAULT_ROAD_WIDTH_M)
-    if "highway" in frame:
-        classes = frame["highway"].astype("string").str.replace("_link", "", regex=False)
-        widths = classes.map(ROAD_WIDTHS_M).astype(float).fillna(DEFAULT_ROAD_WIDTH_M).to_numpy()
+    """Per line: its numeric ``width`` attribute, else the width of its road class, else the default.
+
+    The class is OSM's ``highway`` tag, or the same values under ``fclass`` (Geofabrik shapefiles)
+    or ``type`` (imposm exports such as SpaceNet's); the first column with a known class wins.
+    """
+    widths = pd.Series(np.nan, index=frame.index)
+    for column in ROAD_CLASS_COLUMNS:
+        if column in frame:
+            classes = frame[column].astype("string").str.replace("_link", "", regex=False)
+            widths = widths.fillna(classes.map(ROAD_WIDTHS_M).astype(float))
+    widths = widths.fillna(DEFAULT_ROAD_WIDTH_M).to_numpy(dtype=float)
     if "width" in frame:
         given = pd.to_numeric(frame["width"].astype("string").str.extract(r"([\d.]+)")[0], errors="coerce")
         widths = np.where(given.notna() & (given > 0) & (given < 60), given, widths)
     return widths.astype(float)
+
+
+def road_corridors(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Road lines (with ``width_m``) buffered to their width, in their local UTM CRS (metres)."""
+    metric = roads.to_crs(roads.estimate_utm_crs())
+    return gpd.GeoDataFrame(geometry=metric.buffer(metric["width_m"] / 2, cap_style="flat"), crs=metric.crs)
 
 
 @dataclass

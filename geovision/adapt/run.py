@@ -28,7 +28,7 @@ import shapely
 from affine import Affine
 
 from geovision import defaults
-from geovision.adapt.labels import LabelSet, label_licence, read_labels
+from geovision.adapt.labels import LabelSet, label_licence, read_labels, road_corridors
 from geovision.errors import ConfigError, NoOverlapError, OutputExistsError
 from geovision.io.atomic import atomic_output
 from geovision.io.labels import rasterize_vectors
@@ -212,10 +212,12 @@ def _building_mask(labels: LabelSet, crs, transform: Affine, window: PixelWindow
 def _road_mask(labels: LabelSet, crs, transform: Affine, window: PixelWindow) -> np.ndarray:
     if labels.roads.empty:
         return np.zeros((window.height, window.width), np.uint8)
-    metric = labels.roads.to_crs(labels.roads.estimate_utm_crs())
-    corridors = gpd.GeoDataFrame(geometry=metric.buffer(metric["width_m"] / 2, cap_style="flat"), crs=metric.crs)
     return rasterize_vectors(
-        corridors.to_crs(crs), transform=transform, width=window.width, height=window.height, all_touched=True
+        road_corridors(labels.roads).to_crs(crs),
+        transform=transform,
+        width=window.width,
+        height=window.height,
+        all_touched=True,
     )
 
 

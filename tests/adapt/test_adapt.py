@@ -10,7 +10,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geovision.adapt.labels import read_labels, road_width_m
+from geovision.adapt.labels import read_labels, road_corridors, road_width_m
 from geovision.adapt.run import AdaptOptions, _validation_blocks, adapt
 from geovision.cli.main import cli
 from geovision.models.bundle import load_bundle
@@ -53,6 +53,27 @@ def test_osm_style_roads_get_their_width(tmp_path):
         crs="EPSG:4326",
     )
     np.testing.assert_allclose(road_width_m(frame), [12.0, 5.0, 2.0, 4.0])
+
+
+def test_road_classes_of_geofabrik_and_imposm_exports_get_their_width():
+    lines = [shapely.LineString([(0, 0), (1, 1)])] * 3
+    geofabrik = gpd.GeoDataFrame({"fclass": ["motorway", "track", "bogus"]}, geometry=lines, crs="EPSG:4326")
+    np.testing.assert_allclose(road_width_m(geofabrik), [16.0, 4.0, 7.0])  # unknown class: the default
+    spacenet = gpd.GeoDataFrame(  # SpaceNet's OSM roads: class "highway", the highway value under "type"
+        {"class": ["highway"] * 3, "type": ["tertiary", "residential", "primary_link"]}, geometry=lines, crs="EPSG:4326"
+    )
+    np.testing.assert_allclose(road_width_m(spacenet), [9.0, 7.0, 12.0])
+    both = gpd.GeoDataFrame({"highway": ["service", None, None], "type": ["primary", "primary", None]}, geometry=lines)
+    np.testing.assert_allclose(road_width_m(both), [5.0, 12.0, 7.0])  # highway first, then the next column
+
+
+def test_road_corridors_are_buffered_in_metres_even_for_lon_lat_lines():
+    line = shapely.LineString([(2.30, 48.85), (2.31, 48.85)])  # about 733 m in Paris
+    roads = gpd.GeoDataFrame({"width_m": [8.0]}, geometry=[line], crs="EPSG:4326")
+    corridor = road_corridors(roads)
+    assert corridor.crs.is_projected
+    assert corridor.area.iloc[0] == pytest.approx(8.0 * roads.to_crs(corridor.crs).length.iloc[0], rel=0.01)
+    assert corridor.area.iloc[0] == pytest.approx(8.0 * 733, rel=0.02)
 
 
 def _write(frame: gpd.GeoDataFrame, path):

@@ -43,3 +43,19 @@ def test_the_grey_copy_is_one_band_of_luminance(tmp_path):
     with rasterio.open(out) as src:
         assert src.count == 1 and src.crs.to_epsg() == 32633
         assert int(src.read(1)[0, 0]) == round(0.299 * 200 + 0.587 * 100 + 0.114 * 50)
+
+
+paris = load(ROOT / "benchmarks" / "adapt_paris.py")
+
+
+def test_paris_truth_is_the_osm_lines_buffered_in_metres_on_a_lon_lat_grid():
+    """SpaceNet's Paris chip is in EPSG:4326: the corridors must be 7 m wide, not 7 degrees."""
+    res = 2.7e-6  # degrees, about 0.3 m at 48.85 N in y (0.2 m in x)
+    transform = from_origin(2.30, 48.851, res, res)
+    roads = gpd.GeoDataFrame(
+        {"width_m": [7.0]}, geometry=[shapely.LineString([(2.30, 48.8507), (2.3011, 48.8507)])], crs="EPSG:4326"
+    )
+    truth = paris.road_truth(roads, (250, 400), transform, "EPSG:4326")
+    rows = truth.any(axis=1).sum()  # the line runs east-west: its width is counted in rows
+    assert 0.03 < truth.mean() < 0.15
+    assert abs(rows * res * 111_320 - 7.0) < 1.0  # about 7 m across (+ all-touched edge pixels)
