@@ -85,6 +85,17 @@ def flipped_pixels(run: Path, reference: Path, tasks: tuple[str, ...] = ("buildi
     return flips
 
 
+def plan_variants(runtimes: list[str], chips: list[int], overlaps: list[int]) -> list[tuple[str, str, int, int]]:
+    """(name, runtime, chip_px, overlap_px) of every combination; names carry the tiling only when it varies."""
+    tiled = len(chips) + len(overlaps) > 2
+    return [
+        (f"{runtime}@{chip}/{overlap}" if tiled else runtime, runtime, chip, overlap)
+        for runtime in runtimes
+        for chip in chips
+        for overlap in overlaps
+    ]
+
+
 def valid_pixels(run: Path) -> int:
     with rasterio.open(run / "buildings_scene_mask.tif") as src:
         return int((src.read(1) != 255).sum())
@@ -108,12 +119,7 @@ def main() -> None:
     parser.add_argument("--chips", nargs="+", type=int, default=[defaults.CHIP_PX], help="window sizes (px)")
     args = parser.parse_args()
     images = [joplin_image(f"{int(tile):08d}", date) for tile in args.tiles for date in args.dates]
-    variants = [
-        (f"{runtime}@{chip}/{overlap}" if len(args.overlaps) + len(args.chips) > 2 else runtime, runtime, chip, overlap)
-        for runtime in args.runtimes
-        for chip in args.chips
-        for overlap in args.overlaps
-    ]
+    variants = plan_variants(args.runtimes, args.chips, args.overlaps)
     results = {}
     with tempfile.TemporaryDirectory() as work:
         for name, runtime, chip, overlap in variants:
