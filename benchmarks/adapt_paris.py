@@ -78,6 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--lr", type=float, default=AdaptOptions.lr, help="adapt's learning rate (recipe experiments)")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "benchmarks" / "adapt_paris")
     args = parser.parse_args()
@@ -95,7 +96,7 @@ def main() -> None:
         args.out / "adapted",
         model=args.model,
         area=str(area),
-        options=AdaptOptions(minutes=args.minutes, licence="ODbL (OpenStreetMap)"),
+        options=AdaptOptions(minutes=args.minutes, lr=args.lr, licence="ODbL (OpenStreetMap)"),
         overwrite=True,
     )
     adapt_s = time.perf_counter() - started
@@ -114,6 +115,7 @@ def main() -> None:
         labels=str(labels),
         train_area="west half",
         test_area="east half",
+        lr=args.lr,
     )
 
 

@@ -75,6 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--lr", type=float, default=AdaptOptions.lr, help="adapt's learning rate (recipe experiments)")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "benchmarks" / "adapt_rio")
     args = parser.parse_args()
@@ -96,7 +97,7 @@ def main() -> None:
         args.out / "adapted",
         model=args.model,
         area=str(area_path),
-        options=AdaptOptions(minutes=args.minutes, licence=LICENCE),
+        options=AdaptOptions(minutes=args.minutes, lr=args.lr, licence=LICENCE),
         overwrite=True,
     )
     adapt_s = time.perf_counter() - started
@@ -118,6 +119,7 @@ def main() -> None:
         train=", ".join(TRAIN),
         labels=f"{len(truth)} traced footprints, {len(labels)} kept (20 % dropped, <= 2 m shifts)",
         test=", ".join(TEST),
+        lr=args.lr,
     )
 
 
