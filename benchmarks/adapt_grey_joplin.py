@@ -49,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--ignore-edge-px", type=int, default=AdaptOptions.ignore_edge_px)
     parser.add_argument("--lr", type=float, default=AdaptOptions.lr, help="adapt's learning rate (recipe experiments)")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "benchmarks" / "adapt_grey_joplin")
     args = parser.parse_args()
@@ -64,7 +65,7 @@ def main() -> None:
         [str(labels)],
         args.out / "adapted",
         model=args.model,
-        options=AdaptOptions(minutes=args.minutes, lr=args.lr, licence=XBD_LICENCE),
+        options=AdaptOptions(minutes=args.minutes, lr=args.lr, ignore_edge_px=args.ignore_edge_px, licence=XBD_LICENCE),
         overwrite=True,
     )
     adapt_s = time.perf_counter() - started
@@ -82,6 +83,7 @@ def main() -> None:
         train="xBD Joplin tile 1 pre, grey, all its footprints",
         test="xBD Joplin tile 0 pre, grey",
         lr=args.lr,
+        ignore_edge_px=args.ignore_edge_px,
     )
 
 

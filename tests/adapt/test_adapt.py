@@ -32,8 +32,11 @@ def test_adapt_writes_a_bundle_with_its_card_and_both_scores(event, tiny_bundle,
     assert result.steps >= 10 and set(result.tasks) == {"buildings", "roads"}
     record = json.loads((out / "adapt.json").read_text())
     assert record["adapted"] == result.adapted and record["steps"] == result.steps
-    assert set(record["before"]) == {"buildings_iou", "roads_iou", "mean_iou"}
-    assert (record["after"]["mean_iou"] > record["before"]["mean_iou"]) == result.adapted
+    assert set(record["before"]) == {"buildings_iou", "roads_iou", "buildings_object_f1", "score"}
+    for scores in (record["before"], record["after"]):
+        building = (scores["buildings_iou"] + scores["buildings_object_f1"]) / 2
+        assert scores["score"] == pytest.approx((building + scores["roads_iou"]) / 2)
+    assert (record["after"]["score"] > record["before"]["score"]) == result.adapted
     card = (out / "MODEL_CARD.md").read_text()
     assert "tiny" in card and "held-out blocks" in card and "unknown (state it with --licence)" in card
     load_bundle(out)  # a working bundle either way (adapted, or the base kept)
@@ -150,3 +153,18 @@ def test_run_adapt_with_adapts_then_segments_with_it_and_a_rerun_skips_it(event,
     assert rerun["adapt"]["reason"].startswith("resumed") and rerun["segment"]["reason"].startswith("resumed")
     missing = CliRunner().invoke(cli, list(map(str, args[:-4])) + ["--adapt-with", str(tmp_path / "none.osm")])
     assert missing.exit_code == 2 and "adapt label file does not exist" in missing.output
+
+
+def test_held_out_keeps_the_footprints_centred_on_held_out_labelled_pixels(tmp_path):
+    from rasterio.transform import from_origin
+
+    from geovision.adapt.run import IGNORE, held_out
+    from tests.rasters import write_geotiff
+
+    labels = np.full((1, 20, 40), IGNORE, np.uint8)
+    labels[0, :, 20:] = 0  # the east half is held out (and labelled)
+    path = write_geotiff(tmp_path / "val.tif", labels, transform=from_origin(500000, 4000000, 1, 1), crs="EPSG:32633")
+    west, east = shapely.box(500002, 3999990, 500008, 3999996), shapely.box(500025, 3999990, 500031, 3999996)
+    straddling = shapely.box(500012, 3999990, 500026, 3999996)  # representative point at x = 500019: west
+    frame = gpd.GeoDataFrame({"name": ["west", "east", "straddling"]}, geometry=[west, east, straddling], crs=32633)
+    assert held_out(frame.to_crs(4326), path)["name"].tolist() == ["east"]
