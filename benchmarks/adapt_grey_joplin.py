@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from adapt_report import write_report  # noqa: E402
+from adapt_report import add_recipe_options, recipe, write_report  # noqa: E402
 from generalization import LUMA, write_geotiff  # noqa: E402
 from runtime_accuracy import joplin_image, score  # noqa: E402
 
@@ -49,8 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--ignore-edge-px", type=int, default=AdaptOptions.ignore_edge_px)
-    parser.add_argument("--lr", type=float, default=AdaptOptions.lr, help="adapt's learning rate (recipe experiments)")
+    add_recipe_options(parser)
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "benchmarks" / "adapt_grey_joplin")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -65,7 +64,7 @@ def main() -> None:
         [str(labels)],
         args.out / "adapted",
         model=args.model,
-        options=AdaptOptions(minutes=args.minutes, lr=args.lr, ignore_edge_px=args.ignore_edge_px, licence=XBD_LICENCE),
+        options=AdaptOptions(minutes=args.minutes, **recipe(args), licence=XBD_LICENCE),
         overwrite=True,
     )
     adapt_s = time.perf_counter() - started
@@ -82,8 +81,7 @@ def main() -> None:
         scores,
         train="xBD Joplin tile 1 pre, grey, all its footprints",
         test="xBD Joplin tile 0 pre, grey",
-        lr=args.lr,
-        ignore_edge_px=args.ignore_edge_px,
+        recipe=recipe(args),
     )
 
 

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from adapt_report import write_report  # noqa: E402
+from adapt_report import add_recipe_options, recipe, write_report  # noqa: E402
 
 from geovision.adapt.labels import read_labels, road_corridors  # noqa: E402
 from geovision.adapt.run import AdaptOptions, adapt  # noqa: E402
@@ -78,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--lr", type=float, default=AdaptOptions.lr, help="adapt's learning rate (recipe experiments)")
+    add_recipe_options(parser)
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "benchmarks" / "adapt_paris")
     args = parser.parse_args()
@@ -96,7 +96,7 @@ def main() -> None:
         args.out / "adapted",
         model=args.model,
         area=str(area),
-        options=AdaptOptions(minutes=args.minutes, lr=args.lr, licence="ODbL (OpenStreetMap)"),
+        options=AdaptOptions(minutes=args.minutes, **recipe(args), licence="ODbL (OpenStreetMap)"),
         overwrite=True,
     )
     adapt_s = time.perf_counter() - started
@@ -115,7 +115,7 @@ def main() -> None:
         labels=str(labels),
         train_area="west half",
         test_area="east half",
-        lr=args.lr,
+        recipe=recipe(args),
     )
 
 

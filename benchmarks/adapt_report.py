@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import json
 import resource
+from argparse import ArgumentParser, Namespace
 from pathlib import Path
+
+from geovision.adapt.run import AdaptOptions
+
+RECIPE = ("lr", "ignore_edge_px", "negative_weight")  # AdaptOptions fields a benchmark may vary
+
+
+def add_recipe_options(parser: ArgumentParser) -> None:
+    """``--lr``, ``--ignore-edge-px``, ``--negative-weight``: adapt's recipe (default: AdaptOptions')."""
+    for name in RECIPE:
+        default = getattr(AdaptOptions, name)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+
+
+def recipe(args: Namespace) -> dict:
+    return {name: getattr(args, name) for name in RECIPE}
 
 
 def write_report(path: Path, result, adapt_s: float, scores: dict[str, dict[str, float]], **fields) -> dict:

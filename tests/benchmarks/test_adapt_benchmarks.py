@@ -59,3 +59,20 @@ def test_paris_truth_is_the_osm_lines_buffered_in_metres_on_a_lon_lat_grid():
     rows = truth.any(axis=1).sum()  # the line runs east-west: its width is counted in rows
     assert 0.03 < truth.mean() < 0.15
     assert abs(rows * res * 111_320 - 7.0) < 1.0  # about 7 m across (+ all-touched edge pixels)
+
+
+def test_recipe_options_default_to_adapts_and_reach_its_options():
+    import argparse
+
+    from geovision.adapt.run import AdaptOptions
+
+    report = load(ROOT / "benchmarks" / "adapt_report.py")
+    parser = argparse.ArgumentParser()
+    report.add_recipe_options(parser)
+    assert report.recipe(parser.parse_args([])) == {
+        "lr": AdaptOptions.lr,
+        "ignore_edge_px": AdaptOptions.ignore_edge_px,
+        "negative_weight": AdaptOptions.negative_weight,
+    }
+    args = parser.parse_args(["--lr", "1e-3", "--negative-weight", "1"])
+    assert AdaptOptions(**report.recipe(args)).negative_weight == 1.0 and report.recipe(args)["lr"] == 1e-3

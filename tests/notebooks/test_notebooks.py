@@ -147,5 +147,9 @@ def test_adapt_notebook_adapts_the_demo_to_noisy_map_data(demo_run, tmp_path):
     record = json.loads((out / "model" / "adapt.json").read_text())
     assert record["labels"][0]["licence"] == "CC0-1.0 (synthetic demo)" and record["steps"] >= 10
     text = _text(notebook)
-    assert "held-out buildings IoU" in text and ("adapted model kept" in text or "base model kept" in text)
+    assert (
+        "held-out buildings: object F1" in text
+        and "held-out score" in text
+        and ("adapted model kept" in text or "base model kept" in text)
+    )
     assert _images(notebook) == 1
