@@ -9,11 +9,12 @@ from pathlib import Path
 
 from geovision.adapt.run import AdaptOptions
 
-RECIPE = ("lr", "ignore_edge_px", "negative_weight")  # AdaptOptions fields a benchmark may vary
+RECIPE = ("lr", "ignore_edge_px", "negative_weight", "gap_m", "gap_weight")  # AdaptOptions fields a benchmark may vary
 
 
 def add_recipe_options(parser: ArgumentParser) -> None:
-    """``--lr``, ``--ignore-edge-px``, ``--negative-weight``: adapt's recipe (default: AdaptOptions')."""
+    """``--lr``, ``--ignore-edge-px``, ``--negative-weight``, ``--gap-m``, ``--gap-weight``: adapt's recipe
+    (default: AdaptOptions')."""
     for name in RECIPE:
         default = getattr(AdaptOptions, name)
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)

@@ -55,6 +55,8 @@ class AdaptOptions:
     max_shift_m: float = 2.0
     negative_weight: float = 0.5
     ignore_edge_px: int = 1  # no loss this close to a label edge (footprints drawn a little off)
+    gap_m: float = 0.0  # background in gaps narrower than 2 x gap_m between footprints weighs gap_weight
+    gap_weight: float = 1.0
     licence: str | None = None
     seed: int = 0
 
@@ -293,6 +295,8 @@ def training_config(
             "shift_step_px": max(1, shift_px // 2),
             "negative_weight": options.negative_weight,
             "ignore_edge_px": options.ignore_edge_px,
+            "gap_px": round(options.gap_m / meta.gsd_m),
+            "gap_weight": options.gap_weight,
         },
         "bundle": {
             "name": f"{meta.name}-adapted",

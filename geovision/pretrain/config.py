@@ -120,6 +120,8 @@ class WeakLabelConfig(StrictModel):
     negative_weight: float = Field(1.0, ge=0, le=1)  # trust in "background" (missing footprints)
     bootstrap_beta: float = Field(1.0, ge=0, le=1)  # soft bootstrapping: beta*label + (1-beta)*prediction
     drop_highest: float = Field(0.0, ge=0, lt=1)  # per task, drop this fraction of highest-loss samples
+    gap_px: int = Field(0, ge=0)  # buildings: background in gaps narrower than 2 x gap_px between footprints ...
+    gap_weight: float = Field(1.0, ge=1)  # ... weighs this much (and is never ignored), to keep neighbours apart
 
 
 class WeakTrainConfig(TrainConfig):

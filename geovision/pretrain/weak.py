@@ -8,6 +8,9 @@
 - ``ignore_edge_px``: no loss in a band around label edges (footprints drawn a little off).
 - ``negative_weight`` < 1: background pixels are trusted less (buildings missing from the map).
 - ``bootstrap_beta`` < 1: soft bootstrapping (Reed et al. 2015), target = beta*label + (1-beta)*prediction.
+- ``gap_px``/``gap_weight``: background in the narrow gaps between footprints weighs more and is never
+  ignored, so that neighbouring buildings stay apart (the idea of U-Net's border weights, Ronneberger et al.
+  2015, made from the binary mask by a morphological closing).
 - ``drop_highest``: per task and batch, the fraction of samples with the highest loss is left
   out (the small-loss trick of co-teaching, Han et al. 2018): the sampling side of robustness.
 
@@ -49,6 +52,16 @@ def edge_band(target: Tensor, radius_px: int) -> Tensor:
     dilated = F.max_pool2d(binary, size, stride=1, padding=radius_px)
     eroded = 1 - F.max_pool2d(1 - binary, size, stride=1, padding=radius_px)
     return (dilated - eroded)[:, 0]
+
+
+def gaps(target: Tensor, radius_px: int) -> Tensor:
+    """1 on background that a closing of radius ``radius_px`` fills: gaps narrower than ``2 * radius_px``
+    between footprints (and narrow notches) of the binary ``target`` ``[B, H, W]``, else 0."""
+    binary = (target > 0.5).float()[:, None]
+    size = 2 * radius_px + 1
+    dilated = F.max_pool2d(binary, size, stride=1, padding=radius_px)
+    closed = 1 - F.max_pool2d(1 - dilated, size, stride=1, padding=radius_px)
+    return (closed - binary).clamp_min(0)[:, 0]
 
 
 def per_sample_bce(logit: Tensor, target: Tensor, weight: Tensor, pos_weight: float | None = None) -> Tensor:
@@ -101,12 +114,15 @@ class WeakLabelLoss(nn.Module):
     def task_loss(self, logit: Tensor, target: Tensor, weight: Tensor, task: str) -> Tensor:
         """Per-sample loss ``[B]`` of one task after shift search, edge band, negative weight, bootstrapping."""
         o = self.options
+        labelled_weight = weight
         if o.max_shift_px:
             target = best_shift(logit, target, weight, max_shift_px=o.max_shift_px, step_px=o.shift_step_px)
         if o.ignore_edge_px:
             weight = weight * (1 - edge_band(target, o.ignore_edge_px))
         if o.negative_weight < 1:
             weight = weight * torch.where(target > 0.5, 1.0, o.negative_weight)
+        if o.gap_px and task == "buildings":
+            weight = torch.where((gaps(target, o.gap_px) > 0) & (labelled_weight > 0), o.gap_weight, weight)
         if o.bootstrap_beta < 1:
             target = o.bootstrap_beta * target + (1 - o.bootstrap_beta) * torch.sigmoid(logit).detach()
         return self.bce_weight * per_sample_bce(

@@ -73,6 +73,8 @@ def test_recipe_options_default_to_adapts_and_reach_its_options():
         "lr": AdaptOptions.lr,
         "ignore_edge_px": AdaptOptions.ignore_edge_px,
         "negative_weight": AdaptOptions.negative_weight,
+        "gap_m": AdaptOptions.gap_m,
+        "gap_weight": AdaptOptions.gap_weight,
     }
     args = parser.parse_args(["--lr", "1e-3", "--negative-weight", "1"])
     assert AdaptOptions(**report.recipe(args)).negative_weight == 1.0 and report.recipe(args)["lr"] == 1e-3

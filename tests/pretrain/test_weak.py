@@ -10,7 +10,7 @@ from shapely.geometry import box
 
 from geovision.cli.main import cli
 from geovision.pretrain.config import WeakLabelConfig
-from geovision.pretrain.weak import WeakLabelLoss, corrupt_footprints, edge_band, shift2d
+from geovision.pretrain.weak import WeakLabelLoss, corrupt_footprints, edge_band, gaps, shift2d
 
 from .conftest import write_yaml
 
@@ -60,6 +60,22 @@ def test_edge_band_negative_weight_bootstrap_and_dropping():
     kept = _loss(pred, _batch(labels), drop_highest=0.25)
     assert kept == pytest.approx(_loss(pred[:3], _batch(labels[:3])), rel=1e-5)
     assert kept < _loss(pred, _batch(labels))
+
+
+def test_gaps_between_footprints_weigh_more_and_are_never_ignored():
+    two = torch.zeros(1, 32, 32)
+    two[:, 8:20, 4:14] = 1
+    two[:, 8:20, 17:27] = 1  # a 3 px gap between two buildings
+    gap = gaps(two, 2)
+    assert gap[0, 12, 14:17].eq(1).all() and gap[0, 12, 2].eq(0) and gap[0, 0, 0].eq(0)
+    assert gap[two > 0].eq(0).all() and gap.sum() == 3 * 12  # only the gap's background
+    assert gaps(two, 1).sum() == 0  # a closing of radius 1 bridges 2 px, not 3
+    merged = two.clone()
+    merged[:, 8:20, 14:17] = 1  # the model joins the two buildings
+    plain = _loss(merged, _batch(two), ignore_edge_px=1)  # the edge band hides 2 of the gap's 3 columns
+    weighted = _loss(merged, _batch(two), ignore_edge_px=1, gap_px=2, gap_weight=3.0)
+    assert weighted > 2 * plain
+    assert _loss(two, _batch(two), gap_px=2, gap_weight=3.0) == pytest.approx(_loss(two, _batch(two)), abs=1e-3)
 
 
 def test_unlabelled_samples_add_nothing():
