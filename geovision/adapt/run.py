@@ -40,7 +40,7 @@ from geovision.types import PixelWindow
 log = logging.getLogger(__name__)
 
 IGNORE = 255
-MIN_BUILDING_M2 = 5.0  # smaller predicted or labelled footprints are left out of the object F1
+OBJECT_MIN_M2 = 5.0  # footprints smaller than this are left out of the held-out object F1 (as in benchmarks/)
 MIN_POSITIVE_PX = 400  # labelled feature pixels (at the model's GSD) needed in the training blocks
 READ_PX = 2048
 
@@ -345,6 +345,14 @@ def held_out(frame: gpd.GeoDataFrame, labels_val: Path) -> gpd.GeoDataFrame:
     return frame[keep]
 
 
+SCORE_NAMES = {
+    "buildings_iou": "buildings: pixel IoU",
+    "roads_iou": "roads: pixel IoU",
+    "buildings_object_f1": "buildings: object F1 (>= 5 m², IoU >= 0.5)",
+    "score": "score (decides: mean over tasks, buildings (IoU + object F1) / 2)",
+}
+
+
 def validation_scores(
     model_dir: Path, crops: list[Crop], work: Path, tasks: list[str], buildings: gpd.GeoDataFrame
 ) -> dict[str, float]:
@@ -375,9 +383,9 @@ def validation_scores(
             keep = (labelled != IGNORE) & (predicted != 255)
             counts[task] = counts[task].update(predicted == 1, labelled == 1, keep)
         if "buildings" in tasks:
-            found = polygonize_raster(out / "buildings_scene_mask.tif", min_area_m2=MIN_BUILDING_M2)
+            found = polygonize_raster(out / "buildings_scene_mask.tif", min_area_m2=OBJECT_MIN_M2)
             val = crop.labels_val["buildings"]
-            score = object_f1(held_out(found, val), held_out(buildings, val), min_area_m2=MIN_BUILDING_M2)
+            score = object_f1(held_out(found, val), held_out(buildings, val), min_area_m2=OBJECT_MIN_M2)
             objects = objects + score.counts
     scores = {f"{task}_iou": counts[task].iou for task in tasks}
     per_task = [scores[f"{task}_iou"] for task in tasks]
@@ -483,14 +491,6 @@ def adapt(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return AdaptResult(out, adapted, before, after, steps, seconds, tasks)
-
-
-SCORE_NAMES = {
-    "buildings_iou": "buildings: pixel IoU",
-    "roads_iou": "roads: pixel IoU",
-    "buildings_object_f1": "buildings: object F1 (>= 5 m², IoU >= 0.5)",
-    "score": "score (decides: mean over tasks, buildings (IoU + object F1) / 2)",
-}
 
 
 def _card(record: dict, meta) -> str:
